@@ -1,0 +1,73 @@
+# EdgeFlow Studio — the two commands: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgres://edgeflow:edgeflow@127.0.0.1:5432/edgeflow
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test lint format venv weights services chromium frontend frontend-test migrate demo serve clean-venv bench-env
+
+run: venv weights frontend migrate demo serve ## set up everything and serve the demo on the embedded default
+
+test: venv weights services chromium frontend frontend-test ## start what the tests need and run the whole suite
+	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+weights: venv ## fetch and convert the pretrained weights (cached under var/)
+	$(PY) -m ml.weights fetch
+	$(PY) -m ml.inference.engines prepare
+
+services: ## PostgreSQL and Redis, started or installed where missing
+	bash deploy/scripts/ensure-services.sh
+
+chromium: ## Debian's Chromium for the Playwright tests
+	bash deploy/scripts/ensure-chromium.sh
+
+frontend: frontend/dist/.built ## the browser client (npm ci + vite build), rebuilt when its sources change
+
+frontend/dist/.built: $(shell find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o -type f -print 2>/dev/null)
+	@if [ -f frontend/package.json ]; then cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build; fi
+	@mkdir -p frontend/dist && touch $@
+
+frontend-test: frontend ## unit tests of the browser client's pure logic (vitest)
+	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
+
+migrate: venv
+	$(PY) manage.py migrate --noinput -v 1
+	$(PY) manage.py collectstatic --noinput -v 0
+
+demo: venv
+	$(PY) manage.py load_demo
+
+serve: venv
+	@echo "EdgeFlow Studio: http://$(HOST):$(PORT)/  (demo logins above; Ctrl+C to stop)"
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) backend.config.asgi:application
+
+clean-venv:
+	rm -rf $(VENV)
+
+bench-env: .venv-bench/.installed ## optional Paddle Inference (oneDNN) env for bench/forward.py; never a runtime dependency
+
+.venv-bench/.installed: bench/requirements-paddle.txt
+	@test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench || python3 -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --disable-pip-version-check -q --upgrade pip
+	.venv-bench/bin/python -m pip install --disable-pip-version-check -q -r bench/requirements-paddle.txt
+	touch $@
