@@ -1,0 +1,27 @@
+"""The caller's own account: who they are, and their workspace preferences."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.accounts.services import preferences_of, preferences_update
+
+MeOutput = inline_serializer(
+    "Me",
+    {"id": serializers.IntegerField(), "username": serializers.CharField(), "preferences": serializers.DictField()},
+)
+
+
+class MeApi(APIView):
+    @extend_schema(responses=MeOutput)
+    def get(self, request: Request) -> Response:
+        user = request.user
+        return Response({"id": user.pk, "username": user.username, "preferences": preferences_of(user=user)})
+
+
+class PreferencesApi(APIView):
+    @extend_schema(request=serializers.DictField(), responses=serializers.DictField())
+    def patch(self, request: Request) -> Response:
+        return Response(preferences_update(user=request.user, changes=request.data))

@@ -1,0 +1,163 @@
+"""Annotation objects (optimistic concurrency: stale versions get 409), revisions and comments."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.annotations import services
+from backend.annotations.models import AnnotationObject, AnnotationRevision, Comment, ObjectSource
+from backend.annotations.selectors import get_object_for, image_comments, image_objects, object_revisions
+from backend.common.errors import InvalidInput
+from backend.images.models import Image
+from backend.images.selectors import can_edit_image, get_image_for
+from backend.projects.models import Role
+
+
+def require_edit(request: Request, image: Image, role: Role) -> None:
+    if not can_edit_image(user=request.user, image=image, role=role):
+        raise PermissionDenied("You may not edit this image (only its batch's annotator while the batch is open).")
+
+
+class ObjectOutput(serializers.ModelSerializer):
+    class Meta:
+        model = AnnotationObject
+        fields = [
+            "id", "image", "label", "polygons", "mask_rle", "bbox", "area", "author", "source", "clicks_used",
+            "seconds_spent", "version", "client_key", "created_at", "updated_at",
+        ]  # fmt: skip
+
+
+class ObjectCreateInput(serializers.Serializer):
+    label = serializers.IntegerField()
+    polygons = serializers.JSONField()
+    source = serializers.ChoiceField(choices=ObjectSource.choices, default=ObjectSource.MANUAL)
+    clicks_used = serializers.IntegerField(min_value=0, default=0)
+    seconds_spent = serializers.FloatField(min_value=0, default=0.0)
+    client_key = serializers.CharField(
+        max_length=64, required=False, help_text="A key the client chose; creating again with it returns the first."
+    )
+
+
+class ObjectUpdateInput(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The version this change is based on.")
+    label = serializers.IntegerField(required=False)
+    polygons = serializers.JSONField(required=False)
+    clicks_used = serializers.IntegerField(min_value=0, required=False)
+    seconds_spent = serializers.FloatField(min_value=0, required=False)
+
+
+class ObjectListApi(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(responses=ObjectOutput(many=True))
+    def get(self, request: Request, image_id: int) -> Response:
+        image, _ = get_image_for(request.user, image_id)
+        return Response(ObjectOutput(image_objects(image=image), many=True).data)
+
+    @extend_schema(request=ObjectCreateInput, responses={201: ObjectOutput})
+    def post(self, request: Request, image_id: int) -> Response:
+        image, role = get_image_for(request.user, image_id)
+        require_edit(request, image, role)
+        body = ObjectCreateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        obj = services.object_create(
+            image=image,
+            author=request.user,
+            label_id=data["label"],
+            polygons=data["polygons"],
+            source=data["source"],
+            clicks_used=data["clicks_used"],
+            seconds_spent=data["seconds_spent"],
+            client_key=data.get("client_key"),
+        )
+        return Response(ObjectOutput(obj).data, status=201)
+
+
+class ObjectDetailApi(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(responses=ObjectOutput)
+    def get(self, request: Request, object_id: int) -> Response:
+        obj, _ = get_object_for(request.user, object_id)
+        return Response(ObjectOutput(obj).data)
+
+    @extend_schema(request=ObjectUpdateInput, responses={200: ObjectOutput, 409: ObjectOutput})
+    def patch(self, request: Request, object_id: int) -> Response:
+        obj, role = get_object_for(request.user, object_id)
+        require_edit(request, obj.image, role)
+        body = ObjectUpdateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        obj = services.object_update(
+            obj=obj,
+            author=request.user,
+            version=data["version"],
+            label_id=data.get("label"),
+            polygons=data.get("polygons"),
+            clicks_used=data.get("clicks_used"),
+            seconds_spent=data.get("seconds_spent"),
+        )
+        return Response(ObjectOutput(obj).data)
+
+    @extend_schema(parameters=[OpenApiParameter("version", int, required=True)], responses={204: None})
+    def delete(self, request: Request, object_id: int) -> Response:
+        obj, role = get_object_for(request.user, object_id)
+        require_edit(request, obj.image, role)
+        version = request.query_params.get("version", "")
+        if not version.isdigit():
+            raise InvalidInput("Pass ?version=<the version you are deleting>.", code="version_required")
+        services.object_delete(obj=obj, author=request.user, version=int(version))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RevisionOutput(serializers.ModelSerializer):
+    class Meta:
+        model = AnnotationRevision
+        fields = ["id", "object_id", "version", "action", "author", "created_at", "snapshot"]
+
+
+class ObjectRevisionsApi(APIView):
+    @extend_schema(responses=RevisionOutput(many=True))
+    def get(self, request: Request, object_id: int) -> Response:
+        obj, _ = get_object_for(request.user, object_id)
+        return Response(RevisionOutput(object_revisions(object_id=obj.pk), many=True).data)
+
+
+class CommentOutput(serializers.ModelSerializer):
+    author_name = serializers.CharField(source="author.username", default=None, read_only=True)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "image", "object", "author", "author_name", "text", "x", "y", "created_at"]
+
+
+class CommentInput(serializers.Serializer):
+    text = serializers.CharField()
+    object = serializers.IntegerField(required=False, allow_null=True, default=None)
+    x = serializers.FloatField(required=False, allow_null=True, default=None)
+    y = serializers.FloatField(required=False, allow_null=True, default=None)
+
+
+class CommentListApi(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(responses=CommentOutput(many=True))
+    def get(self, request: Request, image_id: int) -> Response:
+        image, _ = get_image_for(request.user, image_id)
+        return Response(CommentOutput(image_comments(image=image), many=True).data)
+
+    @extend_schema(request=CommentInput, responses={201: CommentOutput})
+    def post(self, request: Request, image_id: int) -> Response:
+        image, _ = get_image_for(request.user, image_id)  # everyone who sees the image may comment
+        body = CommentInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        comment = services.comment_create(
+            image=image, author=request.user, text=data["text"], object_id=data["object"], x=data["x"], y=data["y"]
+        )
+        return Response(CommentOutput(comment).data, status=201)

@@ -1,0 +1,72 @@
+"""Validating polygons (with holes) and deriving the COCO RLE mask, bbox and area from them (via ml.postprocess)."""
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from backend.common.errors import InvalidInput
+from ml.postprocess import mask_area, mask_bbox, mask_to_rle, polygons_to_mask
+
+
+@dataclass(frozen=True)
+class Shape:
+    polygons: list[dict]
+    mask_rle: dict
+    bbox: list[float]
+    area: int
+
+
+def _check_ring(ring: Any, width: int, height: int, where: str) -> list[list[float]]:
+    if not isinstance(ring, list) or len(ring) < 3:
+        raise InvalidInput(f"{where} needs at least 3 points.", code="bad_polygon")
+    points = []
+    for point in ring:
+        if not (isinstance(point, (list, tuple)) and len(point) == 2):
+            raise InvalidInput(f"{where}: each point must be [x, y].", code="bad_polygon")
+        x, y = point
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (x, y)):
+            raise InvalidInput(f"{where}: coordinates must be finite numbers.", code="bad_polygon")
+        if not (0 <= x <= width and 0 <= y <= height):
+            raise InvalidInput(
+                f"{where}: point ({x}, {y}) lies outside the {width}×{height} image.", code="polygon_outside_image"
+            )
+        points.append([float(x), float(y)])
+    return points
+
+
+def _shoelace_area(ring: list[list[float]]) -> float:
+    return abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True))) / 2
+
+
+def check_polygons(polygons: Any, width: int, height: int) -> list[dict]:
+    if not isinstance(polygons, list) or not polygons:
+        raise InvalidInput("polygons must be a non-empty list of {outer, holes}.", code="bad_polygon")
+    checked = []
+    for i, polygon in enumerate(polygons):
+        if not isinstance(polygon, dict) or "outer" not in polygon:
+            raise InvalidInput(
+                f"polygon {i} must be an object with 'outer' (and optional 'holes').", code="bad_polygon"
+            )
+        holes = polygon.get("holes") or []
+        if not isinstance(holes, list):
+            raise InvalidInput(f"polygon {i}: 'holes' must be a list of rings.", code="bad_polygon")
+        outer = _check_ring(polygon["outer"], width, height, f"polygon {i}")
+        if _shoelace_area(outer) == 0:
+            raise InvalidInput(f"polygon {i} is degenerate (its points lie on one line).", code="empty_polygon")
+        checked.append(
+            {
+                "outer": outer,
+                "holes": [_check_ring(h, width, height, f"polygon {i} hole {j}") for j, h in enumerate(holes)],
+            }
+        )
+    return checked
+
+
+def shape_from_polygons(polygons: Any, width: int, height: int) -> Shape:
+    """Vertices are pixel indices (ml.postprocess convention): a ring covers its inside and its own pixels."""
+    checked = check_polygons(polygons, width, height)
+    mask = polygons_to_mask(checked, height, width)
+    area = mask_area(mask)
+    if area == 0:
+        raise InvalidInput("The polygons enclose no pixels.", code="empty_polygon")
+    return Shape(polygons=checked, mask_rle=mask_to_rle(mask), bbox=[float(v) for v in mask_bbox(mask)], area=area)

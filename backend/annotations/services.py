@@ -1,0 +1,192 @@
+"""Write paths for annotation objects (optimistic concurrency + revision history) and comments."""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from backend.annotations.geometry import shape_from_polygons
+from backend.annotations.locking import lock_image, lock_object
+from backend.annotations.models import (
+    AnnotationObject,
+    AnnotationRevision,
+    Comment,
+    ObjectSource,
+    RevisionAction,
+)
+from backend.common.errors import Conflict, InvalidInput
+from backend.images.models import Image
+from backend.images.services import image_mark_in_progress
+from backend.projects.models import LabelClass
+
+
+def object_snapshot(obj: AnnotationObject) -> dict[str, Any]:
+    return {
+        "id": obj.pk,
+        "image": obj.image_id,
+        "label": obj.label_id,
+        "polygons": obj.polygons,
+        "mask_rle": obj.mask_rle,
+        "bbox": obj.bbox,
+        "area": obj.area,
+        "source": obj.source,
+        "clicks_used": obj.clicks_used,
+        "seconds_spent": obj.seconds_spent,
+        "version": obj.version,
+        "author": obj.author_id,
+        "updated_at": obj.updated_at.isoformat() if obj.updated_at else None,
+    }
+
+
+def _record(obj: AnnotationObject, action: RevisionAction, user: AbstractBaseUser | None) -> None:
+    AnnotationRevision.objects.create(
+        object_id=obj.pk,
+        image_id=obj.image_id,
+        version=obj.version,
+        action=action,
+        author=user,
+        snapshot=object_snapshot(obj),
+    )
+
+
+def _label_of(image: Image, label_id: Any) -> LabelClass:
+    label = LabelClass.objects.filter(project_id=image.project_id, pk=label_id).first() if label_id else None
+    if label is None:
+        raise InvalidInput(f"Label {label_id!r} does not exist in this project.", code="unknown_label")
+    return label
+
+
+def _check_source(source: str) -> str:
+    if source not in ObjectSource.values:
+        raise InvalidInput(
+            f"Unknown source {source!r}; use one of {', '.join(ObjectSource.values)}.", code="bad_source"
+        )
+    return source
+
+
+def _check_version(obj: AnnotationObject, based_on: Any) -> None:
+    if not isinstance(based_on, int) or isinstance(based_on, bool):
+        raise InvalidInput("'version' (the version your change is based on) is required.", code="version_required")
+    if based_on != obj.version:
+        raise Conflict(
+            f"The object changed since version {based_on}; it is now at version {obj.version}.",
+            code="stale_version",
+            details={"current": object_snapshot(obj)},
+        )
+
+
+@transaction.atomic
+def object_create(
+    *,
+    image: Image,
+    author: AbstractBaseUser,
+    label_id: Any,
+    polygons: Any,
+    source: str = ObjectSource.MANUAL,
+    clicks_used: int = 0,
+    seconds_spent: float = 0.0,
+    client_key: str | None = None,
+) -> AnnotationObject:
+    """Create an object; with a `client_key` already used on this image, return that object instead.
+
+    The key makes a create safe to retry when its answer was lost (a dropped connection, a replayed journal).
+    """
+    image = lock_image(image.pk)
+    if client_key:
+        existing = image.annotation_objects.filter(client_key=client_key).first()
+        if existing is not None:
+            return existing
+    shape = shape_from_polygons(polygons, image.width, image.height)
+    obj = AnnotationObject.objects.create(
+        image=image,
+        label=_label_of(image, label_id),
+        polygons=shape.polygons,
+        mask_rle=shape.mask_rle,
+        bbox=shape.bbox,
+        area=shape.area,
+        author=author,
+        source=_check_source(source),
+        clicks_used=max(0, int(clicks_used)),
+        seconds_spent=max(0.0, float(seconds_spent)),
+        version=1,
+        client_key=client_key or None,
+    )
+    _record(obj, RevisionAction.CREATE, author)
+    image_mark_in_progress(image=image)
+    return obj
+
+
+@transaction.atomic
+def object_update(
+    *,
+    obj: AnnotationObject,
+    author: AbstractBaseUser,
+    version: Any,
+    label_id: Any = None,
+    polygons: Any = None,
+    clicks_used: int | None = None,
+    seconds_spent: float | None = None,
+) -> AnnotationObject:
+    obj = lock_object(obj.pk)
+    _check_version(obj, version)
+    if label_id is not None:
+        obj.label = _label_of(obj.image, label_id)
+    if polygons is not None:
+        shape = shape_from_polygons(polygons, obj.image.width, obj.image.height)
+        obj.polygons, obj.mask_rle, obj.bbox, obj.area = shape.polygons, shape.mask_rle, shape.bbox, shape.area
+    if clicks_used is not None:
+        obj.clicks_used = max(0, int(clicks_used))
+    if seconds_spent is not None:
+        obj.seconds_spent = max(0.0, float(seconds_spent))
+    obj.version += 1
+    obj.author = author
+    obj.save()
+    _record(obj, RevisionAction.UPDATE, author)
+    image_mark_in_progress(image=obj.image)
+    return obj
+
+
+@transaction.atomic
+def object_delete(*, obj: AnnotationObject, author: AbstractBaseUser, version: Any) -> None:
+    obj = lock_object(obj.pk)
+    _check_version(obj, version)
+    obj.version += 1
+    _record(obj, RevisionAction.DELETE, author)
+    obj.delete()
+
+
+@transaction.atomic
+def objects_relabel(*, source: LabelClass, target: LabelClass) -> int:
+    """Move every object of `source` to `target`, each as a new version with a revision."""
+    moved = 0
+    for obj in AnnotationObject.objects.select_for_update().filter(label=source).order_by("image_id", "id"):
+        obj.label = target
+        obj.version += 1
+        obj.save(update_fields=["label", "version", "updated_at"])
+        _record(obj, RevisionAction.UPDATE, None)
+        moved += 1
+    return moved
+
+
+@transaction.atomic
+def comment_create(
+    *,
+    image: Image,
+    author: AbstractBaseUser,
+    text: str,
+    object_id: int | None = None,
+    x: float | None = None,
+    y: float | None = None,
+) -> Comment:
+    if not text or not text.strip():
+        raise InvalidInput("A comment needs text.", code="empty_comment")
+    obj = None
+    if object_id is not None:
+        obj = AnnotationObject.objects.filter(pk=object_id, image=image).first()
+        if obj is None:
+            raise InvalidInput(f"Object {object_id} is not on this image.", code="unknown_object")
+    if (x is None) != (y is None):
+        raise InvalidInput("Give both x and y, or neither.", code="bad_position")
+    if x is not None and not (0 <= x <= image.width and 0 <= y <= image.height):
+        raise InvalidInput(f"Position ({x}, {y}) lies outside the image.", code="bad_position")
+    return Comment.objects.create(image=image, object=obj, author=author, text=text.strip(), x=x, y=y)

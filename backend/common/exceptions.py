@@ -1,0 +1,17 @@
+"""DRF exception handler that renders service errors as `{"error": code, "detail": message, ...}`."""
+
+from typing import Any
+
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from backend.common.errors import ServiceError
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ServiceError):
+        body: dict[str, Any] = {"error": exc.code, "detail": exc.message}
+        if exc.details is not None:
+            body["details"] = exc.details
+        return Response(body, status=exc.status_code)
+    return exception_handler(exc, context)

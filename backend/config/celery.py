@@ -1,0 +1,11 @@
+"""The Celery app of the team deployment (used when REDIS_URL is set)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
+
+app = Celery("edgeflow")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,181 @@
+"""Settings for EdgeFlow Studio, all read from environment variables (see README)."""
+
+from pathlib import Path
+
+import dj_database_url
+
+from backend.config.env import env_bool, env_int, env_list, env_str, persistent_secret_key
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+VAR_DIR = Path(env_str("EDGEFLOW_VAR_DIR", str(REPO_DIR / "var")))
+
+SECRET_KEY = persistent_secret_key(VAR_DIR)
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "channels",
+    "backend.common",
+    "backend.accounts",
+    "backend.projects",
+    "backend.images",
+    "backend.annotations",
+    "backend.interactive",
+    "backend.training",
+    "backend.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "backend.config.urls"
+ASGI_APPLICATION = "backend.config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'edgeflow.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not memory, so that servers started by the tests share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+STATICFILES_DIRS = [d for d in [REPO_DIR / "frontend" / "dist"] if d.exists()]
+# Serve the built frontend straight from frontend/dist too, so that `make test` needs no collectstatic.
+WHITENOISE_USE_FINDERS = True
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+
+# Uploads: the largest accepted request, and the decompression-bomb guard in pixels.
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 1024 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 150_000_000)
+MAX_ZIP_MEMBERS = env_int("MAX_ZIP_MEMBERS", 10_000)
+THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 256)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first so that anonymous API calls get 401 with a WWW-Authenticate header.
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "backend.common.exceptions.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "EdgeFlow Studio API",
+    "DESCRIPTION": "Projects, labels, images, batches and annotation objects.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Embedded default: no REDIS_URL → in-memory channel layer and in-process inference.
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+INFERENCE_BACKEND = env_str("INFERENCE_BACKEND", "celery" if REDIS_URL else "local")
+INFERENCE_TIMEOUT_S = env_int("INFERENCE_TIMEOUT_S", 20)
+INFERENCE_IMAGE_CACHE_BYTES = env_int("INFERENCE_IMAGE_CACHE_MB", 512) * 1024 * 1024
+INFERENCE_SESSION_CACHE_SIZE = env_int("INFERENCE_SESSION_CACHE_SIZE", 32)
+# Engine per model (ml.inference.engines: torch, torch-fused, openvino, openvino-bf16); empty = fastest installed
+# within the parity tolerance. A failing engine falls back to torch with a warning.
+INFERENCE_ENGINE = env_str("INFERENCE_ENGINE", "")
+WS_MAX_MESSAGES_PER_SECOND = env_int("WS_MAX_MESSAGES_PER_SECOND", 30)
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_ROUTES = {"interactive.run_click_job": {"queue": "inference"}}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+DEFAULT_MODEL_NAME = env_str("EDGEFLOW_DEFAULT_MODEL", "hrnet18-ocr64-cocolvis")
+
+# "Fine-tune on this project" jobs (backend.training): a Celery task on the `training` queue in team mode,
+# a background thread of the server in the embedded default.
+TRAINING_BACKEND = env_str("TRAINING_BACKEND", "celery" if REDIS_URL else "local")
+FINETUNE_ITERATIONS = env_int("FINETUNE_ITERATIONS", 60)
+FINETUNE_LR = float(env_str("FINETUNE_LR", "1e-4"))
+FINETUNE_BATCH_SIZE = env_int("FINETUNE_BATCH_SIZE", 2)
+FINETUNE_CROP_SIZE = (env_int("FINETUNE_CROP_HEIGHT", 320), env_int("FINETUNE_CROP_WIDTH", 480))
+FINETUNE_THREADS = env_int("FINETUNE_THREADS", 1)
+FINETUNE_MIN_OBJECTS = env_int("FINETUNE_MIN_OBJECTS", 2)
+FINETUNE_HELDOUT_FRACTION = float(env_str("FINETUNE_HELDOUT_FRACTION", "0.25"))
+FINETUNE_MAX_HELDOUT = env_int("FINETUNE_MAX_HELDOUT", 50)
+FINETUNE_VAL_MAX_CLICKS = env_int("FINETUNE_VAL_MAX_CLICKS", 10)
+FINETUNE_TIMEOUT_S = env_int("FINETUNE_TIMEOUT_S", 6 * 3600)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,239 @@
+"""Images (upload, list, files, review) and batches (create, assign, submit, review)."""
+
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.images import services
+from backend.images.models import Batch, Image
+from backend.images.selectors import (
+    can_review_batch,
+    filter_images,
+    get_batch_for,
+    get_image_for,
+    visible_batches,
+    visible_images,
+)
+from backend.projects.access import MANAGING_ROLES, get_project_for, require_manager
+from backend.projects.models import Role
+
+
+class ImageOutput(serializers.ModelSerializer):
+    file_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Image
+        fields = [
+            "id", "project", "batch", "original_name", "width", "height", "format", "size_bytes", "sha256",
+            "status", "created_at", "file_url", "thumbnail_url",
+        ]  # fmt: skip
+
+    def get_file_url(self, image: Image) -> str:
+        return f"/api/images/{image.pk}/file"
+
+    def get_thumbnail_url(self, image: Image) -> str:
+        return f"/api/images/{image.pk}/thumbnail"
+
+
+UploadOutput = inline_serializer(
+    "UploadReport",
+    {
+        "created": ImageOutput(many=True),
+        "duplicates": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+class ImagePagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class ImageListApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="Comma-separated statuses."),
+            OpenApiParameter("batch", str, description="A batch id, or 'none' for unbatched images."),
+            OpenApiParameter("search", str, description="Part of the file name."),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        responses=ImageOutput(many=True),
+    )
+    def get(self, request: Request, project_id: int) -> Response:
+        project, role = get_project_for(request.user, project_id)
+        images = filter_images(
+            visible_images(user=request.user, project=project, role=role),
+            status=request.query_params.get("status"),
+            batch=request.query_params.get("batch"),
+            search=request.query_params.get("search"),
+        ).order_by("id")
+        paginator = ImagePagination()
+        page = paginator.paginate_queryset(images, request, view=self)
+        return paginator.get_paginated_response(ImageOutput(page, many=True).data)
+
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer(
+                "ImageUpload", {"files": serializers.ListField(child=serializers.FileField())}
+            )
+        },
+        responses={201: UploadOutput, 200: UploadOutput},
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project, role = get_project_for(request.user, project_id)
+        require_manager(role, "upload images")
+        report = services.images_upload(project=project, files=request.FILES.getlist("files"), uploaded_by=request.user)
+        body = {"created": ImageOutput(report.created, many=True).data, "duplicates": report.duplicates}
+        return Response(body, status=201 if report.created else 200)
+
+
+class ImageDetailApi(APIView):
+    @extend_schema(responses=ImageOutput)
+    def get(self, request: Request, image_id: int) -> Response:
+        image, _ = get_image_for(request.user, image_id)
+        return Response(ImageOutput(image).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, image_id: int) -> Response:
+        image, role = get_image_for(request.user, image_id)
+        require_manager(role, "delete images")
+        services.image_delete(image=image)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ImageFileApi(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request: Request, image_id: int) -> FileResponse:
+        image, _ = get_image_for(request.user, image_id)
+        response = FileResponse(image.file.open("rb"), filename=image.original_name)
+        response["Cache-Control"] = "private, max-age=86400"
+        return response
+
+
+class ImageThumbnailApi(APIView):
+    @extend_schema(responses={(200, "image/jpeg"): bytes})
+    def get(self, request: Request, image_id: int) -> FileResponse:
+        image, _ = get_image_for(request.user, image_id)
+        response = FileResponse(image.thumbnail.open("rb"), content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=86400"
+        return response
+
+
+class DecisionInput(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["accept", "reject"])
+
+
+class ImageReviewApi(APIView):
+    @extend_schema(request=DecisionInput, responses=ImageOutput)
+    def post(self, request: Request, image_id: int) -> Response:
+        image, role = get_image_for(request.user, image_id)
+        if image.batch is None or not can_review_batch(user=request.user, batch=image.batch, role=role):
+            raise PermissionDenied("Only the batch's reviewer or a manager may review this image.")
+        body = DecisionInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        image = services.image_review(image=image, accept=body.validated_data["decision"] == "accept")
+        return Response(ImageOutput(image).data)
+
+
+class BatchOutput(serializers.ModelSerializer):
+    image_count = serializers.SerializerMethodField()
+    assignee_name = serializers.CharField(source="assignee.username", default=None, read_only=True)
+    reviewer_name = serializers.CharField(source="reviewer.username", default=None, read_only=True)
+
+    class Meta:
+        model = Batch
+        fields = [
+            "id", "project", "name", "assignee", "assignee_name", "reviewer", "reviewer_name", "status",
+            "created_at", "image_count",
+        ]  # fmt: skip
+
+    def get_image_count(self, batch: Batch) -> int:
+        return batch.images.count()
+
+
+class BatchCreateInput(serializers.Serializer):
+    image_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=None, allow_null=True)
+    size = serializers.IntegerField(required=False, default=None, allow_null=True)
+    name = serializers.CharField(required=False, allow_blank=True, default="")
+    assignee_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    reviewer_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class BatchUpdateInput(serializers.Serializer):
+    name = serializers.CharField(required=False)
+    assignee_id = serializers.IntegerField(required=False, allow_null=True)
+    reviewer_id = serializers.IntegerField(required=False, allow_null=True)
+
+
+class BatchListApi(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(responses=BatchOutput(many=True))
+    def get(self, request: Request, project_id: int) -> Response:
+        project, role = get_project_for(request.user, project_id)
+        batches = visible_batches(user=request.user, project=project, role=role).select_related("assignee", "reviewer")
+        return Response(BatchOutput(batches, many=True).data)
+
+    @extend_schema(request=BatchCreateInput, responses={201: BatchOutput(many=True)})
+    def post(self, request: Request, project_id: int) -> Response:
+        project, role = get_project_for(request.user, project_id)
+        require_manager(role, "create batches")
+        body = BatchCreateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        batches = services.batches_create(project=project, **body.validated_data)
+        return Response(BatchOutput(batches, many=True).data, status=201)
+
+
+class BatchDetailApi(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(responses=BatchOutput)
+    def get(self, request: Request, batch_id: int) -> Response:
+        batch, _ = get_batch_for(request.user, batch_id)
+        return Response(BatchOutput(batch).data)
+
+    @extend_schema(request=BatchUpdateInput, responses=BatchOutput)
+    def patch(self, request: Request, batch_id: int) -> Response:
+        batch, role = get_batch_for(request.user, batch_id)
+        require_manager(role, "assign batches")
+        body = BatchUpdateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(BatchOutput(services.batch_update(batch=batch, **body.validated_data)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, batch_id: int) -> Response:
+        batch, role = get_batch_for(request.user, batch_id)
+        require_manager(role, "delete batches")
+        services.batch_delete(batch=batch)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BatchSubmitApi(APIView):
+    @extend_schema(request=None, responses=BatchOutput)
+    def post(self, request: Request, batch_id: int) -> Response:
+        batch, role = get_batch_for(request.user, batch_id)
+        if not (role in MANAGING_ROLES or (role == Role.ANNOTATOR and batch.assignee_id == request.user.pk)):
+            raise PermissionDenied("Only the batch's annotator or a manager may submit it.")
+        return Response(BatchOutput(services.batch_submit(batch=batch)).data)
+
+
+class BatchReviewApi(APIView):
+    @extend_schema(request=DecisionInput, responses=BatchOutput)
+    def post(self, request: Request, batch_id: int) -> Response:
+        batch, role = get_batch_for(request.user, batch_id)
+        if not can_review_batch(user=request.user, batch=batch, role=role):
+            raise PermissionDenied("Only the batch's reviewer or a manager may review it.")
+        body = DecisionInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        batch = services.batch_review(batch=batch, accept=body.validated_data["decision"] == "accept")
+        return Response(BatchOutput(batch).data)

@@ -1,0 +1,77 @@
+"""Checking an uploaded file really is a whole image of acceptable size, before anything is stored."""
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+from django.conf import settings
+from PIL import Image as PILImage
+from PIL import ImageOps, UnidentifiedImageError
+
+from backend.common.errors import InvalidInput
+
+EXIF_ORIENTATION = 0x0112
+ROTATED_ORIENTATIONS = {5, 6, 7, 8}
+ACCEPTED_FORMATS = {"JPEG", "PNG", "BMP", "TIFF", "WEBP", "GIF"}
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    name: str
+    data: bytes
+    width: int
+    height: int
+    format: str
+    sha256: str
+
+
+def check_image(*, name: str, data: bytes) -> CheckedImage:
+    """Decode the whole file once; raise InvalidInput with a reason a person understands."""
+    if not data:
+        raise InvalidInput(f"{name}: the file is empty.", code="empty_file")
+    try:
+        with PILImage.open(io.BytesIO(data)) as probe:
+            width, height, fmt = probe.width, probe.height, probe.format or ""
+            if _orientation(probe) in ROTATED_ORIENTATIONS:
+                width, height = height, width  # browsers and the model see the image upright
+    except PILImage.DecompressionBombError as exc:
+        raise InvalidInput(f"{name}: {exc}", code="image_too_large") from exc
+    except UnidentifiedImageError as exc:
+        raise InvalidInput(f"{name}: not an image file (or a format we do not read).", code="not_an_image") from exc
+    except Exception as exc:  # noqa: BLE001 - any header parse failure is bad input
+        raise InvalidInput(f"{name}: unreadable image header ({exc}).", code="not_an_image") from exc
+    if fmt not in ACCEPTED_FORMATS:
+        raise InvalidInput(f"{name}: format {fmt or 'unknown'} is not accepted.", code="unsupported_format")
+    limit = settings.MAX_IMAGE_PIXELS
+    if width * height > limit:
+        raise InvalidInput(
+            f"{name}: {width}×{height} = {width * height:,} pixels is above the limit of {limit:,}.",
+            code="image_too_large",
+        )
+    _decode_fully(name, data)
+    return CheckedImage(name, data, width, height, fmt, hashlib.sha256(data).hexdigest())
+
+
+def _orientation(img: PILImage.Image) -> int | None:
+    try:
+        return img.getexif().get(EXIF_ORIENTATION)
+    except Exception:  # noqa: BLE001 - unreadable metadata does not make the pixels unreadable
+        return None
+
+
+def _decode_fully(name: str, data: bytes) -> None:
+    try:
+        with PILImage.open(io.BytesIO(data)) as img:
+            img.load()
+    except Exception as exc:  # noqa: BLE001 - truncated or corrupt pixel data
+        raise InvalidInput(f"{name}: the image data is truncated or corrupt ({exc}).", code="corrupt_image") from exc
+
+
+def make_thumbnail(data: bytes, size: int) -> bytes:
+    with PILImage.open(io.BytesIO(data)) as img:
+        img.draft("RGB", (size, size))
+        thumb = ImageOps.exif_transpose(img).convert("RGB")
+        thumb.thumbnail((size, size))
+    out = io.BytesIO()
+    thumb.save(out, format="JPEG", quality=85)
+    return out.getvalue()

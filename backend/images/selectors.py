@@ -1,0 +1,90 @@
+"""Reads of images and batches, scoped to what the caller's role lets them see."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from backend.images.models import Batch, BatchStatus, Image
+from backend.projects.access import MANAGING_ROLES, get_project_for
+from backend.projects.models import Project, Role
+
+
+def visible_batches(*, user: AbstractBaseUser, project: Project, role: Role) -> QuerySet[Batch]:
+    batches = Batch.objects.filter(project=project)
+    if role in MANAGING_ROLES:
+        return batches
+    if role == Role.ANNOTATOR:
+        return batches.filter(assignee=user)
+    return batches.filter(reviewer=user)
+
+
+def visible_images(*, user: AbstractBaseUser, project: Project, role: Role) -> QuerySet[Image]:
+    images = Image.objects.filter(project=project)
+    if role in MANAGING_ROLES:
+        return images
+    if role == Role.ANNOTATOR:
+        return images.filter(batch__assignee=user)
+    return images.filter(batch__reviewer=user)
+
+
+def filter_images(
+    images: QuerySet[Image], *, status: str | None = None, batch: str | None = None, search: str | None = None
+) -> QuerySet[Image]:
+    if status:
+        images = images.filter(status__in=status.split(","))
+    if batch == "none":
+        images = images.filter(batch__isnull=True)
+    elif batch:
+        images = images.filter(batch_id=batch)
+    if search:
+        images = images.filter(original_name__icontains=search)
+    return images
+
+
+def get_image_for(user: AbstractBaseUser, image_id: int) -> tuple[Image, Role]:
+    """The image and the caller's role in its project, or 404 when the caller may not see it."""
+    image = Image.objects.select_related("project", "batch").filter(pk=image_id).first()
+    if image is None:
+        raise Http404("No such image.")
+    project, role = get_project_for(user, image.project_id)
+    if not visible_images(user=user, project=project, role=role).filter(pk=image.pk).exists():
+        raise Http404("No such image.")
+    return image, role
+
+
+def get_batch_for(user: AbstractBaseUser, batch_id: int) -> tuple[Batch, Role]:
+    batch = Batch.objects.select_related("project").filter(pk=batch_id).first()
+    if batch is None:
+        raise Http404("No such batch.")
+    project, role = get_project_for(user, batch.project_id)
+    if not visible_batches(user=user, project=project, role=role).filter(pk=batch.pk).exists():
+        raise Http404("No such batch.")
+    return batch, role
+
+
+EDITABLE_BATCH_STATUSES = {BatchStatus.OPEN, BatchStatus.REJECTED}
+
+
+def can_edit_image(*, user: AbstractBaseUser, image: Image, role: Role) -> bool:
+    """Managers always; the annotator of the image's batch while that batch is with them."""
+    if role in MANAGING_ROLES:
+        return True
+    batch = image.batch
+    return (
+        role == Role.ANNOTATOR
+        and batch is not None
+        and batch.assignee_id == user.pk
+        and batch.status in EDITABLE_BATCH_STATUSES
+    )
+
+
+def can_review_batch(*, user: AbstractBaseUser, batch: Batch, role: Role) -> bool:
+    return role in MANAGING_ROLES or (role == Role.REVIEWER and batch.reviewer_id == user.pk)
+
+
+def unbatched_images(*, project: Project) -> QuerySet[Image]:
+    return Image.objects.filter(project=project, batch__isnull=True).order_by("id")
+
+
+def images_in(project: Project, ids: list[int]) -> QuerySet[Image]:
+    return Image.objects.filter(Q(project=project) & Q(pk__in=ids))

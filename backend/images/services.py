@@ -1,0 +1,230 @@
+"""Write paths for images (upload, delete, status) and batches (create, assign, submit, review)."""
+
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from backend.common.errors import Conflict, InvalidInput, TooLarge
+from backend.images.archives import read_zip_images
+from backend.images.decoding import CheckedImage, check_image, make_thumbnail
+from backend.images.models import Batch, BatchStatus, Image, ImageStatus
+from backend.images.selectors import images_in, unbatched_images
+from backend.projects.access import role_in
+from backend.projects.models import Project, Role
+
+
+@dataclass
+class UploadReport:
+    created: list[Image] = field(default_factory=list)
+    duplicates: list[dict] = field(default_factory=list)
+
+
+def _read_uploads(files: list[UploadedFile]) -> list[tuple[str, bytes]]:
+    total = sum(f.size or 0 for f in files)
+    if total > settings.MAX_UPLOAD_BYTES:
+        raise TooLarge(f"The upload is {total:,} bytes, above the limit of {settings.MAX_UPLOAD_BYTES:,}.")
+    named: list[tuple[str, bytes]] = []
+    for upload in files:
+        name = PurePosixPath(upload.name or "upload").name
+        if name.lower().endswith(".zip"):
+            named.extend(read_zip_images(name=name, stream=upload.file))
+        else:
+            named.append((name, upload.read()))
+    return named
+
+
+def _check_all(named: list[tuple[str, bytes]]) -> list[CheckedImage]:
+    """Check every file first, so one bad file stores nothing; all errors are reported together."""
+    checked, errors = [], []
+    for name, data in named:
+        try:
+            checked.append(check_image(name=name, data=data))
+        except InvalidInput as exc:
+            errors.append({"file": name, "error": exc.code, "detail": exc.message})
+    if errors:
+        raise InvalidInput(
+            f"{len(errors)} of {len(named)} file(s) were rejected; nothing was stored.",
+            code="invalid_upload",
+            details=errors,
+        )
+    return checked
+
+
+def _store(project: Project, checked: CheckedImage, user: AbstractBaseUser) -> Image:
+    suffix = {"JPEG": "jpg", "TIFF": "tif"}.get(checked.format, checked.format.lower())
+    image = Image(
+        project=project,
+        original_name=checked.name,
+        width=checked.width,
+        height=checked.height,
+        format=checked.format,
+        size_bytes=len(checked.data),
+        sha256=checked.sha256,
+        uploaded_by=user,
+    )
+    image.file.save(f"{checked.sha256}.{suffix}", ContentFile(checked.data), save=False)
+    thumb = make_thumbnail(checked.data, settings.THUMBNAIL_SIZE)
+    image.thumbnail.save(f"{checked.sha256}.jpg", ContentFile(thumb), save=False)
+    image.save()
+    return image
+
+
+def images_upload(*, project: Project, files: list[UploadedFile], uploaded_by: AbstractBaseUser) -> UploadReport:
+    if not files:
+        raise InvalidInput("No files were sent (use the multipart field 'files').", code="no_files")
+    checked = _check_all(_read_uploads(files))
+    if not checked:
+        raise InvalidInput("The upload contains no image files.", code="no_images")
+    report = UploadReport()
+    seen: dict[str, str] = {}
+    with transaction.atomic():
+        existing = dict(
+            Image.objects.filter(project=project, sha256__in=[c.sha256 for c in checked]).values_list("sha256", "id")
+        )
+        for item in checked:
+            if item.sha256 in existing:
+                report.duplicates.append({"file": item.name, "existing_id": existing[item.sha256]})
+            elif item.sha256 in seen:
+                report.duplicates.append({"file": item.name, "same_as": seen[item.sha256]})
+            else:
+                seen[item.sha256] = item.name
+                report.created.append(_store(project, item, uploaded_by))
+    return report
+
+
+@transaction.atomic
+def image_delete(*, image: Image) -> None:
+    storage_files = [image.file, image.thumbnail]
+    image.delete()
+    transaction.on_commit(lambda: [f.delete(save=False) for f in storage_files])
+
+
+def image_mark_in_progress(*, image: Image) -> None:
+    if image.status in {ImageStatus.NEW, ImageStatus.REJECTED}:
+        Image.objects.filter(pk=image.pk).update(status=ImageStatus.IN_PROGRESS)
+        image.status = ImageStatus.IN_PROGRESS
+
+
+def _check_member(project: Project, user_id: int | None, roles: set[Role], what: str) -> AbstractBaseUser | None:
+    if user_id is None:
+        return None
+    user = get_user_model().objects.filter(pk=user_id).first()
+    role = role_in(user, project) if user else None
+    if role is None:
+        raise InvalidInput(f"User {user_id} is not a member of this project.", code="not_a_member")
+    if role not in roles:
+        raise InvalidInput(f"User {user_id} is a {role.value} and cannot be the {what}.", code="wrong_role")
+    return user
+
+
+ASSIGNEE_ROLES = {Role.ANNOTATOR, Role.MANAGER, Role.ADMIN}
+REVIEWER_ROLES = {Role.REVIEWER, Role.MANAGER, Role.ADMIN}
+
+
+@transaction.atomic
+def batches_create(
+    *,
+    project: Project,
+    image_ids: list[int] | None = None,
+    size: int | None = None,
+    name: str = "",
+    assignee_id: int | None = None,
+    reviewer_id: int | None = None,
+) -> list[Batch]:
+    """One batch from a selection of images, or all unbatched images split into batches of `size`."""
+    if (image_ids is None) == (size is None):
+        raise InvalidInput("Give either image_ids or size.", code="batch_spec")
+    assignee = _check_member(project, assignee_id, ASSIGNEE_ROLES, "assignee")
+    reviewer = _check_member(project, reviewer_id, REVIEWER_ROLES, "reviewer")
+    if image_ids is not None:
+        groups = [_selected_images(project, image_ids)]
+    else:
+        if size < 1:
+            raise InvalidInput("size must be at least 1.", code="batch_spec")
+        free = list(unbatched_images(project=project).select_for_update())
+        if not free:
+            raise InvalidInput("Every image is already in a batch.", code="no_free_images")
+        groups = [free[i : i + size] for i in range(0, len(free), size)]
+    start = Batch.objects.filter(project=project).count()
+    batches = []
+    for offset, images in enumerate(groups, start=1):
+        label = name if name and len(groups) == 1 else f"{name or 'Batch'} {start + offset}"
+        batch = Batch.objects.create(project=project, name=label, assignee=assignee, reviewer=reviewer)
+        Image.objects.filter(pk__in=[i.pk for i in images]).update(batch=batch)
+        batches.append(batch)
+    return batches
+
+
+def _selected_images(project: Project, image_ids: list[int]) -> list[Image]:
+    if not image_ids:
+        raise InvalidInput("image_ids is empty.", code="batch_spec")
+    images = list(images_in(project, image_ids).select_for_update())
+    missing = set(image_ids) - {i.pk for i in images}
+    if missing:
+        raise InvalidInput(f"Unknown image ids: {sorted(missing)}.", code="unknown_image")
+    taken = [i.pk for i in images if i.batch_id is not None]
+    if taken:
+        raise Conflict(f"Images already in a batch: {taken}.", code="already_batched")
+    return images
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def batch_update(*, batch: Batch, name: str | None = None, assignee_id=_UNSET, reviewer_id=_UNSET) -> Batch:
+    batch = Batch.objects.select_for_update().get(pk=batch.pk)
+    if name is not None:
+        batch.name = name
+    if assignee_id is not _UNSET:
+        batch.assignee = _check_member(batch.project, assignee_id, ASSIGNEE_ROLES, "assignee")
+    if reviewer_id is not _UNSET:
+        batch.reviewer = _check_member(batch.project, reviewer_id, REVIEWER_ROLES, "reviewer")
+    batch.save()
+    return batch
+
+
+@transaction.atomic
+def batch_delete(*, batch: Batch) -> None:
+    """Deleting a batch returns its images to the unbatched pool; annotations stay."""
+    batch.delete()
+
+
+@transaction.atomic
+def batch_submit(*, batch: Batch) -> Batch:
+    batch = Batch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status not in {BatchStatus.OPEN, BatchStatus.REJECTED}:
+        raise Conflict(
+            f"The batch is {batch.status}; only open or rejected batches can be submitted.", code="bad_state"
+        )
+    batch.status = BatchStatus.SUBMITTED
+    batch.save(update_fields=["status"])
+    batch.images.update(status=ImageStatus.SUBMITTED)
+    return batch
+
+
+@transaction.atomic
+def batch_review(*, batch: Batch, accept: bool) -> Batch:
+    batch = Batch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status != BatchStatus.SUBMITTED:
+        raise Conflict(f"The batch is {batch.status}; only submitted batches can be reviewed.", code="bad_state")
+    batch.status = BatchStatus.ACCEPTED if accept else BatchStatus.REJECTED
+    batch.save(update_fields=["status"])
+    batch.images.update(status=ImageStatus.ACCEPTED if accept else ImageStatus.REJECTED)
+    return batch
+
+
+@transaction.atomic
+def image_review(*, image: Image, accept: bool) -> Image:
+    image = Image.objects.select_for_update().get(pk=image.pk)
+    if image.status != ImageStatus.SUBMITTED:
+        raise Conflict(f"The image is {image.status}; only submitted images can be reviewed.", code="bad_state")
+    image.status = ImageStatus.ACCEPTED if accept else ImageStatus.REJECTED
+    image.save(update_fields=["status"])
+    return image
