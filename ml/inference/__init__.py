@@ -1,0 +1,26 @@
+"""Click-based inference: click encoding, zoom-in, engines and the interactive ``ClickSession``."""
+
+from ml.inference.clicks import Click, click_maps, coord_features, disk_map
+from ml.inference.engine import Engine, TorchEngine, as_engine
+from ml.inference.image import to_rgb_uint8
+from ml.inference.predictor import ClickSession, Prediction
+from ml.inference.state import Snapshot, pack_state, unpack_state
+from ml.inference.zoom_in import View, ZoomInParams
+
+__all__ = [
+    "Click",
+    "ClickSession",
+    "Engine",
+    "Prediction",
+    "Snapshot",
+    "TorchEngine",
+    "View",
+    "ZoomInParams",
+    "as_engine",
+    "click_maps",
+    "coord_features",
+    "disk_map",
+    "pack_state",
+    "to_rgb_uint8",
+    "unpack_state",
+]

@@ -1,0 +1,308 @@
+"""``ClickSession``: click-based interactive segmentation of one object, RITM/EISeg style.
+
+Per click (RITM ``BasePredictor.get_prediction`` with the transforms ZoomIn, LimitLongestSide, sigmoid
+and optional horizontal flip):
+
+1. choose the view (zoom box or whole image, see :mod:`ml.inference.zoom_in`);
+2. crop and resize the image and the previous channel to the network input; channel 0 is the previous
+   probability (soft, not thresholded — RITM's ``prev_prediction``) for ``prev_channel == "mask"``, or
+   the sigmoid of the previous ``instances_edge`` output for ``"edge"`` (EdgeFlow); both are kept at
+   full resolution, zero outside the last zoom box;
+3. encode the clicks as radius-5 disks in the network frame and run the engine;
+4. average the flipped logits (if ``flip``), apply the sigmoid, resize back and paste into a zero canvas.
+
+Unlike EISeg, undo/redo also restore the previous edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ml.inference.clicks import DISK_RADIUS, Click, check_inside, coord_features
+from ml.inference.engine import Engine, as_engine
+from ml.inference.image import to_rgb_uint8
+from ml.inference.state import STATE_VERSION, Snapshot, frozen
+from ml.inference.zoom_in import Box, View, ZoomInParams, crop_view, full_view, needs_recalculation, select_roi
+from ml.model.loaded import LoadedModel
+
+MASK_KEY = "instances"
+EDGE_KEY = "instances_edge"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Full-resolution probabilities of one forward pass, plus the raw network outputs and their view."""
+
+    probability: np.ndarray
+    edge: np.ndarray | None
+    view: View
+    outputs: dict[str, np.ndarray]
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    return (0.5 * (1.0 + np.tanh(0.5 * logits.astype(np.float32)))).astype(np.float32)
+
+
+class ClickSession:
+    """Interactive segmentation of one object on one image.
+
+    ``model``: a :class:`LoadedModel` (run with :class:`TorchEngine`) or any :class:`Engine`.
+    ``zoom_in``: RITM/EISeg zoom-in with ``zoom_params`` (default: RITM evaluation, target 400).
+    ``max_size``: whole-image inference shrinks images whose longer side exceeds it (``None``: never).
+    ``flip``: average with the horizontally flipped prediction (RITM evaluation's test-time augmentation).
+    ``max_history``: keep at most this many undo steps (``None``: all). Every step holds full-resolution
+    float32 maps (one, or two for EdgeFlow, of H×W), which matters for very large images.
+    """
+
+    def __init__(
+        self,
+        model: LoadedModel | Engine,
+        *,
+        zoom_in: bool = True,
+        flip: bool = False,
+        zoom_params: ZoomInParams | None = None,
+        max_size: int | None = 800,
+        threads: int | None = None,
+        radius: float = DISK_RADIUS,
+        max_history: int | None = None,
+    ) -> None:
+        self.engine = as_engine(model, threads)
+        self.zoom_params = (zoom_params or ZoomInParams()) if zoom_in else None
+        self.flip = flip
+        self.max_size = max_size
+        self.radius = radius
+        self.max_history = max_history
+        self._image: np.ndarray | None = None
+        self._state: Snapshot | None = None
+        self._undo: list[Snapshot] = []
+        self._redo: list[Snapshot] = []
+        self.last_prediction: Prediction | None = None
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def uses_edge(self) -> bool:
+        """Whether channel 0 is the previous edge (EdgeFlow) rather than the previous mask."""
+        return self.engine.prev_channel == "edge"
+
+    @property
+    def image(self) -> np.ndarray:
+        """The current image as RGB uint8 H×W×3."""
+        if self._image is None:
+            raise RuntimeError("set_image must be called first")
+        return self._image
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.image.shape[0], self.image.shape[1]
+
+    @property
+    def state(self) -> Snapshot:
+        if self._state is None:
+            raise RuntimeError("set_image must be called first")
+        return self._state
+
+    @property
+    def clicks(self) -> list[Click]:
+        return list(self.state.clicks)
+
+    @property
+    def probability(self) -> np.ndarray:
+        """Foreground probability of the last prediction, read-only float32 H×W (zeros before any click)."""
+        return self.state.probability
+
+    @property
+    def prev_mask(self) -> np.ndarray:
+        """Full-resolution previous-mask channel (the soft probability)."""
+        return self.state.probability
+
+    @property
+    def prev_edge(self) -> np.ndarray | None:
+        """Full-resolution previous edge probability (EdgeFlow), else ``None``."""
+        return self.state.edge
+
+    @property
+    def zoom_box(self) -> Box | None:
+        """The kept zoom box ``(rmin, rmax, cmin, cmax)``, inclusive, or ``None``."""
+        return self.state.roi
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    # ----------------------------------------------------------------- interaction
+    def set_image(self, image: np.ndarray) -> None:
+        """Start a new object on ``image`` (any size; grayscale, RGB, RGBA, 16-bit... see ``to_rgb_uint8``)."""
+        rgb = to_rgb_uint8(image)
+        self._image = rgb.copy() if rgb is image else rgb  # never freeze or alias the caller's array
+        self._image.flags.writeable = False
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the clicks, the previous mask/edge, the zoom box and the undo/redo history."""
+        self._state = Snapshot.empty(*self.shape, with_edge=self.uses_edge)
+        self._undo.clear()
+        self._redo.clear()
+        self.last_prediction = None
+
+    def add_click(self, x: float, y: float, positive: bool = True) -> np.ndarray:
+        """Add a click at column ``x``, row ``y`` (pixel indices); return the read-only float32 H×W probability.
+
+        Raises ``ValueError`` for a click outside the image (the state is then unchanged).
+        """
+        return self.add_clicks([Click(x, y, bool(positive))])
+
+    def add_clicks(self, clicks: Sequence[Click]) -> np.ndarray:
+        """Add several clicks with one prediction (clicks superseded before they were computed).
+
+        They form a single undo step.
+        """
+        for click in clicks:
+            check_inside(click, *self.shape)
+        previous = self.state
+        self._state = self._next_state(previous, (*previous.clicks, *clicks))
+        self._undo.append(previous)
+        if self.max_history is not None:
+            del self._undo[: max(0, len(self._undo) - self.max_history)]
+        self._redo.clear()
+        return self.probability
+
+    @property
+    def next_redo_clicks(self) -> tuple[Click, ...]:
+        """The clicks :meth:`redo` would restore (empty when there is nothing to redo)."""
+        return self._redo[-1].clicks if self._redo else ()
+
+    def undo(self) -> np.ndarray:
+        """Go back one click (no-op without clicks); return the probability then current."""
+        if self._undo:
+            self._redo.append(self.state)
+            self._state = self._undo.pop()
+        return self.probability
+
+    def redo(self) -> np.ndarray:
+        """Re-apply the last undone click (no-op if none); return the probability then current."""
+        if self._redo:
+            self._undo.append(self.state)
+            self._state = self._redo.pop()
+        return self.probability
+
+    # ----------------------------------------------------------------- state
+    def export_state(self, with_history: bool = True) -> dict[str, Any]:
+        """Plain dict (lists, float32 full-resolution arrays) from which any worker can continue.
+
+        Keys: ``version``, ``model``, ``prev_channel``, ``image_shape`` ``[H, W]``, ``clicks``
+        ``[[x, y, positive], ...]``, ``prev_mask`` (H×W probability), ``prev_edge`` (H×W or ``None``),
+        ``zoom_box`` (``[rmin, rmax, cmin, cmax]`` or ``None``) and, ``with_history``, ``undo``/``redo``
+        lists of the same per-step dicts (oldest first). Arrays are read-only and shared with the session.
+        Size: about ``4·H·W`` bytes per map and step; :func:`~ml.inference.state.pack_state` makes bytes.
+        """
+        state: dict[str, Any] = {
+            "version": STATE_VERSION,
+            "model": self.engine.name,
+            "prev_channel": self.engine.prev_channel,
+            "image_shape": list(self.shape),
+            **self.state.to_dict(),
+        }
+        if with_history:
+            state["undo"] = [snapshot.to_dict() for snapshot in self._undo]
+            state["redo"] = [snapshot.to_dict() for snapshot in self._redo]
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`export_state` output; the same image must be set first."""
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported state version {state.get('version')!r}")
+        if state.get("prev_channel", self.engine.prev_channel) != self.engine.prev_channel:
+            raise ValueError(
+                f"state holds a previous {state['prev_channel']}, the model takes {self.engine.prev_channel}"
+            )
+        if tuple(state["image_shape"]) != self.shape:
+            raise ValueError(f"state is for an image of shape {tuple(state['image_shape'])}, not {self.shape}")
+        current = self._restore(state)
+        undo = [self._restore(item) for item in state.get("undo", [])]
+        redo = [self._restore(item) for item in state.get("redo", [])]
+        self._state, self._undo, self._redo = current, undo, redo
+        self.last_prediction = None
+
+    @classmethod
+    def from_state(
+        cls, model: LoadedModel | Engine, image: np.ndarray, state: dict[str, Any], **kwargs: Any
+    ) -> ClickSession:
+        """A new session on ``image`` continuing ``state`` (``kwargs`` as for the constructor)."""
+        session = cls(model, **kwargs)
+        session.set_image(image)
+        session.load_state(state)
+        return session
+
+    def _restore(self, data: dict[str, Any]) -> Snapshot:
+        return Snapshot.from_dict(data, self.shape, self.uses_edge)
+
+    # ----------------------------------------------------------------- prediction
+    def _next_state(self, previous: Snapshot, clicks: tuple[Click, ...]) -> Snapshot:
+        """Predict with ``clicks`` from ``previous``; includes RITM's zoom-in recalculation."""
+        roi, use_roi = self._select(previous.probability, clicks, previous.roi)
+        prediction = self._predict(previous, clicks, roi if use_roi else None)
+        params = self.zoom_params
+        if params is not None and not use_roi and needs_recalculation(prediction.probability, roi, params):
+            roi, use_roi = select_roi(prediction.probability, clicks, roi, params)
+            prediction = self._predict(previous, clicks, roi if use_roi else None)
+        self.last_prediction = prediction
+        edge = None if prediction.edge is None else frozen(prediction.edge)
+        return Snapshot(clicks, frozen(prediction.probability), edge, roi)
+
+    def _select(self, probability: np.ndarray, clicks: tuple[Click, ...], roi: Box | None) -> tuple[Box | None, bool]:
+        if self.zoom_params is None:
+            return None, False
+        return select_roi(probability, clicks, roi, self.zoom_params)
+
+    def _view(self, crop: Box | None) -> View:
+        if crop is None:
+            return full_view(*self.shape, self.max_size)
+        assert self.zoom_params is not None
+        return crop_view(crop, self.zoom_params.target_size, self.max_size)
+
+    def _predict(self, previous: Snapshot, clicks: tuple[Click, ...], crop: Box | None) -> Prediction:
+        view = self._view(crop)
+        prev = previous.edge if self.uses_edge else previous.probability
+        image, features = self._network_inputs(view, prev, clicks)
+        outputs = self.engine(image, features)
+        logits = {key: self._merge_flip(value) for key, value in outputs.items()}
+        missing = {MASK_KEY, EDGE_KEY} - set(logits) if self.uses_edge else {MASK_KEY} - set(logits)
+        if missing:
+            raise KeyError(f"engine {self.engine.name!r} returned {sorted(logits)}, missing {sorted(missing)}")
+        probability = view.paste(_sigmoid(logits[MASK_KEY]), self.shape)
+        edge = view.paste(_sigmoid(logits[EDGE_KEY]), self.shape) if self.uses_edge else None
+        return Prediction(probability, edge, view, logits)
+
+    def _network_inputs(self, view: View, prev: np.ndarray, clicks: tuple[Click, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """``image`` N×3×h×w normalised and ``coord_features`` N×3×h×w (N = 2 with flip)."""
+        image = self._normalise(view.crop(self.image))
+        prev_crop = view.crop(prev)
+        net_clicks = [view.to_network(click) for click in clicks]
+        features = coord_features(prev_crop, net_clicks, self.radius)
+        if not self.flip:
+            return image[None], features[None]
+        width = view.size[1]
+        flipped_clicks = [click.moved(x=width - click.x - 1, y=click.y) for click in net_clicks]
+        flipped = coord_features(prev_crop[:, ::-1], flipped_clicks, self.radius)
+        return np.stack([image, image[:, :, ::-1]]), np.stack([features, flipped])
+
+    def _normalise(self, rgb: np.ndarray) -> np.ndarray:
+        """H×W×3 values 0–255 → 3×H×W float32 ``(x / 255 - mean) / std``."""
+        mean = np.asarray(self.engine.mean, dtype=np.float32)
+        std = np.asarray(self.engine.std, dtype=np.float32)
+        scaled = rgb.astype(np.float32, copy=False) / np.float32(255.0)
+        return np.ascontiguousarray(((scaled - mean) / std).transpose(2, 0, 1))
+
+    def _merge_flip(self, logits: np.ndarray) -> np.ndarray:
+        """N×1×h×w → h×w, averaging the flipped half when flipping."""
+        if not self.flip:
+            return logits[0, 0]
+        return 0.5 * (logits[0, 0] + logits[1, 0, :, ::-1])

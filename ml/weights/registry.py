@@ -1,0 +1,32 @@
+"""The model registry: ``<var>/models/<name>.pt`` project checkpoints."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ml.paths import models_dir
+from ml.weights.checkpoint import CheckpointMeta, read_checkpoint_meta
+from ml.weights.errors import WeightsError
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def checkpoint_path(name: str) -> Path:
+    """Where the registered model ``name`` lives (whether or not it exists)."""
+    if not _NAME.match(name) or name.endswith(".pt"):
+        raise WeightsError(f"invalid model name {name!r}: use letters, digits, '.', '_' and '-'")
+    return models_dir() / f"{name}.pt"
+
+
+def is_registered(name: str) -> bool:
+    """True when a checkpoint named ``name`` exists in the registry."""
+    return _NAME.match(name) is not None and checkpoint_path(name).is_file()
+
+
+def registered_models() -> list[tuple[str, CheckpointMeta]]:
+    """All registered models, sorted by name, with their metadata."""
+    directory = models_dir()
+    if not directory.is_dir():
+        return []
+    return [(path.stem, read_checkpoint_meta(path)) for path in sorted(directory.glob("*.pt"))]
