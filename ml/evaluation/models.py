@@ -1,0 +1,30 @@
+"""Sessions by model name: the GrabCut baseline or a registered deep model in a ``ClickSession``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ml.evaluation.grabcut import GrabCutSession
+from ml.evaluation.session import Session
+
+GRABCUT = "grabcut"
+
+
+def open_session(
+    model: str,
+    weights: str | Path | None = None,
+    *,
+    zoom_in: bool = True,
+    flip: bool = False,
+    threads: int | None = None,
+) -> Session:
+    """A fresh session for ``model``; ``zoom_in``/``flip``/``threads`` only concern deep models."""
+    if model == GRABCUT:
+        if weights is not None:
+            raise ValueError("the grabcut baseline takes no weights")
+        return GrabCutSession()
+    # Imported here so that the GrabCut baseline and the harness tests never load torch.
+    from ml.inference import ClickSession
+    from ml.weights import load_model
+
+    return ClickSession(load_model(model, weights), zoom_in=zoom_in, flip=flip, threads=threads)
