@@ -1,0 +1,58 @@
+"""What a websocket connection needs to know about its image, read once from the database."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import Http404
+
+from backend.images.selectors import can_edit_image, get_image_for
+from ml.weights.registry import is_registered, registered_models
+
+
+@dataclass(frozen=True)
+class ImageContext:
+    image_id: int
+    project_id: int
+    width: int
+    height: int
+    path: str
+    sha256: str
+    label_ids: frozenset[int]
+    default_model: str
+
+
+class Refused(Exception):
+    def __init__(self, code: str, message: str, close_code: int) -> None:
+        super().__init__(message)
+        self.code, self.message, self.close_code = code, message, close_code
+
+
+def load_context(user: AbstractBaseUser, image_id: int) -> ImageContext:
+    """The image if `user` may edit it; raises Refused otherwise."""
+    if not user.is_authenticated:
+        raise Refused("unauthenticated", "Log in (session) or pass ?token=.", 4401)
+    try:
+        image, role = get_image_for(user, image_id)
+    except Http404 as exc:
+        raise Refused("not_found", "No such image.", 4404) from exc
+    if not can_edit_image(user=user, image=image, role=role):
+        raise Refused("forbidden", "You may not edit this image.", 4403)
+    return ImageContext(
+        image_id=image.pk,
+        project_id=image.project_id,
+        width=image.width,
+        height=image.height,
+        path=image.file.path,
+        sha256=image.sha256,
+        label_ids=frozenset(image.project.labels.values_list("pk", flat=True)),
+        default_model=image.project.default_model or settings.DEFAULT_MODEL_NAME,
+    )
+
+
+def available_models() -> list[str]:
+    return [name for name, _ in registered_models()]
+
+
+def model_exists(name: str) -> bool:
+    return is_registered(name)

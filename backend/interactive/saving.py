@@ -1,0 +1,43 @@
+"""Saving a finished interactive object through the same services (and version rules) as the REST API."""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from backend.annotations.api import ObjectOutput
+from backend.annotations.models import ObjectSource
+from backend.annotations.selectors import get_object_for
+from backend.annotations.services import object_create, object_update
+from backend.images.selectors import get_image_for
+from backend.interactive.context import load_context
+from backend.interactive.session import ObjectSession
+
+
+def save_object(
+    *, user: AbstractBaseUser, image_id: int, obj: ObjectSession, polygons: list, client_key: str | None = None
+) -> dict[str, Any]:
+    load_context(user, image_id)  # the caller may have lost the right to edit since connecting
+    if obj.object_id is None:
+        image, _ = get_image_for(user, image_id)
+        saved = object_create(
+            image=image,
+            author=user,
+            label_id=obj.label_id,
+            polygons=polygons,
+            source=ObjectSource.INTERACTIVE,
+            clicks_used=obj.clicks_used,
+            seconds_spent=obj.seconds,
+            client_key=client_key,
+        )
+    else:
+        existing, _ = get_object_for(user, obj.object_id)
+        saved = object_update(
+            obj=existing,
+            author=user,
+            version=obj.object_version,
+            label_id=obj.label_id,
+            polygons=polygons,
+            clicks_used=existing.clicks_used + obj.clicks_used,
+            seconds_spent=existing.seconds_spent + obj.seconds,
+        )
+    return ObjectOutput(saved).data

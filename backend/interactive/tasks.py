@@ -1,0 +1,36 @@
+"""The Celery task of team mode: run one click job on the `inference` queue and publish the reply."""
+
+import logging
+import time
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from celery import shared_task
+from celery.signals import worker_process_init, worker_ready
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+RESULT_MESSAGE_TYPE = "inference.result"
+
+
+@shared_task(name="interactive.run_click_job", acks_late=False, ignore_result=True)
+def run_click_job(job: dict[str, Any]) -> None:
+    from backend.interactive.worker import run_job
+
+    if time.time() - job["submitted_at"] > settings.INFERENCE_TIMEOUT_S:
+        return  # the client was told this job timed out (its worker died); it has moved on
+    reply, persist = run_job(job)
+    async_to_sync(get_channel_layer().send)(job["reply_channel"], {"type": RESULT_MESSAGE_TYPE, **reply})
+    persist()
+
+
+@worker_process_init.connect  # prefork pool: in each child
+@worker_ready.connect  # solo pool (recommended for inference): in the worker itself
+def _preload_default_model(**_: Any) -> None:
+    """Each worker process loads the default model once, before its first click."""
+    from backend.interactive.caches import engine
+
+    try:
+        engine(settings.DEFAULT_MODEL_NAME)
+    except Exception as exc:  # noqa: BLE001 - a worker without weights still starts; jobs report the error
+        logging.getLogger(__name__).warning("default model not loaded: %s", exc)
