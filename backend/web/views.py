@@ -1,0 +1,82 @@
+"""Server-rendered pages: the project list, a project overview and the annotation workspace (which mounts the
+Vite bundle from frontend/)."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from backend.images.models import BatchStatus, ImageStatus
+from backend.images.selectors import can_edit_image, filter_images, get_image_for, visible_batches, visible_images
+from backend.projects.access import MANAGING_ROLES, get_project_for, visible_projects
+
+PROJECT_PAGE_IMAGES = 200
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/home.html", {"projects": visible_projects(request.user).order_by("id")})
+
+
+@login_required
+def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, role = get_project_for(request.user, project_id)
+    filters = {key: request.GET.get(key, "").strip() for key in ("status", "batch", "search")}
+    images = filter_images(
+        visible_images(user=request.user, project=project, role=role),
+        status=filters["status"] or None,
+        batch=filters["batch"] or None,
+        search=filters["search"] or None,
+    )
+    batches = visible_batches(user=request.user, project=project, role=role).select_related("assignee", "reviewer")
+    editable_batches = {b.pk for b in batches if b.status in (BatchStatus.OPEN, BatchStatus.REJECTED)}
+    images = images.select_related("batch").order_by("id")[:PROJECT_PAGE_IMAGES]
+    context = {
+        "project": project,
+        "role": role,
+        "images": images,
+        "can_edit": {
+            image.pk
+            for image in images
+            if role in MANAGING_ROLES
+            or (image.batch_id in editable_batches and image.batch.assignee_id == request.user.pk)
+        },
+        "batches": batches,
+        "labels": project.labels.all(),
+        "filters": filters,
+        "statuses": ImageStatus.choices,
+    }
+    return render(request, "web/project.html", context)
+
+
+@login_required
+def workspace(request: HttpRequest, image_id: int) -> HttpResponse:
+    """The annotation workspace of one image: for those who may edit it (others get 403, non-members 404)."""
+    image, role = get_image_for(request.user, image_id)
+    if not can_edit_image(user=request.user, image=image, role=role):
+        raise PermissionDenied("You may not edit this image (only its batch's annotator while the batch is open).")
+    neighbours = list(
+        visible_images(user=request.user, project=image.project, role=role).order_by("id").values_list("id", flat=True)
+    )
+    index = neighbours.index(image.pk)
+    annotate_url = lambda pk: reverse("workspace", args=[pk])  # noqa: E731
+    config = {
+        "image": {
+            "id": image.pk,
+            "width": image.width,
+            "height": image.height,
+            "name": image.original_name,
+            "url": reverse("image-file", args=[image.pk]),
+        },
+        "labels": [{"id": label.pk, "name": label.name, "color": label.color} for label in image.project.labels.all()],
+        "projectUrl": reverse("project-page", args=[image.project_id]),
+        "prevUrl": annotate_url(neighbours[index - 1]) if index > 0 else None,
+        "nextUrl": annotate_url(neighbours[index + 1]) if index + 1 < len(neighbours) else None,
+        "loginUrl": reverse("login"),
+    }
+    return render(request, "web/workspace.html", {"image": image, "config": config})
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"ok": True})

@@ -1,0 +1,92 @@
+/** REST calls with the session cookie and CSRF token; failures become ApiError (an answer) or NetworkError. */
+
+import type { Shape } from "./polygon";
+
+export interface ServerObject {
+  id: number;
+  image: number;
+  label: number;
+  polygons: Shape;
+  mask_rle?: { size: [number, number]; counts: string };
+  bbox?: number[];
+  area: number;
+  author: number | null;
+  source?: string;
+  clicks_used: number;
+  seconds_spent: number;
+  version: number;
+  client_key?: string | null; // the creating browser's id of the object
+  updated_at?: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    readonly details: Record<string, unknown> | null,
+  ) {
+    super(`${status} ${code}: ${detail}`);
+  }
+}
+
+/** The server could not be reached (offline, connection refused, or a proxy's 502/503/504). */
+export class NetworkError extends Error {}
+
+export function csrfToken(): string {
+  // Read on every request: logging in again rotates the token.
+  const match = /(?:^|;\s*)csrftoken=([^;]+)/.exec(document.cookie);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+export async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method,
+      credentials: "same-origin",
+      headers: {
+        Accept: "application/json",
+        ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+        ...(method !== "GET" ? { "X-CSRFToken": csrfToken() } : {}),
+      },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+  } catch (exc) {
+    throw new NetworkError(String(exc));
+  }
+  if ([502, 503, 504].includes(response.status)) throw new NetworkError(`HTTP ${response.status}`);
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  let data: any = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    throw new ApiError(
+      response.status,
+      (data && data.error) || `http_${response.status}`,
+      (data && (data.detail || data.message)) || response.statusText,
+      (data && data.details) || null,
+    );
+  }
+  return data as T;
+}
+
+export interface ObjectApi {
+  list(): Promise<ServerObject[]>;
+  create(body: { label: number; polygons: Shape; source: string; clicks_used: number; seconds_spent: number; client_key: string }): Promise<ServerObject>;
+  update(id: number, body: { version: number; label: number; polygons: Shape }): Promise<ServerObject>;
+  remove(id: number, version: number): Promise<void>;
+}
+
+export function objectApi(imageId: number): ObjectApi {
+  return {
+    list: () => request<ServerObject[]>("GET", `/api/images/${imageId}/objects/`),
+    create: (body) => request<ServerObject>("POST", `/api/images/${imageId}/objects/`, body),
+    update: (id, body) => request<ServerObject>("PATCH", `/api/objects/${id}/`, body),
+    remove: (id, version) => request<void>("DELETE", `/api/objects/${id}/?version=${version}`),
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * Autosave: every local change is journaled first, then sent to the server one object at a time.
+ * Unreachable server → retried with backoff (and when the browser comes back online); expired session →
+ * stops and asks to log in again (the journal replays afterwards); 409 → the annotator chooses.
+ */
+
+import { ApiError, NetworkError, type ObjectApi, type ServerObject } from "./api";
+import { type Journal, pendingOf } from "./journal";
+import type { LocalObject } from "./objects";
+import { sameShape } from "./polygon";
+
+export type SaveState = "saved" | "unsaved" | "saving" | "offline" | "auth" | "conflict" | "error";
+
+export interface Conflict {
+  obj: LocalObject;
+  current: ServerObject | null; // null: someone deleted the object
+}
+
+export interface SaverHost {
+  objects(): LocalObject[];
+  removeLocal(obj: LocalObject): void;
+  changed(obj: LocalObject): void;
+  status(state: SaveState, unsaved: number, message: string): void;
+  conflict(conflict: Conflict): void;
+  /** Create through the websocket's `finish` when the object came from clicks and the socket is up. */
+  createViaSocket?(obj: LocalObject): Promise<ServerObject | null>;
+}
+
+const MAX_BACKOFF_MS = 8000;
+
+export class Saver {
+  private running = false;
+  private again = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private backoff = 500;
+  offline = false;
+  authLost = false;
+  readonly conflicts = new Map<string, Conflict>();
+  lastError = "";
+
+  constructor(
+    private readonly imageId: number,
+    private readonly api: ObjectApi,
+    private readonly journal: Journal,
+    private readonly host: SaverHost,
+  ) {}
+
+  /** Record a local change: journal it, then save soon. */
+  async touch(obj: LocalObject, delayMs = 300): Promise<void> {
+    obj.edits += 1;
+    obj.dirty = true;
+    obj.problem = null;
+    await this.journal.put(pendingOf(obj, this.imageId));
+    this.report();
+    this.schedule(delayMs);
+  }
+
+  schedule(delayMs = 0): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, delayMs);
+  }
+
+  get unsaved(): number {
+    return this.host.objects().filter((o) => o.dirty).length;
+  }
+
+  state(): SaveState {
+    if (this.authLost) return "auth";
+    if (this.conflicts.size) return "conflict";
+    if (this.offline) return "offline";
+    if (this.running) return "saving";
+    if (this.host.objects().some((o) => o.dirty && o.problem)) return "error";
+    return this.unsaved ? "unsaved" : "saved";
+  }
+
+  private report(): void {
+    this.host.status(this.state(), this.unsaved, this.lastError);
+  }
+
+  /** Save every dirty object (one request at a time); safe to call at any moment. */
+  async flush(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.authLost) return this.report();
+    this.running = true;
+    this.report();
+    try {
+      for (;;) {
+        this.again = false;
+        const todo = this.host.objects().filter((o) => o.dirty && !o.problem && !this.conflicts.has(o.localId));
+        for (const obj of todo) {
+          if (!(await this.saveOne(obj))) return; // stop on offline / auth: later retries take the rest
+        }
+        if (!this.again) break;
+      }
+    } finally {
+      this.running = false;
+      this.report();
+    }
+  }
+
+  /** False when saving must pause (server unreachable or session expired). */
+  private async saveOne(obj: LocalObject): Promise<boolean> {
+    const edits = obj.edits;
+    try {
+      const result = await this.send(obj);
+      this.offline = false;
+      this.backoff = 500;
+      this.lastError = "";
+      if (result === "removed") {
+        this.host.removeLocal(obj);
+        await this.journal.remove(obj.localId);
+        return true;
+      }
+      obj.serverId = result.id;
+      obj.version = result.version;
+      obj.maybeOnServer = false;
+      if (obj.edits === edits) {
+        obj.dirty = false;
+        await this.journal.remove(obj.localId);
+      } else {
+        await this.journal.put(pendingOf(obj, this.imageId)); // newer edits: based on the new version now
+        this.again = true;
+      }
+      this.host.changed(obj);
+      return true;
+    } catch (exc) {
+      return this.failed(obj, exc);
+    }
+  }
+
+  private async send(obj: LocalObject): Promise<ServerObject | "removed"> {
+    if (obj.serverId === null) {
+      if (obj.deleted && !obj.maybeOnServer) return "removed";
+      obj.maybeOnServer = true;
+      await this.journal.put(pendingOf(obj, this.imageId));
+      const viaSocket = this.host.createViaSocket ? await this.host.createViaSocket(obj) : null;
+      if (viaSocket) return viaSocket;
+      // The object's localId is its client key: if an earlier create reached the server but its answer was
+      // lost, this one returns that object instead of making a second.
+      const saved = await this.api.create({
+        label: obj.label,
+        polygons: obj.polygons,
+        source: obj.clicksUsed > 0 ? "interactive" : "manual",
+        clicks_used: obj.clicksUsed,
+        seconds_spent: obj.secondsSpent,
+        client_key: obj.localId,
+      });
+      if (obj.deleted) {
+        await this.api.remove(saved.id, saved.version);
+        return "removed";
+      }
+      if (saved.label !== obj.label || !sameShape(saved.polygons, obj.polygons, 1e-3)) obj.edits += 1; // newer than that create
+      return saved;
+    }
+    if (obj.deleted) {
+      await this.api.remove(obj.serverId, obj.version ?? 0);
+      return "removed";
+    }
+    return this.api.update(obj.serverId, { version: obj.version ?? 0, label: obj.label, polygons: obj.polygons });
+  }
+
+  private failed(obj: LocalObject, exc: unknown): boolean {
+    if (exc instanceof NetworkError || (exc instanceof ApiError && exc.status >= 500)) {
+      this.offline = true;
+      this.lastError = "Server unreachable — edits are kept in this browser and saved when it is back.";
+      this.schedule(this.backoff);
+      this.backoff = Math.min(MAX_BACKOFF_MS, this.backoff * 2);
+      return false;
+    }
+    if (exc instanceof ApiError && exc.status === 401) {
+      this.authLost = true;
+      this.lastError = "Your session expired — log in again; your edits are kept in this browser.";
+      return false;
+    }
+    if (exc instanceof ApiError && exc.status === 409) {
+      const current = (exc.details?.current as ServerObject | undefined) ?? null;
+      this.addConflict({ obj, current });
+      return true;
+    }
+    if (exc instanceof ApiError && exc.status === 404 && obj.serverId !== null) {
+      if (obj.deleted) {
+        this.host.removeLocal(obj); // already gone: what the annotator wanted
+        void this.journal.remove(obj.localId);
+        return true;
+      }
+      this.addConflict({ obj, current: null });
+      return true;
+    }
+    obj.problem = exc instanceof ApiError ? exc.detail : String(exc);
+    this.lastError = `Not saved: ${obj.problem}`;
+    this.host.changed(obj);
+    return true;
+  }
+
+  private addConflict(conflict: Conflict): void {
+    this.conflicts.set(conflict.obj.localId, conflict);
+    this.host.conflict(conflict);
+  }
+
+  /** The annotator's answer to a conflict: keep their version (saved over the current one) or take the server's. */
+  async resolve(obj: LocalObject, choice: "mine" | "theirs"): Promise<void> {
+    const conflict = this.conflicts.get(obj.localId);
+    if (!conflict) return;
+    this.conflicts.delete(obj.localId);
+    const current = conflict.current;
+    if (choice === "mine") {
+      if (current) obj.version = current.version;
+      else if (obj.deleted) {
+        this.host.removeLocal(obj);
+        await this.journal.remove(obj.localId);
+        this.report();
+        return;
+      } else {
+        obj.serverId = null; // deleted by someone else: create it again
+        obj.version = null;
+      }
+      await this.touch(obj, 0);
+      return;
+    }
+    if (current) {
+      Object.assign(obj, { label: current.label, polygons: current.polygons, version: current.version, deleted: false, dirty: false });
+      this.host.changed(obj);
+    } else {
+      this.host.removeLocal(obj);
+    }
+    await this.journal.remove(obj.localId);
+    this.report();
+    this.schedule(0);
+  }
+
+  /** After logging in again (another tab) or coming back online: try now. */
+  retry(): void {
+    this.authLost = false;
+    this.schedule(0);
+  }
+}

@@ -1,0 +1,73 @@
+/** The websocket of one image (docs/interactive-protocol.md), reconnecting with backoff when it drops. */
+
+export type ServerMessage = { type: string; [key: string]: any };
+
+export interface SocketHost {
+  message(msg: ServerMessage): void;
+  opened(): void; // after `ready`: resume the object under way
+  closed(code: number): void;
+}
+
+export class AnnotateSocket {
+  private ws: WebSocket | null = null;
+  private retryMs = 500;
+  private stopped = false;
+  ready = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly host: SocketHost,
+  ) {}
+
+  connect(): void {
+    this.stopped = false;
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.onmessage = (event) => {
+      let msg: ServerMessage;
+      try {
+        msg = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (msg.type === "ready") {
+        this.ready = true;
+        this.retryMs = 500;
+        this.host.opened();
+      }
+      this.host.message(msg);
+    };
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;
+      this.ready = false;
+      this.ws = null;
+      this.host.closed(event.code);
+      // 4401/4403/4404: refused — retrying cannot help until the person logs in again.
+      if (!this.stopped && event.code < 4400) {
+        setTimeout(() => this.connect(), this.retryMs);
+        this.retryMs = Math.min(8000, this.retryMs * 2);
+      }
+    };
+  }
+
+  send(msg: Record<string, unknown>): boolean {
+    if (!this.ws || !this.ready || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  get open(): boolean {
+    return this.ready && this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** Drop the connection (tests and "reconnect now"); it comes back by itself unless `stop` is set. */
+  drop(stop = false): void {
+    this.stopped = stop;
+    this.ws?.close();
+  }
+}
+
+export function socketUrl(imageId: number): string {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}/ws/images/${imageId}/annotate/`;
+}
