@@ -1,0 +1,78 @@
+"""The workspace page (role checked server-side, config for the bundle) and the project page's filters and links."""
+
+import json
+import re
+
+from backend.images.models import Image
+from tests.conftest import World
+
+
+def config_of(content: bytes) -> dict:
+    match = re.search(rb'<script id="workspace-config" type="application/json">(.*?)</script>', content, re.S)
+    assert match, "the page carries no workspace config"
+    return json.loads(match.group(1))
+
+
+def test_annotator_gets_the_workspace_with_image_labels_and_neighbours(world: World, client) -> None:
+    client.force_login(world.users["annotator"])
+    response = client.get(f"/images/{world.batched_image.pk}/annotate/")
+    assert response.status_code == 200
+    config = config_of(response.content)
+    assert config["image"] == {
+        "id": world.batched_image.pk,
+        "width": 64,
+        "height": 48,
+        "name": "a.png",
+        "url": f"/api/images/{world.batched_image.pk}/file",
+    }
+    assert [label["name"] for label in config["labels"]] == ["car", "tree"]
+    assert config["prevUrl"] is None and config["nextUrl"] is None  # the annotator sees only their batch
+    assert config["loginUrl"] == "/accounts/login/"
+    assert b'<div id="workspace"' in response.content
+
+
+def test_managers_step_through_all_images(world: World, client) -> None:
+    client.force_login(world.users["manager"])
+    config = config_of(client.get(f"/images/{world.batched_image.pk}/annotate/").content)
+    assert config["nextUrl"] == f"/images/{world.free_image.pk}/annotate/"
+
+
+def test_the_workspace_mounts_the_built_bundle(world: World, client, settings) -> None:
+    from backend.web.templatetags.vite import MANIFEST
+
+    client.force_login(world.users["annotator"])
+    content = client.get(f"/images/{world.batched_image.pk}/annotate/").content.decode()
+    if MANIFEST.exists():
+        entry = json.loads(MANIFEST.read_text())["src/main.ts"]
+        assert f'<script type="module" src="/static/{entry["file"]}">' in content
+    else:
+        assert "make frontend" in content
+
+
+def test_who_may_not_edit_gets_no_workspace(world: World, client) -> None:
+    url = f"/images/{world.batched_image.pk}/annotate/"
+    assert client.get(url).status_code == 302  # to the login page
+    client.force_login(world.users["reviewer"])
+    assert client.get(url).status_code == 403
+    client.force_login(world.users["outsider"])
+    assert client.get(url).status_code == 404
+    client.force_login(world.users["annotator"])
+    assert client.get(f"/images/{world.free_image.pk}/annotate/").status_code == 404
+    assert client.post(f"/api/batches/{world.batch.pk}/submit").status_code == 200
+    assert client.get(url).status_code == 403
+
+
+def test_project_page_filters_and_links_to_the_workspace(world: World, client) -> None:
+    client.force_login(world.users["manager"])
+    page = client.get(f"/projects/{world.project.pk}/").content.decode()
+    assert f'href="/images/{world.batched_image.pk}/annotate/"' in page
+    assert f'href="/images/{world.free_image.pk}/annotate/"' in page
+    Image.objects.filter(pk=world.free_image.pk).update(status="accepted")
+    accepted = client.get(f"/projects/{world.project.pk}/?status=accepted").content.decode()
+    assert "b.png" in accepted and "a.png" not in accepted
+    batch = client.get(f"/projects/{world.project.pk}/?batch={world.batch.pk}").content.decode()
+    assert "a.png" in batch and "b.png" not in batch
+    assert "b.png" in client.get(f"/projects/{world.project.pk}/?search=b.p").content.decode()
+    client.force_login(world.users["reviewer"])
+    reviewer_page = client.get(f"/projects/{world.project.pk}/").content.decode()
+    assert "a.png" in reviewer_page and "/annotate/" not in reviewer_page

@@ -1,0 +1,41 @@
+"""Fixtures of the websocket tests: a live stack per module, and a real photo in the world's batch."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.live_stack import Stack, copy_photo, run_stack
+
+
+@pytest.fixture(scope="module")
+def team_stack(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[Stack]:
+    yield from run_stack(tmp_path_factory, team=True, workers=1)
+
+
+@pytest.fixture(scope="module")
+def embedded_stack(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[Stack]:
+    yield from run_stack(tmp_path_factory, team=False, workers=0)
+
+
+@pytest.fixture
+def media_root(settings, request) -> None:
+    """Uploads made by the test must land where the stack's server reads them."""
+    for name in ("team_stack", "embedded_stack", "failover_stack"):
+        if name in request.fixturenames:
+            settings.MEDIA_ROOT = request.getfixturevalue(name).media
+
+
+@pytest.fixture
+def photo(transactional_db, media_root, world):
+    """The world's batched image replaced by a real photo with a ground-truth mask (GrabCut 'llama')."""
+    from backend.images.models import Image
+    from backend.images.services import images_upload
+    from tests.conftest import upload
+
+    report = images_upload(
+        project=world.project, files=[upload("llama.bmp", copy_photo("llama.bmp"))], uploaded_by=world.users["manager"]
+    )
+    image = report.created[0]
+    Image.objects.filter(pk=image.pk).update(batch=world.batch)
+    image.refresh_from_db()
+    return image

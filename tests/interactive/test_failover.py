@@ -1,0 +1,62 @@
+"""A worker killed in the middle of a click: the client hears so in bounded time, and the next click works."""
+
+import time
+
+import pytest
+
+from tests.live_stack import Client, run_stack, token_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def failover_stack(tmp_path_factory, django_db_setup, django_db_blocker):
+    yield from run_stack(tmp_path_factory, team=True, workers=2)
+
+
+def received(worker) -> int:
+    return worker.output().count("] received")
+
+
+def running(worker) -> int:
+    """Jobs the worker has received and not finished, from its log."""
+    return received(worker) - worker.output().count("] succeeded in")
+
+
+def wait_until_idle(workers, timeout: float = 30) -> None:
+    """A job's reply is sent before its state is persisted: wait for that tail too."""
+    deadline = time.time() + timeout
+    while any(running(w) for w in workers) and time.time() < deadline:
+        time.sleep(0.01)
+
+
+def test_killed_worker_gives_an_error_and_the_next_click_works_elsewhere(failover_stack, world, photo) -> None:
+    timeout = float(failover_stack.env["INFERENCE_TIMEOUT_S"])
+    conn = Client(failover_stack, photo.pk, token_for(world.users["annotator"]))
+    conn.recv()
+    conn.send(type="start", label=world.label.pk)
+    conn.send(type="click", seq=1, x=250, y=200, positive=True)
+    conn.until("mask", seq=1)
+    wait_until_idle(failover_stack.workers)
+    before = {w.name: received(w) for w in failover_stack.workers}
+
+    conn.send(type="click", seq=2, x=60, y=330, positive=False)
+    deadline = time.time() + 30
+    busy = []
+    while not busy and time.time() < deadline:
+        busy = [w for w in failover_stack.workers if received(w) > before[w.name]]
+        time.sleep(0.005)
+    assert busy, "no worker picked up the click"
+    victim = busy[0]
+    victim.kill()
+    killed_at = time.time()
+
+    error = conn.until("error", timeout=timeout + 10)
+    assert error["code"] == "worker_timeout" and error["seq"] == 2
+    assert time.time() - killed_at <= timeout + 2
+
+    conn.send(type="click", seq=3, x=300, y=150, positive=True)
+    third = conn.until("mask", seq=3, timeout=60)
+    assert not third["worker"].endswith(f":{victim.popen.pid}") and third["clicks"] == 3
+    assert not third["rebuilt"] and third["steps"] == 1  # clicks 2 and 3 together, on top of click 1's state
+    conn.close()
