@@ -204,7 +204,9 @@ export class Canvas {
       });
       this.markersGroup.add(marker);
     });
-    this.overlay.batchDraw();
+    // Synchronously: the hit graph must know the new shapes before the next pointer event,
+    // or a click arriving before the next animation frame hits what was there before.
+    this.overlay.draw();
   }
 
   // ------------------------------------------------------------------ objects
@@ -252,7 +254,9 @@ export class Canvas {
       this.objectsGroup.add(node);
       if (obj.selected) this.drawHandles(obj);
     }
-    this.overlay.batchDraw();
+    // Synchronously: the hit graph must know the new shapes before the next pointer event,
+    // or a click arriving before the next animation frame hits what was there before.
+    this.overlay.draw();
   }
 
   private moveHandlesBy(dx: number, dy: number): void {

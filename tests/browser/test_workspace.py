@@ -153,6 +153,7 @@ def wait_mask(page: Page, clicks: int) -> None:
 
 def select_first_object(page: Page) -> None:
     page.locator("#ws-objects li button.select").first.click()
+    page.wait_for_function("window.edgeflow.state().selected !== null")
 
 
 def saved_object(image_id: int) -> AnnotationObject:
