@@ -1,7 +1,7 @@
 """NoC evaluation from the command line.
 
     python -m ml.evaluate --model NAME [--weights PATH] --dataset PATH [--images DIR] [--max-clicks 20]
-        [--iou 0.85 0.9] [--zoom-in/--no-zoom-in] [--flip] [--limit N] [--json OUT] [--plot OUT.png]
+        [--iou 0.85 0.9] [--zoom-in/--no-zoom-in] [--flip] [--engine E] [--limit N] [--json OUT] [--plot OUT.png]
     python -m ml.evaluate plot RESULT.json [RESULT.json ...] --out FILE.png [--title TEXT]
 
 ``--model grabcut`` is the OpenCV GrabCut baseline; any other name is loaded with ``ml.weights.load_model``.
@@ -37,7 +37,13 @@ def evaluation_parser() -> argparse.ArgumentParser:
         help="stop a sample once its IoU reaches this (faster, RITM's default 0.9; later mIoU carries it forward)",
     )
     parser.add_argument("--limit", type=int, help="evaluate only the first N samples")
-    parser.add_argument("--threads", type=int, help="torch threads")
+    parser.add_argument("--threads", type=int, help="inference threads")
+    parser.add_argument(
+        "--engine",
+        default="torch",
+        help="inference engine of a deep model: torch (the reference, default), torch-fused, openvino (the app's "
+        "default) or openvino-bf16",
+    )
     parser.add_argument("--json", help="write the summary here")
     parser.add_argument("--plot", help="write the mIoU-vs-clicks chart here (PNG)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -54,13 +60,16 @@ def plot_parser() -> argparse.ArgumentParser:
 
 def run_evaluation(args: argparse.Namespace) -> dict:
     dataset = open_dataset(args.dataset, args.images, args.min_area)
-    session = open_session(args.model, args.weights, zoom_in=args.zoom_in, flip=args.flip, threads=args.threads)
+    session = open_session(
+        args.model, args.weights, zoom_in=args.zoom_in, flip=args.flip, threads=args.threads, engine=args.engine
+    )
     results = evaluate_dataset(session, dataset, args.max_clicks, args.stop_iou, args.limit, not args.quiet)
     settings = {
         "weights": args.weights,
         "dataset_path": str(args.dataset),
         "zoom_in": args.zoom_in,
         "flip": args.flip,
+        "engine": getattr(getattr(session, "engine", None), "engine_name", args.engine),
         "pred_threshold": PRED_THRESHOLD,
         "stop_iou": args.stop_iou,
         "limit": args.limit,

@@ -134,12 +134,13 @@ def grabcut_mask(stem: str):
 class Client:
     """A websocket client that keeps every reply, for assertions on order and content."""
 
-    def __init__(self, stack: Stack, image_id: int, token: str | None) -> None:
+    def __init__(self, stack: Stack, image_id: int, token: str | None, session_cookie: str | None = None) -> None:
         from websockets.sync.client import connect
 
         query = f"?token={token}" if token else ""
         address = f"{stack.ws_url}/ws/images/{image_id}/annotate/{query}"
-        self.ws = connect(address, max_size=8 * 2**20, origin=stack.url).__enter__()
+        headers = {"Cookie": f"sessionid={session_cookie}"} if session_cookie else None
+        self.ws = connect(address, max_size=8 * 2**20, origin=stack.url, additional_headers=headers).__enter__()
         self.replies: list[dict] = []
         self.sizes: list[int] = []
 

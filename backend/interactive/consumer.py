@@ -15,6 +15,7 @@ from django.conf import settings
 
 from backend.common.errors import ServiceError
 from backend.interactive import protocol
+from backend.interactive.auth import credentials_still_valid
 from backend.interactive.backends import inference_backend
 from backend.interactive.context import ImageContext, Refused, available_models, load_context, model_exists
 from backend.interactive.protocol import ProtocolError
@@ -92,6 +93,16 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
             reply["seq"] = seq
         await self.send_json(reply)
 
+    async def still_logged_in(self) -> bool:
+        """False (after telling the client and closing with 4401) once the login this socket used has ended."""
+        if await database_sync_to_async(credentials_still_valid)(self.scope):
+            return True
+        await self.send_json(
+            {"type": "error", "code": "unauthenticated", "message": "Your login has ended; log in again."}
+        )
+        await self.close(code=4401)
+        return False
+
     def require_object(self) -> ObjectSession:
         if self.obj is None:
             raise ProtocolError("no_object", "Start an object first.")
@@ -103,6 +114,8 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_start(self, content: dict) -> None:
         label_id = protocol.parse_label(content)
+        if not await self.still_logged_in():
+            return
         if label_id not in self.ctx.label_ids:
             self.ctx = await database_sync_to_async(load_context)(self.scope["user"], self.ctx.image_id)
             if label_id not in self.ctx.label_ids:
@@ -152,6 +165,8 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
     async def on_finish(self, content: dict) -> None:
         obj = self.require_object()
         obj.client_key = protocol.parse_client_key(content)
+        if not await self.still_logged_in():
+            return
         if obj.busy:
             obj.finish_requested = True  # done when the last job answers (handlers must not block)
             return

@@ -17,14 +17,22 @@ def open_session(
     zoom_in: bool = True,
     flip: bool = False,
     threads: int | None = None,
+    engine: str = "torch",
 ) -> Session:
-    """A fresh session for ``model``; ``zoom_in``/``flip``/``threads`` only concern deep models."""
+    """A fresh session for ``model``; ``zoom_in``/``flip``/``threads``/``engine`` only concern deep models.
+
+    ``engine`` names an inference engine (``ml.inference.engines``): ``torch``, the reference, by default, or the
+    one the app serves with (``openvino``), to measure what annotators get.
+    """
     if model == GRABCUT:
         if weights is not None:
             raise ValueError("the grabcut baseline takes no weights")
         return GrabCutSession()
     # Imported here so that the GrabCut baseline and the harness tests never load torch.
     from ml.inference import ClickSession
+    from ml.inference.engines import create_engine
     from ml.weights import load_model
 
-    return ClickSession(load_model(model, weights), zoom_in=zoom_in, flip=flip, threads=threads)
+    loaded = load_model(model, weights)
+    runner = loaded if engine == "torch" else create_engine(loaded, engine, threads)
+    return ClickSession(runner, zoom_in=zoom_in, flip=flip, threads=threads)

@@ -103,6 +103,48 @@ def test_superseded_clicks_are_dropped_not_queued(team_stack, world, photo) -> N
     conn.close()
 
 
+def closed_with(conn: Client) -> int:
+    from websockets.exceptions import ConnectionClosed
+
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            conn.recv(timeout=10)
+    return closed.value.rcvd.code
+
+
+def test_a_revoked_token_cannot_save_on_a_socket_opened_before(team_stack, world, photo) -> None:
+    from rest_framework.authtoken.models import Token
+
+    conn = client(team_stack, world, "annotator", photo.pk)
+    conn.recv()
+    conn.send(type="start", label=world.label.pk)
+    conn.until("started")
+    conn.send(type="click", seq=1, positive=True, **LLAMA_CLICK)
+    conn.until("mask", seq=1)
+    Token.objects.filter(user=world.users["annotator"]).delete()
+    conn.send(type="finish", client_key="after-revocation")
+    assert conn.until("error")["code"] == "unauthenticated"
+    assert closed_with(conn) == 4401
+    assert not AnnotationObject.objects.filter(image=photo).exists()
+
+
+def test_logging_out_ends_what_a_session_socket_may_do(team_stack, world, photo) -> None:
+    from django.contrib.sessions.models import Session
+    from django.test import Client as HttpClient
+
+    browser = HttpClient()
+    browser.force_login(world.users["annotator"])
+    session_key = browser.cookies["sessionid"].value
+    conn = Client(team_stack, photo.pk, token=None, session_cookie=session_key)
+    assert conn.recv()["type"] == "ready"
+    conn.send(type="start", label=world.label.pk)
+    conn.until("started")  # the session is good: the object starts
+    Session.objects.filter(session_key=session_key).delete()  # what logging out (or expiry cleanup) does
+    conn.send(type="start", label=world.label.pk)
+    assert conn.until("error")["code"] == "unauthenticated"
+    assert closed_with(conn) == 4401
+
+
 def test_bad_messages_get_errors_and_the_connection_stays_usable(team_stack, world, photo) -> None:
     conn = client(team_stack, world, "annotator", photo.pk)
     conn.recv()

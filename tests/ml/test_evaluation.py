@@ -349,3 +349,20 @@ def test_evaluate_dataset_honours_limit() -> None:
     dataset = [object_sample(str(i)) for i in range(5)]
     results = evaluate_dataset(ScriptedSession([0.95]), dataset, max_clicks=3, limit=2, progress=False)
     assert [r.name for r in results] == ["0", "1"]
+
+
+def test_real_model_on_the_apps_engine_matches_the_torch_reference(tmp_path: Path, hrnet18_model) -> None:
+    """``--engine openvino`` measures what annotators get; within parity it must click and score like torch."""
+    summaries = {}
+    for engine in ("torch", "openvino"):
+        out = tmp_path / f"{engine}.json"
+        args = ["--model", "hrnet18-ocr64-cocolvis", "--dataset", str(bench("grabcut")), "--limit", "2"]
+        args += ["--max-clicks", "3", "--threads", "2", "--engine", engine, "--json", str(out), "--quiet"]
+        assert evaluate_main(args) == 0
+        summaries[engine] = json.loads(out.read_text())
+    assert summaries["openvino"]["settings"]["engine"] == "openvino"
+    assert summaries["torch"]["settings"]["engine"] == "torch"
+    for ours, reference in zip(summaries["openvino"]["samples"], summaries["torch"]["samples"], strict=True):
+        assert ours["clicks"] == reference["clicks"]
+        np.testing.assert_allclose(ours["ious"], reference["ious"], atol=1e-3)
+    assert summaries["torch"]["miou_per_click"][0] > 0.8
