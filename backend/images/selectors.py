@@ -4,7 +4,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from backend.images.models import Batch, BatchStatus, Image
+from backend.common.errors import InvalidInput
+from backend.images.models import Batch, BatchStatus, Image, ImageStatus
 from backend.projects.access import MANAGING_ROLES, get_project_for
 from backend.projects.models import Project, Role
 
@@ -30,13 +31,29 @@ def visible_images(*, user: AbstractBaseUser, project: Project, role: Role) -> Q
 def filter_images(
     images: QuerySet[Image], *, status: str | None = None, batch: str | None = None, search: str | None = None
 ) -> QuerySet[Image]:
+    """``images`` narrowed by the list filters as typed in a URL; a malformed value raises :class:`InvalidInput`.
+
+    ``status``: comma-separated image statuses; ``batch``: a batch id or ``none`` (unbatched); ``search``: part of
+    the file name.
+    """
     if status:
-        images = images.filter(status__in=status.split(","))
+        statuses = {part.strip() for part in status.split(",") if part.strip()}
+        unknown = sorted(statuses - set(ImageStatus.values))
+        if unknown:
+            raise InvalidInput(
+                f"Unknown image status {', '.join(map(repr, unknown))}; use {', '.join(ImageStatus.values)}.",
+                code="bad_filter",
+            )
+        images = images.filter(status__in=statuses)
     if batch == "none":
         images = images.filter(batch__isnull=True)
     elif batch:
-        images = images.filter(batch_id=batch)
+        if not batch.isascii() or not batch.isdigit() or len(batch) > 18:
+            raise InvalidInput(f"'batch' is a batch id (a number) or 'none', not {batch[:40]!r}.", code="bad_filter")
+        images = images.filter(batch_id=int(batch))
     if search:
+        if "\x00" in search or len(search) > 255:
+            raise InvalidInput("'search' is part of a file name: at most 255 characters, no NUL.", code="bad_filter")
         images = images.filter(original_name__icontains=search)
     return images
 

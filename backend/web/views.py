@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from backend.common.errors import InvalidInput
 from backend.images.models import BatchStatus, ImageStatus
 from backend.images.selectors import can_edit_image, filter_images, get_image_for, visible_batches, visible_images
 from backend.projects.access import MANAGING_ROLES, get_project_for, visible_projects
@@ -23,12 +24,17 @@ def home(request: HttpRequest) -> HttpResponse:
 def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = get_project_for(request.user, project_id)
     filters = {key: request.GET.get(key, "").strip() for key in ("status", "batch", "search")}
-    images = filter_images(
-        visible_images(user=request.user, project=project, role=role),
-        status=filters["status"] or None,
-        batch=filters["batch"] or None,
-        search=filters["search"] or None,
-    )
+    images = visible_images(user=request.user, project=project, role=role)
+    filter_error = None
+    try:
+        images = filter_images(
+            images,
+            status=filters["status"] or None,
+            batch=filters["batch"] or None,
+            search=filters["search"] or None,
+        )
+    except InvalidInput as exc:
+        filter_error = exc.message  # shown above the unfiltered list
     batches = visible_batches(user=request.user, project=project, role=role).select_related("assignee", "reviewer")
     editable_batches = {b.pk for b in batches if b.status in (BatchStatus.OPEN, BatchStatus.REJECTED)}
     images = images.select_related("batch").order_by("id")[:PROJECT_PAGE_IMAGES]
@@ -45,6 +51,7 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
         "batches": batches,
         "labels": project.labels.all(),
         "filters": filters,
+        "filter_error": filter_error,
         "statuses": ImageStatus.choices,
     }
     return render(request, "web/project.html", context)

@@ -127,6 +127,31 @@ def test_image_list_filters_and_paginates(world: World) -> None:
     assert client.get(url, {"search": "b.png"}).json()["results"][0]["id"] == world.free_image.pk
 
 
+@pytest.mark.parametrize(
+    ("params", "mentions"),
+    [
+        ({"batch": "abc"}, "batch"),
+        ({"batch": "\x1b"}, "batch"),
+        ({"batch": "99999999999999999999999"}, "batch"),
+        ({"status": "V"}, "'V'"),
+        ({"status": "accepted,nope"}, "'nope'"),
+        ({"search": "a\x00b"}, "search"),
+    ],
+)
+def test_malformed_list_filters_get_a_clear_400(world: World, params: dict, mentions: str) -> None:
+    response = world.client("manager").get(f"/api/projects/{world.project.pk}/images/", params)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == "bad_filter" and mentions in response.json()["detail"]
+
+
+def test_several_statuses_filter_together(world: World) -> None:
+    Image.objects.filter(pk=world.free_image.pk).update(status="accepted")
+    Image.objects.filter(pk=world.batched_image.pk).update(status="submitted")
+    url = f"/api/projects/{world.project.pk}/images/"
+    assert world.client("manager").get(url, {"status": "submitted,accepted"}).json()["count"] == 2
+    assert world.client("manager").get(url, {"status": "submitted"}).json()["count"] == 1
+
+
 def test_annotator_lists_only_images_of_their_batches(world: World) -> None:
     body = world.client("annotator").get(f"/api/projects/{world.project.pk}/images/").json()
     assert [i["id"] for i in body["results"]] == [world.batched_image.pk]

@@ -76,3 +76,11 @@ def test_project_page_filters_and_links_to_the_workspace(world: World, client) -
     client.force_login(world.users["reviewer"])
     reviewer_page = client.get(f"/projects/{world.project.pk}/").content.decode()
     assert "a.png" in reviewer_page and "/annotate/" not in reviewer_page
+
+
+def test_project_page_explains_a_malformed_filter_and_shows_everything(world: World, client) -> None:
+    client.force_login(world.users["manager"])
+    response = client.get(f"/projects/{world.project.pk}/?batch=abc")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "is a batch id" in page and "a.png" in page and "b.png" in page
