@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +23,8 @@ class MeApi(APIView):
 
 
 class PreferencesApi(APIView):
+    parser_classes = [JSONParser]  # a JSON object; form fields would arrive as lists of strings
+
     @extend_schema(request=serializers.DictField(), responses=serializers.DictField())
     def patch(self, request: Request) -> Response:
         return Response(preferences_update(user=request.user, changes=request.data))

@@ -12,6 +12,7 @@ from backend.annotations import services
 from backend.annotations.models import AnnotationObject, AnnotationRevision, Comment, ObjectSource
 from backend.annotations.selectors import get_object_for, image_comments, image_objects, object_revisions
 from backend.common.errors import InvalidInput
+from backend.common.limits import MAX_DB_INT
 from backend.images.models import Image
 from backend.images.selectors import can_edit_image, get_image_for
 from backend.projects.models import Role
@@ -35,7 +36,7 @@ class ObjectCreateInput(serializers.Serializer):
     label = serializers.IntegerField()
     polygons = serializers.JSONField()
     source = serializers.ChoiceField(choices=ObjectSource.choices, default=ObjectSource.MANUAL)
-    clicks_used = serializers.IntegerField(min_value=0, default=0)
+    clicks_used = serializers.IntegerField(min_value=0, max_value=MAX_DB_INT, default=0)
     seconds_spent = serializers.FloatField(min_value=0, default=0.0)
     client_key = serializers.CharField(
         max_length=64, required=False, help_text="A key the client chose; creating again with it returns the first."
@@ -46,7 +47,7 @@ class ObjectUpdateInput(serializers.Serializer):
     version = serializers.IntegerField(help_text="The version this change is based on.")
     label = serializers.IntegerField(required=False)
     polygons = serializers.JSONField(required=False)
-    clicks_used = serializers.IntegerField(min_value=0, required=False)
+    clicks_used = serializers.IntegerField(min_value=0, max_value=MAX_DB_INT, required=False)
     seconds_spent = serializers.FloatField(min_value=0, required=False)
 
 

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.common.limits import MAX_DB_INT
 from backend.images import services
 from backend.images.models import Batch, Image
 from backend.images.selectors import (
@@ -163,7 +164,7 @@ class BatchOutput(serializers.ModelSerializer):
 
 class BatchCreateInput(serializers.Serializer):
     image_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=None, allow_null=True)
-    size = serializers.IntegerField(required=False, default=None, allow_null=True)
+    size = serializers.IntegerField(required=False, default=None, allow_null=True, max_value=MAX_DB_INT)
     name = serializers.CharField(required=False, allow_blank=True, default="")
     assignee_id = serializers.IntegerField(required=False, allow_null=True, default=None)
     reviewer_id = serializers.IntegerField(required=False, allow_null=True, default=None)

@@ -95,6 +95,6 @@ def parse_client_key(message: dict) -> str | None:
     key = message.get("client_key")
     if key is None:
         return None
-    if not isinstance(key, str) or not 0 < len(key) <= 64:
-        raise ProtocolError("bad_message", "'client_key' is a string of 1 to 64 characters.")
+    if not isinstance(key, str) or not 0 < len(key) <= 64 or not key.isprintable():
+        raise ProtocolError("bad_message", "'client_key' is a string of 1 to 64 printable characters.")
     return key

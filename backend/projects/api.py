@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.common.errors import InvalidInput
+from backend.common.limits import MAX_DB_INT
 from backend.projects import services
 from backend.projects.access import get_project_for, require_manager, require_role, visible_projects
 from backend.projects.models import LabelClass, Membership, Project, Role
@@ -156,13 +157,13 @@ class LabelOutput(serializers.ModelSerializer):
 class LabelInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     color = serializers.CharField(required=False, allow_null=True, default=None)
-    order = serializers.IntegerField(required=False, min_value=0, allow_null=True, default=None)
+    order = serializers.IntegerField(required=False, min_value=0, max_value=MAX_DB_INT, allow_null=True, default=None)
 
 
 class LabelUpdateInput(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False)
     color = serializers.CharField(required=False)
-    order = serializers.IntegerField(required=False, min_value=0)
+    order = serializers.IntegerField(required=False, min_value=0, max_value=MAX_DB_INT)
 
 
 def _label(project: Project, label_id: int) -> LabelClass:

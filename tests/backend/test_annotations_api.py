@@ -130,3 +130,12 @@ def test_comments_carry_position_and_object(world: World) -> None:
     bad = world.client("reviewer").post(url, {"text": "x", "x": 5000, "y": 1}, format="json")
     assert bad.status_code == 400 and bad.json()["error"] == "bad_position"
     assert world.client("reviewer").post(url, {"text": "  "}, format="json").status_code == 400
+
+
+def test_numbers_too_large_for_the_database_are_refused_not_crashed_on(world: World) -> None:
+    url = f"/api/images/{world.batched_image.pk}/objects/"
+    body = {"label": world.label.pk, "polygons": SQUARE, "clicks_used": 10**30}
+    response = world.client("annotator").post(url, body, format="json")
+    assert response.status_code == 400 and "clicks_used" in response.json()
+    label = world.client("manager").post(f"/api/projects/{world.project.pk}/labels/", {"name": "x", "order": 10**12})
+    assert label.status_code == 400 and "order" in label.json()

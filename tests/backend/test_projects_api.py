@@ -85,3 +85,14 @@ def test_preferences_merge_and_stay_per_person(world: World) -> None:
     assert merged == {"shortcuts": {"finish": "Enter"}}
     assert world.client("reviewer").get("/api/me/").json()["preferences"] == {}
     assert annotator.patch("/api/me/preferences/", [1, 2], format="json").status_code == 400
+
+
+def test_preferences_refuse_nul_characters_and_form_encoding(world: World) -> None:
+    annotator = world.client("annotator")
+    url = "/api/me/preferences/"
+    nul = annotator.patch(url, {"shortcuts": {"finish": "a\x00b"}}, format="json")
+    assert nul.status_code == 400 and nul.json()["error"] == "bad_preferences"
+    assert annotator.patch(url, {"bad\x00key": 1}, format="json").status_code == 400
+    form = annotator.patch(url, "opacity=0.5", content_type="application/x-www-form-urlencoded")
+    assert form.status_code == 415
+    assert annotator.get("/api/me/").json()["preferences"] == {}

@@ -173,6 +173,10 @@ def test_bad_messages_get_errors_and_the_connection_stays_usable(team_stack, wor
     assert conn.until("mask")["seq"] == 3
     conn.send(type="click", seq=3, x=5, y=5)
     assert conn.recv()["code"] == "stale_seq"
+    conn.send(type="finish", client_key="nul\x00key")  # PostgreSQL could not even store it
+    assert conn.until("error")["code"] == "bad_message"
+    conn.send(type="finish", client_key="after-a-bad-key")  # the connection is still usable
+    assert conn.until("saved")["object"]["clicks_used"] == 1
     conn.close()
 
 
