@@ -13,10 +13,16 @@ from backend.interactive.tasks import RESULT_MESSAGE_TYPE, run_click_job
 class InferenceBackend(Protocol):
     async def submit(self, job: dict[str, Any]) -> None: ...
 
+    async def prepare(self, model: str, image: dict[str, str]) -> None:
+        """An image was opened for annotation: get ready for its first click (without waiting for that)."""
+
 
 class CeleryBackend:
     async def submit(self, job: dict[str, Any]) -> None:
         await asyncio.to_thread(run_click_job.apply_async, args=[job], queue="inference")
+
+    async def prepare(self, model: str, image: dict[str, str]) -> None:
+        """Nothing: workers load the default model when they start, and any worker may serve the first click."""
 
 
 class LocalBackend:
@@ -24,6 +30,12 @@ class LocalBackend:
 
     def __init__(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+
+    async def prepare(self, model: str, image: dict[str, str]) -> None:
+        from backend.interactive.worker import prepare
+
+        # Queued in the inference thread, so a click sent meanwhile waits for it rather than loading twice.
+        self._executor.submit(prepare, model=model, image=image)
 
     async def submit(self, job: dict[str, Any]) -> None:
         asyncio.get_running_loop().create_task(self._run(job))

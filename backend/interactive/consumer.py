@@ -53,6 +53,8 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
                 "models": models,
             }
         )
+        image = {"path": self.ctx.path, "sha256": self.ctx.sha256}
+        await inference_backend().prepare(self.ctx.default_model, image)
 
     async def disconnect(self, code: int) -> None:
         for handle in self.timeouts.values():

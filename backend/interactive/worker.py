@@ -85,6 +85,18 @@ def _session_for(job: dict[str, Any], image) -> tuple[Live, bool]:
     return live, not restored
 
 
+def prepare(*, model: str, image: dict[str, str]) -> None:
+    """Load ``model`` and decode ``image`` into this process's caches, so that its first click only runs the network.
+
+    Best effort: a failure here is reported by the click that needs the model or image.
+    """
+    try:
+        engine(model)
+        _images.get(image["sha256"], image["path"])
+    except Exception as exc:  # noqa: BLE001
+        log.info("could not prepare %s / %s: %s", model, image.get("path"), exc)
+
+
 def _load_image(job: dict[str, Any]):
     try:
         return _images.get(job["image"]["sha256"], job["image"]["path"])

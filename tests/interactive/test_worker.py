@@ -1,5 +1,7 @@
 """One click job at a time, in this process, with the real model and real Redis as the state store."""
 
+import asyncio
+import shutil
 import time
 import uuid
 
@@ -109,3 +111,26 @@ def test_state_codec_is_compact_and_faithful() -> None:
     back = decode_state(blob)
     assert len(back["undo"]) == 8 and back["prev_mask"].dtype == np.float32
     assert np.abs(back["prev_mask"] - probability).max() < 1e-3
+
+
+def test_prepare_loads_the_model_and_decodes_the_image_before_the_first_click(
+    redis_store, tmp_path, monkeypatch
+) -> None:
+    from backend.interactive import caches
+    from backend.interactive.backends import LocalBackend
+
+    copy = tmp_path / "llama.bmp"
+    shutil.copy(LLAMA, copy)
+    monkeypatch.setattr(worker, "_images", caches.ImageCache(64 * 2**20))  # a fresh worker's image cache
+    image = {"path": str(copy), "sha256": "llama-prepared"}
+    backend = LocalBackend()
+    asyncio.run(backend.prepare("hrnet18-ocr64-cocolvis", image))
+    backend._executor.shutdown(wait=True)  # prepare has run (a first click would have queued behind it)
+    assert "hrnet18-ocr64-cocolvis" in caches._engines
+    copy.unlink()  # the first click is served from what prepare decoded
+    spec = {**job(uuid.uuid4().hex, 1, CLICKS[:1]), "image": {"id": 1, **image}}
+    assert run(spec)["area"] > 10000
+
+
+def test_prepare_never_raises(redis_store) -> None:
+    worker.prepare(model="no-such-model", image={"path": "/nonexistent.png", "sha256": "nope"})
