@@ -4,6 +4,7 @@ import asyncio
 import shutil
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -124,7 +125,8 @@ def test_prepare_loads_the_model_and_decodes_the_image_before_the_first_click(
     monkeypatch.setattr(worker, "_images", caches.ImageCache(64 * 2**20))  # a fresh worker's image cache
     image = {"path": str(copy), "sha256": "llama-prepared"}
     backend = LocalBackend()
-    asyncio.run(backend.prepare("hrnet18-ocr64-cocolvis", image))
+    with ThreadPoolExecutor(1) as loop_thread:  # its own event loop: the suite may have one running in this thread
+        loop_thread.submit(asyncio.run, backend.prepare("hrnet18-ocr64-cocolvis", image)).result()
     backend._executor.shutdown(wait=True)  # prepare has run (a first click would have queued behind it)
     assert "hrnet18-ocr64-cocolvis" in caches._engines
     copy.unlink()  # the first click is served from what prepare decoded
