@@ -5,7 +5,7 @@
 
 import { objectApi, request, type ServerObject } from "./api";
 import { Canvas, type Click, type DrawnObject } from "./canvas";
-import { byId } from "./dom";
+import { byId, h } from "./dom";
 import { History } from "./history";
 import { IndexedDbJournal, type Journal, MemoryJournal, replay } from "./journal";
 import { type LocalObject, newObject } from "./objects";
@@ -110,7 +110,7 @@ export class Workspace {
     this.socket = new AnnotateSocket(socketUrl(config.image.id), {
       message: (msg) => this.onMessage(msg),
       opened: () => this.onSocketOpened(),
-      closed: (code) => this.setConnection(code >= 4400 ? "refused" : "reconnecting"),
+      closed: (code) => this.setConnection(code === 4401 ? "logged-out" : code >= 4400 ? "refused" : "reconnecting"),
     });
     this.bindControls();
     this.bindKeys();
@@ -520,10 +520,15 @@ export class Workspace {
     this.redraw();
   }
 
-  private setConnection(state: "connected" | "reconnecting" | "refused"): void {
+  private setConnection(state: "connected" | "reconnecting" | "refused" | "logged-out"): void {
     const el = byId("ws-connection");
     el.dataset.state = state;
-    el.textContent = { connected: "● Connected", reconnecting: "○ Reconnecting…", refused: "✕ Not allowed to edit (log in again?)" }[state];
+    el.textContent = { connected: "● Connected", reconnecting: "○ Reconnecting…", refused: "✕ Not allowed to edit", "logged-out": "✕ Logged out" }[state];
+    if (state === "logged-out") {
+      // Finished objects are journaled and saved after the login; the page warns about clicks still under way.
+      const login = h("a", { href: `${this.config.loginUrl}?next=${encodeURIComponent(location.pathname)}`, id: "ws-relogin" }, "Log in again");
+      el.append(" — ", login);
+    }
   }
 
   private flash(message: string): void {

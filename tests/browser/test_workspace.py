@@ -323,6 +323,24 @@ def test_edits_after_the_session_expired_are_saved_after_logging_in_again(stack,
     context.close()
 
 
+def test_logging_out_elsewhere_stops_the_socket_and_offers_to_log_in_again(stack, world, photo, browser):
+    from django.contrib.sessions.models import Session
+
+    context, page = new_page(browser)
+    open_workspace(page, stack, photo.pk, login=True)
+    Session.objects.all().delete()  # logged out in another tab (or the session expired on the server)
+    click_image(page, *LLAMA_FIRST_CLICK)
+    expect(page.locator("#ws-connection")).to_have_attribute("data-state", "logged-out", timeout=15_000)
+    screenshot(page, "workspace-15-logged-out")
+    page.click("#ws-relogin")
+    log_in(page)
+    page.wait_for_function("document.body.dataset.ready === '1'")
+    expect(page.locator("#ws-connection")).to_have_attribute("data-state", "connected", timeout=30_000)
+    click_image(page, *LLAMA_FIRST_CLICK)
+    page.wait_for_function("window.edgeflow.state().maskArea > 10000")
+    context.close()
+
+
 def test_a_lost_websocket_reconnects_and_resumes_the_object(stack, world, photo, browser):
     context, page = new_page(browser)
     open_workspace(page, stack, photo.pk, login=True)
