@@ -10,7 +10,13 @@ from rest_framework.views import APIView
 
 from backend.annotations import services
 from backend.annotations.models import AnnotationObject, AnnotationRevision, Comment, ObjectSource
-from backend.annotations.selectors import get_object_for, image_comments, image_objects, object_revisions
+from backend.annotations.selectors import (
+    get_image_of_object_ever,
+    get_object_for,
+    image_comments,
+    image_objects,
+    object_revisions,
+)
 from backend.common.errors import InvalidInput
 from backend.common.limits import MAX_DB_INT
 from backend.images.models import Image
@@ -114,6 +120,24 @@ class ObjectDetailApi(APIView):
             raise InvalidInput("Pass ?version=<the version you are deleting>.", code="version_required")
         services.object_delete(obj=obj, author=request.user, version=int(version))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ObjectRestoreInput(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The version the object had when it was deleted.")
+
+
+class ObjectRestoreApi(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=ObjectRestoreInput, responses={201: ObjectOutput, 409: ObjectOutput})
+    def post(self, request: Request, object_id: int) -> Response:
+        """Undo a delete: the object comes back with its id (and history), as it was when deleted."""
+        image, role = get_image_of_object_ever(request.user, object_id)
+        require_edit(request, image, role)
+        body = ObjectRestoreInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        obj = services.object_restore(object_id=object_id, author=request.user, version=body.validated_data["version"])
+        return Response(ObjectOutput(obj).data, status=201)
 
 
 class RevisionOutput(serializers.ModelSerializer):

@@ -46,6 +46,7 @@ class RevisionAction(models.TextChoices):
     CREATE = "create", "Create"
     UPDATE = "update", "Update"
     DELETE = "delete", "Delete"
+    RESTORE = "restore", "Restore"
 
 
 class AnnotationRevision(models.Model):

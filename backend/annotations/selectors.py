@@ -21,6 +21,14 @@ def get_object_for(user: AbstractBaseUser, object_id: int) -> tuple[AnnotationOb
     return obj, role
 
 
+def get_image_of_object_ever(user: AbstractBaseUser, object_id: int) -> tuple[Image, Role]:
+    """The image an object is or was on (deleted objects too, from their history), or 404 for the caller."""
+    image_id = AnnotationRevision.objects.filter(object_id=object_id).values_list("image_id", flat=True).first()
+    if image_id is None:
+        raise Http404("No such object.")
+    return get_image_for(user, image_id)
+
+
 def object_revisions(*, object_id: int) -> QuerySet[AnnotationRevision]:
     return AnnotationRevision.objects.filter(object_id=object_id).order_by("version")
 

@@ -33,6 +33,7 @@ def object_snapshot(obj: AnnotationObject) -> dict[str, Any]:
         "clicks_used": obj.clicks_used,
         "seconds_spent": obj.seconds_spent,
         "version": obj.version,
+        "client_key": obj.client_key,
         "author": obj.author_id,
         "updated_at": obj.updated_at.isoformat() if obj.updated_at else None,
     }
@@ -153,6 +154,54 @@ def object_delete(*, obj: AnnotationObject, author: AbstractBaseUser, version: A
     obj.version += 1
     _record(obj, RevisionAction.DELETE, author)
     obj.delete()
+
+
+@transaction.atomic
+def object_restore(*, object_id: int, author: AbstractBaseUser, version: Any) -> AnnotationObject:
+    """Bring a deleted object back under its own id, as it was when deleted, as a new version.
+
+    ``version`` is the version the object had when it was deleted (what the deleting client knew); a restore of
+    an object that was changed or restored since, or that still exists, is a conflict.
+    """
+    last = AnnotationRevision.objects.filter(object_id=object_id).order_by("-version").first()
+    if last is None:
+        raise InvalidInput(f"Object {object_id} never existed.", code="unknown_object")
+    image = lock_image(last.image_id)
+    existing = AnnotationObject.objects.filter(pk=object_id).first()
+    if existing is not None:
+        raise Conflict("The object is not deleted.", code="not_deleted", details={"current": object_snapshot(existing)})
+    last = AnnotationRevision.objects.filter(object_id=object_id).order_by("-version").first()  # under the lock
+    if not isinstance(version, int) or last.action != RevisionAction.DELETE or last.version != version + 1:
+        raise Conflict(
+            f"The object was not deleted at version {version}; it cannot be restored from it.",
+            code="stale_version",
+            details={"current": None},
+        )
+    snapshot = last.snapshot
+    label = LabelClass.objects.filter(project_id=image.project_id, pk=snapshot["label"]).first()
+    if label is None:
+        raise Conflict("The object's label has been deleted since; create it again with another.", code="label_gone")
+    client_key = snapshot.get("client_key")
+    if client_key and image.annotation_objects.filter(client_key=client_key).exists():
+        client_key = None  # already reused by a new object
+    obj = AnnotationObject.objects.create(
+        pk=object_id,
+        image=image,
+        label=label,
+        polygons=snapshot["polygons"],
+        mask_rle=snapshot["mask_rle"],
+        bbox=snapshot["bbox"],
+        area=snapshot["area"],
+        author=author,
+        source=snapshot["source"],
+        clicks_used=snapshot["clicks_used"],
+        seconds_spent=snapshot["seconds_spent"],
+        version=last.version + 1,
+        client_key=client_key,
+    )
+    _record(obj, RevisionAction.RESTORE, author)
+    image_mark_in_progress(image=image)
+    return obj
 
 
 @transaction.atomic

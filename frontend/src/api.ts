@@ -80,6 +80,8 @@ export interface ObjectApi {
   create(body: { label: number; polygons: Shape; source: string; clicks_used: number; seconds_spent: number; client_key: string }): Promise<ServerObject>;
   update(id: number, body: { version: number; label: number; polygons: Shape }): Promise<ServerObject>;
   remove(id: number, version: number): Promise<void>;
+  /** Undo a saved delete: the object comes back with its id; `version` is the one it had when deleted. */
+  restore(id: number, version: number): Promise<ServerObject>;
 }
 
 export function objectApi(imageId: number): ObjectApi {
@@ -88,5 +90,6 @@ export function objectApi(imageId: number): ObjectApi {
     create: (body) => request<ServerObject>("POST", `/api/images/${imageId}/objects/`, body),
     update: (id, body) => request<ServerObject>("PATCH", `/api/objects/${id}/`, body),
     remove: (id, version) => request<void>("DELETE", `/api/objects/${id}/?version=${version}`),
+    restore: (id, version) => request<ServerObject>("POST", `/api/objects/${id}/restore/`, { version }),
   };
 }

@@ -17,6 +17,7 @@ export interface LocalObject {
   visible: boolean;
   maybeOnServer: boolean; // a create was sent but its answer never came (its retry, same client key, returns it)
   problem: string | null; // the server refused the change (shown; retried after the next edit)
+  restoreFrom?: { id: number; version: number } | null; // undone after its delete was saved: restore that object
 }
 
 export function fromServer(o: ServerObject): LocalObject {

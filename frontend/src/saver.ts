@@ -137,6 +137,8 @@ export class Saver {
   private async send(obj: LocalObject): Promise<ServerObject | "removed"> {
     if (obj.serverId === null) {
       if (obj.deleted && !obj.maybeOnServer) return "removed";
+      const restored = await this.restore(obj);
+      if (restored) return restored;
       obj.maybeOnServer = true;
       await this.journal.put(pendingOf(obj, this.imageId));
       const viaSocket = this.host.createViaSocket ? await this.host.createViaSocket(obj) : null;
@@ -163,6 +165,25 @@ export class Saver {
       return "removed";
     }
     return this.api.update(obj.serverId, { version: obj.version ?? 0, label: obj.label, polygons: obj.polygons });
+  }
+
+  /** The server object an undone delete was saved for, brought back under its id (null: create it anew). */
+  private async restore(obj: LocalObject): Promise<ServerObject | null> {
+    const from = obj.restoreFrom;
+    if (!from) return null;
+    try {
+      const restored = await this.api.restore(from.id, from.version);
+      obj.restoreFrom = null;
+      if (restored.label !== obj.label || !sameShape(restored.polygons, obj.polygons, 1e-3)) obj.edits += 1;
+      return restored;
+    } catch (exc) {
+      // Changed or restored by someone else, or its label is gone: the object is created anew instead.
+      if (exc instanceof ApiError && (exc.status === 404 || exc.status === 409)) {
+        obj.restoreFrom = null;
+        return null;
+      }
+      throw exc;
+    }
   }
 
   private failed(obj: LocalObject, exc: unknown): boolean {

@@ -431,7 +431,9 @@ export class Workspace {
 
   private applyState(obj: LocalObject, state: ObjectState): void {
     if (!state.deleted && !this.objects.includes(obj)) {
-      obj.serverId = null; // its deletion reached the server: create it again
+      // Its deletion reached the server: restore it there (same id and history), or create it again.
+      if (obj.serverId !== null && obj.version !== null) obj.restoreFrom = { id: obj.serverId, version: obj.version };
+      obj.serverId = null;
       obj.version = null;
       this.objects.push(obj);
     }

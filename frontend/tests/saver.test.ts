@@ -47,6 +47,18 @@ class FakeServer implements ObjectApi {
     if (!o) throw new ApiError(404, "not_found", "gone", null);
     if (o.version !== version) throw new ApiError(409, "stale_version", "stale", { current: { ...o } });
     this.objects.delete(id);
+    this.deleted.set(id, { ...o, version: o.version + 1 });
+  }
+  deleted = new Map<number, ServerObject>();
+  async restore(id: number, version: number) {
+    this.check("restore");
+    const gone = this.deleted.get(id);
+    if (!gone) throw new ApiError(404, "not_found", "gone", null);
+    if (gone.version !== version + 1) throw new ApiError(409, "stale_version", "stale", { current: null });
+    this.deleted.delete(id);
+    const back = { ...gone, version: gone.version + 1 };
+    this.objects.set(id, back);
+    return back;
   }
 }
 
@@ -192,5 +204,40 @@ describe("autosave", () => {
     expect(server.objects.size).toBe(0);
     expect(objects).toHaveLength(0);
     expect(server.calls.filter((c) => c === "create")).toHaveLength(1);
+  });
+});
+
+describe("undoing a saved delete", () => {
+  it("restores the object under its id, then saves edits made since", async () => {
+    const { server, objects, saver } = setup();
+    const obj = newObject(1, tri, 2, 3);
+    objects.push(obj);
+    await saver.touch(obj, 0);
+    await saver.flush();
+    obj.deleted = true;
+    await saver.touch(obj, 0);
+    await saver.flush();
+    expect(server.objects.size).toBe(0);
+    // what the workspace's undo does once the delete reached the server
+    obj.restoreFrom = { id: 1, version: 1 };
+    Object.assign(obj, { serverId: null, version: null, deleted: false });
+    obj.label = 2;
+    objects.push(obj);
+    await saver.touch(obj, 0);
+    await saver.flush();
+    expect(server.calls.filter((c) => c === "create")).toHaveLength(1);
+    expect(obj).toMatchObject({ serverId: 1, version: 4, dirty: false, restoreFrom: null });
+    expect(server.objects.get(1)?.label).toBe(2);
+  });
+
+  it("creates the object anew when the restore is refused", async () => {
+    const { server, objects, saver } = setup();
+    const obj = newObject(1, tri, 2, 3);
+    obj.restoreFrom = { id: 41, version: 7 }; // unknown to the server
+    objects.push(obj);
+    await saver.touch(obj, 0);
+    await saver.flush();
+    expect(server.calls).toContain("restore");
+    expect(obj).toMatchObject({ serverId: 1, version: 1, dirty: false });
   });
 });

@@ -139,3 +139,44 @@ def test_numbers_too_large_for_the_database_are_refused_not_crashed_on(world: Wo
     assert response.status_code == 400 and "clicks_used" in response.json()
     label = world.client("manager").post(f"/api/projects/{world.project.pk}/labels/", {"name": "x", "order": 10**12})
     assert label.status_code == 400 and "order" in label.json()
+
+
+def test_a_deleted_object_is_restored_with_its_id_and_history(world: World) -> None:
+    annotator = world.client("annotator")
+    world.obj.client_key = "tab-7"
+    world.obj.save(update_fields=["client_key"])
+    assert (
+        annotator.patch(
+            f"/api/objects/{world.obj.pk}/", {"version": 1, "label": world.spare_label.pk}, format="json"
+        ).status_code
+        == 200
+    )
+    assert annotator.delete(f"/api/objects/{world.obj.pk}/?version=2").status_code == 204
+    restore = f"/api/objects/{world.obj.pk}/restore/"
+    assert annotator.post(restore, {"version": 1}, format="json").status_code == 409  # not what was deleted
+    response = annotator.post(restore, {"version": 2}, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["id"] == world.obj.pk and body["version"] == 4 and body["label"] == world.spare_label.pk
+    assert body["polygons"] == AnnotationObject.objects.get(pk=world.obj.pk).polygons and body["client_key"] == "tab-7"
+    history = AnnotationRevision.objects.filter(object_id=world.obj.pk).order_by("version")
+    assert [r.action for r in history] == ["create", "update", "delete", "restore"]
+    again = annotator.post(restore, {"version": 2}, format="json")
+    assert again.status_code == 409 and again.json()["error"] == "not_deleted"
+    assert annotator.post("/api/objects/987654/restore/", {"version": 1}, format="json").status_code == 404
+
+
+def test_a_restore_whose_label_was_deleted_is_a_conflict(world: World) -> None:
+    from backend.projects.services import label_delete
+
+    annotator = world.client("annotator")
+    assert (
+        annotator.patch(
+            f"/api/objects/{world.obj.pk}/", {"version": 1, "label": world.spare_label.pk}, format="json"
+        ).status_code
+        == 200
+    )
+    assert annotator.delete(f"/api/objects/{world.obj.pk}/?version=2").status_code == 204
+    label_delete(label=world.spare_label)
+    response = annotator.post(f"/api/objects/{world.obj.pk}/restore/", {"version": 2}, format="json")
+    assert response.status_code == 409 and response.json()["error"] == "label_gone"

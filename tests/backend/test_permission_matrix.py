@@ -35,6 +35,12 @@ def submitted(w: World) -> None:
     batch_submit(batch=w.batch)
 
 
+def deleted(w: World) -> None:
+    from backend.annotations.services import object_delete
+
+    object_delete(obj=w.obj, author=w.users["annotator"], version=1)
+
+
 def finetune_job_url(w: World) -> str:
     from backend.training.models import FineTuneJob
 
@@ -165,6 +171,15 @@ CASES = [
     ),
     Case("object delete", "delete", lambda w: f"/api/objects/{w.obj.pk}/?version=1", 204, EDITORS),
     Case("object revisions", "get", lambda w: f"/api/objects/{w.obj.pk}/revisions/", 200, MEMBERS),
+    Case(
+        "object restore",
+        "post",
+        lambda w: f"/api/objects/{w.obj.pk}/restore/",
+        201,
+        EDITORS,
+        lambda w: {"version": 1},
+        setup=deleted,
+    ),
     Case("comment list", "get", lambda w: f"/api/images/{w.batched_image.pk}/comments/", 200, MEMBERS),
     Case(
         "comment create",

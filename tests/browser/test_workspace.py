@@ -421,13 +421,14 @@ def test_polygon_tools_labels_view_and_rebindable_shortcuts(stack, world, photo,
     triangle.refresh_from_db()
     assert triangle.label_id == world.spare_label.pk
 
-    # Delete from the object list; undo brings the object back (created again on the server).
+    # Delete from the object list; undo brings the same object back (its id and history restored on the server).
     page.locator("#ws-objects li button.delete").click()
     wait_saved(page)
     assert not AnnotationObject.objects.filter(image_id=photo.pk).exists()
     page.keyboard.press("Control+z")
     wait_saved(page)
     restored = saved_object(photo.pk)
+    assert restored.pk == triangle.pk and restored.version == triangle.version + 2
     assert restored.label_id == world.spare_label.pk and restored.polygons == triangle.polygons
 
     # Zoom around the cursor keeps the point under it; fit restores the whole image.
