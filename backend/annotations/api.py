@@ -158,7 +158,18 @@ class CommentOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Comment
-        fields = ["id", "image", "object", "author", "author_name", "text", "x", "y", "created_at"]
+        fields = [
+            "id",
+            "image",
+            "object",
+            "detached_from_object_id",
+            "author",
+            "author_name",
+            "text",
+            "x",
+            "y",
+            "created_at",
+        ]
 
 
 class CommentInput(serializers.Serializer):

@@ -70,6 +70,8 @@ class Comment(models.Model):
     object = models.ForeignKey(
         AnnotationObject, null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
     )
+    # The id of the object this comment was on while that object is deleted; a restore re-attaches the comment.
+    detached_from_object_id = models.BigIntegerField(null=True, blank=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     text = models.TextField()
     x = models.FloatField(null=True, blank=True)

@@ -153,6 +153,7 @@ def object_delete(*, obj: AnnotationObject, author: AbstractBaseUser, version: A
     _check_version(obj, version)
     obj.version += 1
     _record(obj, RevisionAction.DELETE, author)
+    obj.comments.update(detached_from_object_id=obj.pk)
     obj.delete()
 
 
@@ -200,6 +201,9 @@ def object_restore(*, object_id: int, author: AbstractBaseUser, version: Any) ->
         client_key=client_key,
     )
     _record(obj, RevisionAction.RESTORE, author)
+    Comment.objects.filter(image=image, object__isnull=True, detached_from_object_id=object_id).update(
+        object=obj, detached_from_object_id=None
+    )
     image_mark_in_progress(image=image)
     return obj
 

@@ -132,6 +132,21 @@ def test_comments_carry_position_and_object(world: World) -> None:
     assert world.client("reviewer").post(url, {"text": "  "}, format="json").status_code == 400
 
 
+def test_comments_on_a_deleted_object_come_back_with_its_restore(world: World) -> None:
+    url = f"/api/images/{world.obj.image_id}/comments/"
+    assert (
+        world.client("reviewer").post(url, {"text": "tail missing", "object": world.obj.pk}, format="json").status_code
+        == 201
+    )
+    annotator = world.client("annotator")
+    assert annotator.delete(f"/api/objects/{world.obj.pk}/?version=1").status_code == 204
+    [detached] = world.client("reviewer").get(url).json()
+    assert detached["object"] is None and detached["detached_from_object_id"] == world.obj.pk
+    assert annotator.post(f"/api/objects/{world.obj.pk}/restore/", {"version": 1}, format="json").status_code == 201
+    [attached] = world.client("reviewer").get(url).json()
+    assert attached["object"] == world.obj.pk and attached["detached_from_object_id"] is None
+
+
 def test_numbers_too_large_for_the_database_are_refused_not_crashed_on(world: World) -> None:
     url = f"/api/images/{world.batched_image.pk}/objects/"
     body = {"label": world.label.pk, "polygons": SQUARE, "clicks_used": 10**30}
