@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "backend.annotations",
     "backend.interactive",
     "backend.training",
+    "backend.exports",
     "backend.web",
 ]
 
@@ -147,6 +148,8 @@ INFERENCE_SESSION_CACHE_SIZE = env_int("INFERENCE_SESSION_CACHE_SIZE", 32)
 # within the parity tolerance. A failing engine falls back to torch with a warning.
 INFERENCE_ENGINE = env_str("INFERENCE_ENGINE", "")
 WS_MAX_MESSAGES_PER_SECOND = env_int("WS_MAX_MESSAGES_PER_SECOND", 30)
+# Between `start` and `finish`, a click re-checks the socket's login when the last check is older than this.
+WS_LOGIN_RECHECK_S = env_int("WS_LOGIN_RECHECK_S", 30)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None

@@ -19,5 +19,6 @@ urlpatterns = [
     path("api/", include("backend.images.urls")),
     path("api/", include("backend.annotations.urls")),
     path("api/", include("backend.training.urls")),
+    path("api/", include("backend.exports.urls")),
     path("", include("backend.web.urls")),
 ]

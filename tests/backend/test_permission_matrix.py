@@ -189,6 +189,7 @@ CASES = [
         MEMBERS,
         lambda w: {"text": "check the edge", "x": 5, "y": 5},
     ),
+    Case("project export", "get", lambda w: f"/api/projects/{w.project.pk}/export?type=voc", 200, MANAGERS),
     Case("finetune list", "get", lambda w: f"/api/projects/{w.project.pk}/finetune/", 200, MEMBERS),
     # Managers pass the role check and get the service's answer: the world has too few accepted objects
     # (a real run is in test_finetune_api.py).

@@ -1,0 +1,43 @@
+"""Building an export archive (a zip file on disk) in one of the supported formats."""
+
+import json
+import tempfile
+import zipfile
+from enum import StrEnum
+from typing import IO
+
+from backend.exports.coco import ANNOTATIONS_PATH, IMAGES_DIR, coco_document
+from backend.exports.contents import ExportContents
+from backend.exports.voc import voc_files
+
+
+class ExportFormat(StrEnum):
+    COCO = "coco"
+    VOC = "voc"
+
+
+IMAGE_FOLDERS = {ExportFormat.COCO: IMAGES_DIR, ExportFormat.VOC: "JPEGImages"}
+
+
+def _add_images(archive: zipfile.ZipFile, contents: ExportContents, folder: str) -> None:
+    for exported in contents.images:
+        # Already compressed image formats: stored, not deflated again.
+        with exported.image.file.open("rb") as source, archive.open(f"{folder}/{exported.file_name}", "w") as target:
+            while chunk := source.read(1 << 20):
+                target.write(chunk)
+
+
+def build_archive(contents: ExportContents, *, fmt: ExportFormat, include_images: bool) -> IO[bytes]:
+    """A temporary file (deleted when closed) holding the zip, positioned at its start."""
+    spool = tempfile.TemporaryFile(suffix=".zip")  # noqa: SIM115 - returned open, for the response to stream
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        if fmt == ExportFormat.COCO:
+            archive.writestr(ANNOTATIONS_PATH, json.dumps(coco_document(contents), separators=(",", ":")))
+        else:
+            for path, data in voc_files(contents):
+                archive.writestr(path, data)
+        if include_images:
+            archive.compression = zipfile.ZIP_STORED
+            _add_images(archive, contents, IMAGE_FOLDERS[fmt])
+    spool.seek(0)
+    return spool

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from backend.exports import api
+
+urlpatterns = [
+    path("projects/<int:project_id>/export", api.ProjectExportApi.as_view(), name="project-export"),
+]

@@ -1,0 +1,53 @@
+"""A manager downloads a Pascal VOC export of the demo project from the project page."""
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from PIL import Image as PILImage
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import ARTIFACTS, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def test_manager_downloads_a_voc_archive_from_the_project_page(live_server, transactional_db, page: Page) -> None:
+    from backend.annotations.services import object_create
+    from backend.images.models import Image
+    from backend.projects.models import Project
+
+    call_command("load_demo")
+    project = Project.objects.get(name="Demo project")
+    image = Image.objects.filter(project=project).order_by("id").first()
+    label = project.labels.order_by("order", "id")[1]
+    polygon = [{"outer": [[20, 20], [120, 20], [120, 90], [20, 90]], "holes": []}]
+    manager = project.memberships.get(role="manager").user
+    object_create(image=image, author=manager, label_id=label.pk, polygons=polygon)
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "demo-manager")
+    page.fill("#id_password", "demo-manager")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/projects/{project.pk}/")
+    form = page.locator("#export")
+    expect(form).to_be_visible()
+    form.locator("select[name=type]").select_option("voc")
+    form.get_by_label("include image files").uncheck()
+    screenshot(page, "export-form")
+    with page.expect_download() as download_info:
+        form.get_by_role("button", name="Download .zip").click()
+    download = download_info.value
+    assert download.suggested_filename == "Demo-project-voc.zip"
+    path = ARTIFACTS / "export-demo-voc.zip"
+    download.save_as(path)
+
+    archive = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    assert not any(name.startswith("JPEGImages/") for name in archive.namelist())
+    stem = image.original_name.rsplit(".", 1)[0]
+    classes = np.array(PILImage.open(io.BytesIO(archive.read(f"SegmentationClass/{stem}.png"))))
+    assert classes.shape == (image.height, image.width)
+    assert (classes[30:80, 30:110] == 2).all() and classes[0, 0] == 0 and classes[200, 300] == 0
+    assert archive.read("ImageSets/Segmentation/default.txt").decode().split()[0] == stem
