@@ -37,6 +37,7 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
         self.bucket = TokenBucket(settings.WS_MAX_MESSAGES_PER_SECOND)
         self.timeouts: dict[int, asyncio.TimerHandle] = {}
         self.last_seq = 0
+        self.login_checked_at = time.monotonic()  # the middleware has just authenticated the connection
         image_id = int(self.scope["url_route"]["kwargs"]["image_id"])
         try:
             self.ctx = await database_sync_to_async(load_context)(self.scope["user"], image_id)
@@ -98,6 +99,7 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
     async def still_logged_in(self) -> bool:
         """False (after telling the client and closing with 4401) once the login this socket used has ended."""
         if await database_sync_to_async(credentials_still_valid)(self.scope):
+            self.login_checked_at = time.monotonic()
             return True
         await self.send_json(
             {"type": "error", "code": "unauthenticated", "message": "Your login has ended; log in again."}
@@ -214,6 +216,8 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
         await self.submit(seq)
 
     async def submit(self, seq: int) -> None:
+        if time.monotonic() - self.login_checked_at > settings.WS_LOGIN_RECHECK_S and not await self.still_logged_in():
+            return
         obj = self.obj
         obj.in_flight = seq
         job = {

@@ -9,7 +9,8 @@ from tests.live_stack import Stack, copy_photo, run_stack
 
 @pytest.fixture(scope="module")
 def team_stack(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[Stack]:
-    yield from run_stack(tmp_path_factory, team=True, workers=1)
+    # Every computed click re-checks the login here, so a test can end a login between two clicks.
+    yield from run_stack(tmp_path_factory, team=True, workers=1, extra_env={"WS_LOGIN_RECHECK_S": "0"})
 
 
 @pytest.fixture(scope="module")

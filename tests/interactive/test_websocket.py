@@ -145,6 +145,25 @@ def test_logging_out_ends_what_a_session_socket_may_do(team_stack, world, photo)
     assert closed_with(conn) == 4401
 
 
+def test_a_click_after_the_login_ended_is_not_computed(team_stack, world, photo) -> None:
+    from django.contrib.sessions.models import Session
+    from django.test import Client as HttpClient
+
+    browser = HttpClient()
+    browser.force_login(world.users["annotator"])
+    session_key = browser.cookies["sessionid"].value
+    conn = Client(team_stack, photo.pk, token=None, session_cookie=session_key)
+    assert conn.recv()["type"] == "ready"
+    conn.send(type="start", label=world.label.pk)
+    conn.until("started")
+    conn.send(type="click", seq=1, positive=True, **LLAMA_CLICK)
+    conn.until("mask", seq=1)
+    Session.objects.filter(session_key=session_key).delete()
+    conn.send(type="click", seq=2, positive=False, x=LLAMA_CLICK["x"] + 5, y=LLAMA_CLICK["y"])
+    assert conn.until("error")["code"] == "unauthenticated"
+    assert closed_with(conn) == 4401
+
+
 def test_bad_messages_get_errors_and_the_connection_stays_usable(team_stack, world, photo) -> None:
     conn = client(team_stack, world, "annotator", photo.pk)
     conn.recv()
