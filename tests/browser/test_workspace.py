@@ -40,6 +40,18 @@ def stack(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[Stac
     yield from run_stack(tmp_path_factory, team=False, workers=0)
 
 
+@pytest.fixture(autouse=True)
+def server_log_on_failure(request, stack: Stack) -> Iterator[None]:
+    """A failing test's output ends with what the server logged meanwhile."""
+    starts = {process.log: process.log.stat().st_size for process in stack.processes}
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        for log, start in starts.items():
+            print(f"--- {log.name} during the test ---")
+            print(log.read_bytes()[start:].decode(errors="replace")[-6000:])
+
+
 @pytest.fixture
 def annotator_password(world: World) -> None:
     """The live server only knows the default hashers (the tests' own settings use fast MD5)."""
@@ -92,11 +104,11 @@ def next_click(mask: np.ndarray, truth: np.ndarray, ignore: np.ndarray) -> tuple
 
 def new_page(browser: Browser) -> tuple[BrowserContext, Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    # Shown with a failing test's output.
-    page.on("console", lambda message: print(f"[console {message.type}] {message.text}"))
-    page.on("pageerror", lambda error: print(f"[page error] {error}"))
-    return context, page
+    # Shown with a failing test's output, for every page of the context (a reopened tab too).
+    context.on("console", lambda message: print(f"[console {message.type}] {message.text}"))
+    context.on("weberror", lambda error: print(f"[page error] {error.error}"))
+    context.on("requestfailed", lambda r: print(f"[request failed] {r.method} {r.url} {r.failure}"))
+    return context, context.new_page()
 
 
 def log_in(page: Page, who: str = "annotator") -> None:
@@ -123,7 +135,14 @@ def state(page: Page) -> dict:
 
 
 def wait_saved(page: Page, timeout: float = 30_000) -> None:
-    page.wait_for_function("window.edgeflow.state().save === 'saved'", timeout=timeout)
+    try:
+        page.wait_for_function("window.edgeflow.state().save === 'saved'", timeout=timeout)
+    except Exception:
+        # What the saver was doing, for the failing test's output.
+        print("[saver]", page.evaluate("({save: window.edgeflow.state().save, unsaved: window.edgeflow.state().unsaved,"
+                                        " error: window.edgeflow.saver.lastError})"))  # fmt: skip
+        screenshot(page, "workspace-failed-to-save")
+        raise
 
 
 def click_image(page: Page, x: float, y: float, button: str = "left", force: bool = False) -> None:
