@@ -28,6 +28,18 @@ export interface SaverHost {
 
 const MAX_BACKOFF_MS = 8000;
 
+/**
+ * The server's object, when a stale-version answer shows it already holds exactly this local state: a save
+ * that reached the server although the browser saw it fail (connection lost before the answer, a tab closed
+ * meanwhile). Taking it as saved is not an overwrite; anything else stays a conflict for the annotator.
+ */
+export function alreadySaved(obj: LocalObject, exc: unknown): ServerObject | null {
+  if (!(exc instanceof ApiError) || exc.status !== 409 || obj.deleted || obj.serverId === null) return null;
+  const current = (exc.details?.current as ServerObject | undefined) ?? null;
+  if (!current || current.id !== obj.serverId || current.label !== obj.label) return null;
+  return sameShape(current.polygons, obj.polygons, 1e-3) ? current : null;
+}
+
 export class Saver {
   private running = false;
   private again = false;
@@ -107,31 +119,34 @@ export class Saver {
   /** False when saving must pause (server unreachable or session expired). */
   private async saveOne(obj: LocalObject): Promise<boolean> {
     const edits = obj.edits;
+    let result: ServerObject | "removed";
     try {
-      const result = await this.send(obj);
-      this.offline = false;
-      this.backoff = 500;
-      this.lastError = "";
-      if (result === "removed") {
-        this.host.removeLocal(obj);
-        await this.journal.remove(obj.localId);
-        return true;
-      }
-      obj.serverId = result.id;
-      obj.version = result.version;
-      obj.maybeOnServer = false;
-      if (obj.edits === edits) {
-        obj.dirty = false;
-        await this.journal.remove(obj.localId);
-      } else {
-        await this.journal.put(pendingOf(obj, this.imageId)); // newer edits: based on the new version now
-        this.again = true;
-      }
-      this.host.changed(obj);
-      return true;
+      result = await this.send(obj);
     } catch (exc) {
-      return this.failed(obj, exc);
+      const current = alreadySaved(obj, exc);
+      if (!current) return this.failed(obj, exc);
+      result = current; // an earlier save of this very state reached the server, its answer did not reach us
     }
+    this.offline = false;
+    this.backoff = 500;
+    this.lastError = "";
+    if (result === "removed") {
+      this.host.removeLocal(obj);
+      await this.journal.remove(obj.localId);
+      return true;
+    }
+    obj.serverId = result.id;
+    obj.version = result.version;
+    obj.maybeOnServer = false;
+    if (obj.edits === edits) {
+      obj.dirty = false;
+      await this.journal.remove(obj.localId);
+    } else {
+      await this.journal.put(pendingOf(obj, this.imageId)); // newer edits: based on the new version now
+      this.again = true;
+    }
+    this.host.changed(obj);
+    return true;
   }
 
   private async send(obj: LocalObject): Promise<ServerObject | "removed"> {

@@ -174,6 +174,24 @@ describe("autosave", () => {
     expect(server.objects.get(1)?.version).toBe(3);
   });
 
+  it("an update that reached the server although the browser saw it fail is saved, not a conflict", async () => {
+    const { server, journal, objects, conflicts, saver } = setup();
+    const obj = newObject(1, tri, 0, 0);
+    objects.push(obj);
+    await saver.touch(obj, 10_000);
+    await saver.flush();
+    const moved: Shape = [{ outer: [[2, 2], [9, 1], [5, 8]], holes: [] }];
+    await server.update(1, { version: 1, label: 1, polygons: moved }); // our save, whose answer was lost…
+    obj.polygons = moved; // …replayed from the journal, still based on version 1
+    await saver.touch(obj, 10_000);
+    await saver.flush();
+    expect(conflicts).toHaveLength(0);
+    expect(obj).toMatchObject({ version: 2, dirty: false });
+    expect(journal.records.size).toBe(0);
+    expect(saver.state()).toBe("saved");
+    expect(server.objects.get(1)?.version).toBe(2); // nothing written twice
+  });
+
   it("taking theirs replaces the local state", async () => {
     const { server, objects, saver } = setup();
     const obj = newObject(1, tri, 0, 0);

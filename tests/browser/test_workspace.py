@@ -139,8 +139,16 @@ def wait_saved(page: Page, timeout: float = 30_000) -> None:
         page.wait_for_function("window.edgeflow.state().save === 'saved'", timeout=timeout)
     except Exception:
         # What the saver was doing, for the failing test's output.
-        print("[saver]", page.evaluate("({save: window.edgeflow.state().save, unsaved: window.edgeflow.state().unsaved,"
-                                        " error: window.edgeflow.saver.lastError})"))  # fmt: skip
+        print(
+            "[saver]",
+            page.evaluate("""(() => {
+            const w = window.edgeflow, s = w.state();
+            return {save: s.save, unsaved: s.unsaved, error: w.saver.lastError,
+                    objects: s.objects.map(o => ({serverId: o.serverId, version: o.version, dirty: o.dirty})),
+                    conflicts: [...w.saver.conflicts.values()].map(c => c.current && {id: c.current.id,
+                        version: c.current.version, updated_at: c.current.updated_at})};
+        })()"""),
+        )
         screenshot(page, "workspace-failed-to-save")
         raise
 
@@ -318,6 +326,30 @@ def test_offline_edits_survive_a_closed_tab_and_are_saved_when_back(stack, world
     triangle.refresh_from_db()
     assert triangle.version == 2 and triangle.polygons[0]["outer"][0][0] > 100
     screenshot(page, "workspace-9-replayed-after-reopening")
+    context.close()
+
+
+def test_a_save_whose_answer_was_lost_is_saved_once_not_a_conflict(stack, world, photo, triangle, browser):
+    context, page = new_page(browser)
+    open_workspace(page, stack, photo.pk, login=True)
+    select_first_object(page)
+    lost = []
+
+    def answer_lost(route):
+        if lost:
+            return route.continue_()
+        route.fetch()  # the server applies the change…
+        lost.append(route.request.method)
+        route.abort("connectionreset")  # …but the browser never hears back
+
+    page.route(f"**/api/objects/{triangle.pk}/", answer_lost)
+    drag_vertex(page, [100, 100], 25, 25)
+    wait_saved(page)
+    assert lost == ["PATCH"]
+    triangle.refresh_from_db()
+    assert triangle.version == 2 and triangle.polygons[0]["outer"][0][0] > 100  # saved once, by the lost request
+    assert state(page)["objects"][0]["version"] == 2
+    expect(page.locator("#ws-conflict")).to_be_hidden()
     context.close()
 
 
