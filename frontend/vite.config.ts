@@ -8,7 +8,7 @@ export default defineConfig({
     outDir: "dist",
     emptyOutDir: true,
     manifest: "manifest.json",
-    rollupOptions: { input: { workspace: "src/main.ts" } },
+    rollupOptions: { input: { workspace: "src/main.ts", review: "src/review-main.ts" } },
   },
   test: { include: ["tests/**/*.test.ts"], environment: "node" },
 });

@@ -9,7 +9,14 @@ from django.urls import reverse
 
 from backend.common.errors import InvalidInput
 from backend.images.models import BatchStatus, ImageStatus
-from backend.images.selectors import can_edit_image, filter_images, get_image_for, visible_batches, visible_images
+from backend.images.selectors import (
+    can_edit_image,
+    can_review_batch,
+    filter_images,
+    get_image_for,
+    visible_batches,
+    visible_images,
+)
 from backend.projects.access import MANAGING_ROLES, get_project_for, visible_projects
 
 PROJECT_PAGE_IMAGES = 200
@@ -48,6 +55,11 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
             if role in MANAGING_ROLES
             or (image.batch_id in editable_batches and image.batch.assignee_id == request.user.pk)
         },
+        "can_review": {
+            image.pk
+            for image in images
+            if image.batch_id is not None and can_review_batch(user=request.user, batch=image.batch, role=role)
+        },
         "batches": batches,
         "labels": project.labels.all(),
         "filters": filters,
@@ -83,6 +95,34 @@ def workspace(request: HttpRequest, image_id: int) -> HttpResponse:
         "loginUrl": reverse("login"),
     }
     return render(request, "web/workspace.html", {"image": image, "config": config})
+
+
+@login_required
+def review_page(request: HttpRequest, image_id: int) -> HttpResponse:
+    """An image of a batch with its objects and comments, for the batch's reviewer (and managers) to decide on."""
+    image, role = get_image_for(request.user, image_id)
+    batch = image.batch
+    if batch is None or not can_review_batch(user=request.user, batch=batch, role=role):
+        raise PermissionDenied("Only the batch's reviewer or a manager may review this image.")
+    neighbours = list(batch.images.order_by("id").values_list("id", flat=True))
+    index = neighbours.index(image.pk)
+    review_url = lambda pk: reverse("review", args=[pk])  # noqa: E731
+    config = {
+        "image": {
+            "id": image.pk,
+            "width": image.width,
+            "height": image.height,
+            "name": image.original_name,
+            "url": reverse("image-file", args=[image.pk]),
+            "status": image.status,
+        },
+        "batch": {"id": batch.pk, "name": batch.name, "status": batch.status},
+        "labels": [{"id": label.pk, "name": label.name, "color": label.color} for label in image.project.labels.all()],
+        "projectUrl": reverse("project-page", args=[image.project_id]),
+        "prevUrl": review_url(neighbours[index - 1]) if index > 0 else None,
+        "nextUrl": review_url(neighbours[index + 1]) if index + 1 < len(neighbours) else None,
+    }
+    return render(request, "web/review.html", {"image": image, "config": config})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -84,3 +84,40 @@ def test_project_page_explains_a_malformed_filter_and_shows_everything(world: Wo
     page = response.content.decode()
     assert response.status_code == 200
     assert "is a batch id" in page and "a.png" in page and "b.png" in page
+
+
+def review_config_of(content: bytes) -> dict:
+    match = re.search(rb'<script id="review-config" type="application/json">(.*?)</script>', content, re.S)
+    assert match, "the page carries no review config"
+    return json.loads(match.group(1))
+
+
+def test_reviewer_gets_the_review_page_of_their_batch(world: World, client) -> None:
+    url = f"/images/{world.batched_image.pk}/review/"
+    client.force_login(world.users["reviewer"])
+    config = review_config_of(client.get(url).content)
+    assert config["image"]["status"] == "in_progress" and config["image"]["name"] == "a.png"
+    assert config["batch"] == {"id": world.batch.pk, "name": world.batch.name, "status": "open"}
+    assert config["prevUrl"] is None and config["nextUrl"] is None
+    project_page = client.get(f"/projects/{world.project.pk}/").content.decode()
+    assert f'href="{url}"' in project_page
+    client.force_login(world.users["manager"])
+    assert client.get(url).status_code == 200
+    assert client.get(f"/images/{world.free_image.pk}/review/").status_code == 403  # not in a batch
+    client.force_login(world.users["annotator"])
+    assert client.get(url).status_code == 403
+    assert f'href="{url}"' not in client.get(f"/projects/{world.project.pk}/").content.decode()
+    client.force_login(world.users["outsider"])
+    assert client.get(url).status_code == 404
+
+
+def test_an_entry_gets_the_css_of_the_chunks_it_imports(settings, tmp_path, monkeypatch) -> None:
+    from backend.web.templatetags import vite
+
+    manifest = {
+        "_shared.js": {"file": "assets/shared.js", "css": ["assets/shared.css"]},
+        "src/review-main.ts": {"file": "assets/review.js", "isEntry": True, "imports": ["_shared.js"], "css": ["assets/own.css"]},
+    }  # fmt: skip
+    monkeypatch.setattr(vite, "manifest", lambda: manifest)
+    html = vite.vite_entry("src/review-main.ts")
+    assert html.index("/static/assets/shared.css") < html.index("/static/assets/own.css") < html.index("review.js")

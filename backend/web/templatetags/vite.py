@@ -25,10 +25,22 @@ def manifest() -> dict:
     return _manifest(MANIFEST.stat().st_mtime) if MANIFEST.exists() else {}
 
 
+def _styles(chunks: dict, name: str, seen: set[str]) -> list[str]:
+    """The entry's CSS and that of every chunk it imports (entries share chunks, and their CSS goes with them)."""
+    if name in seen or name not in chunks:
+        return []
+    seen.add(name)
+    chunk = chunks[name]
+    styles = [css for imported in chunk.get("imports", []) for css in _styles(chunks, imported, seen)]
+    return styles + [css for css in chunk.get("css", []) if css not in styles]
+
+
 @register.simple_tag
 def vite_entry(name: str) -> SafeString:
-    entry = manifest().get(name)
+    chunks = manifest()
+    entry = chunks.get(name)
     if entry is None:
         return format_html('<p class="error card">The browser client is not built: run <code>make frontend</code>.</p>')
-    styles = format_html_join("", '<link rel="stylesheet" href="{}">', ((static(css),) for css in entry.get("css", [])))
-    return format_html('{}<script type="module" src="{}"></script>', styles, static(entry["file"]))
+    styles = dict.fromkeys(_styles(chunks, name, set()))
+    links = format_html_join("", '<link rel="stylesheet" href="{}">', ((static(css),) for css in styles))
+    return format_html('{}<script type="module" src="{}"></script>', links, static(entry["file"]))
