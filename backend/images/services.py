@@ -205,7 +205,10 @@ def batch_submit(*, batch: Batch) -> Batch:
         )
     batch.status = BatchStatus.SUBMITTED
     batch.save(update_fields=["status"])
-    batch.images.update(status=ImageStatus.SUBMITTED)
+    # Images the reviewer already accepted stay accepted: a resubmission is reviewed where it was rejected.
+    batch.images.exclude(status=ImageStatus.ACCEPTED).update(status=ImageStatus.SUBMITTED)
+    if not batch.images.filter(status=ImageStatus.SUBMITTED).exists():
+        batch.images.update(status=ImageStatus.SUBMITTED)  # nothing left to review: the whole batch again
     return batch
 
 
@@ -222,9 +225,17 @@ def batch_review(*, batch: Batch, accept: bool) -> Batch:
 
 @transaction.atomic
 def image_review(*, image: Image, accept: bool) -> Image:
+    """Decide one image of a submitted batch. When the last one is decided, the batch follows: accepted when
+    every image is, otherwise rejected, i.e. back with its annotator for the rejected images."""
+    batch = Batch.objects.select_for_update().get(pk=image.batch_id) if image.batch_id else None  # batch, then image
     image = Image.objects.select_for_update().get(pk=image.pk)
     if image.status != ImageStatus.SUBMITTED:
         raise Conflict(f"The image is {image.status}; only submitted images can be reviewed.", code="bad_state")
     image.status = ImageStatus.ACCEPTED if accept else ImageStatus.REJECTED
     image.save(update_fields=["status"])
+    if batch is not None and batch.status == BatchStatus.SUBMITTED:
+        statuses = set(batch.images.values_list("status", flat=True))
+        if ImageStatus.SUBMITTED not in statuses:
+            batch.status = BatchStatus.REJECTED if ImageStatus.REJECTED in statuses else BatchStatus.ACCEPTED
+            batch.save(update_fields=["status"])
     return image

@@ -19,6 +19,17 @@ export interface ServerObject {
   updated_at?: string;
 }
 
+/** A comment on an image (a reviewer's, usually), pinned at a pixel and/or on an object. */
+export interface ReviewComment {
+  id: number;
+  object: number | null;
+  author_name: string | null;
+  text: string;
+  x: number | null;
+  y: number | null;
+  created_at: string;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,

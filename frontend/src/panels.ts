@@ -1,6 +1,6 @@
 /** The workspace's HTML around the canvas: toolbar, label picker, object list, status bar, help and conflict dialogs. */
 
-import type { ServerObject } from "./api";
+import type { ReviewComment, ServerObject } from "./api";
 import { byId, h } from "./dom";
 import type { LocalObject } from "./objects";
 import { shapeArea, vertexCount } from "./polygon";
@@ -46,6 +46,8 @@ export function buildLayout(root: HTMLElement, title: string, backUrl: string, p
         h("div", { id: "ws-labels" }),
         h("h3", {}, "Objects"),
         h("ul", { id: "ws-objects" }),
+        h("h3", { id: "ws-comments-title", hidden: true }, "Review comments"),
+        h("ol", { id: "ws-comments", class: "ws-comments" }),
         h("p", { class: "ws-hint" }, "Left click: add · Right click: remove · Space: finish · click a marker to delete it"),
       ),
     ),
@@ -106,6 +108,19 @@ export function renderObjects(objects: LocalObject[], labels: Label[], selected:
       );
     });
   byId("ws-objects").replaceChildren(...(rows.length ? rows : [h("li", { class: "empty" }, "No objects yet.")]));
+}
+
+/** The image's comments (what the reviewer asked for); a comment on an object selects that object. */
+export function renderComments(comments: ReviewComment[], objects: LocalObject[], select: (obj: LocalObject) => void): void {
+  byId("ws-comments-title").hidden = comments.length === 0;
+  const shown = objects.filter((o) => !o.deleted);
+  byId("ws-comments").replaceChildren(
+    ...comments.map((c) => {
+      const index = c.object === null ? -1 : shown.findIndex((o) => o.serverId === c.object);
+      const on = index >= 0 ? h("button", { type: "button", class: "ws-comment-object", onclick: () => select(shown[index]) }, `object ${index + 1}`) : "";
+      return h("li", { "data-comment": c.id }, h("strong", {}, c.author_name ?? "—"), on ? " on " : "", on, `: ${c.text}`);
+    }),
+  );
 }
 
 const SAVE_TEXT: Record<SaveState, string> = {

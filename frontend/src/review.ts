@@ -4,7 +4,7 @@
  * (or on an object) places a new comment there.
  */
 
-import { ApiError, request, type ServerObject } from "./api";
+import { ApiError, type ReviewComment as Comment, request, type ServerObject } from "./api";
 import { Canvas, type Click, type DrawnObject } from "./canvas";
 import { byId, h } from "./dom";
 import type { Label } from "./panels";
@@ -17,16 +17,6 @@ export interface ReviewConfig {
   projectUrl: string;
   prevUrl: string | null;
   nextUrl: string | null;
-}
-
-interface Comment {
-  id: number;
-  object: number | null;
-  author_name: string | null;
-  text: string;
-  x: number | null;
-  y: number | null;
-  created_at: string;
 }
 
 type Decision = "accept" | "reject";
@@ -101,7 +91,7 @@ export class ReviewPage {
         h("span", {}, "Status: ", h("strong", { id: "rv-status" }, "")),
         h("button", { id: "rv-accept", type: "button", class: "primary", title: "Accept (A)" }, "Accept"),
         h("button", { id: "rv-reject", type: "button", title: "Reject (R)" }, "Reject"),
-        h("span", { class: "rv-batch" }, `Batch “${config.batch.name}”: `,
+        h("span", { class: "rv-batch" }, `Batch “${config.batch.name}”: `, h("strong", { id: "rv-batch-status" }, ""),
           h("button", { id: "rv-accept-batch", type: "button" }, "Accept all"),
           h("button", { id: "rv-reject-batch", type: "button" }, "Reject all")),
       ),
@@ -161,6 +151,7 @@ export class ReviewPage {
     byId("rv-status").dataset.status = this.status;
     const decidable = this.status === "submitted";
     for (const id of ["rv-accept", "rv-reject"]) (byId(id) as HTMLButtonElement).disabled = !decidable;
+    byId("rv-batch-status").textContent = this.config.batch.status;
     const batchOpen = this.config.batch.status === "submitted";
     for (const id of ["rv-accept-batch", "rv-reject-batch"]) (byId(id) as HTMLButtonElement).disabled = !batchOpen;
     byId("rv-objects").replaceChildren(
@@ -221,8 +212,16 @@ export class ReviewPage {
       return this.message(exc instanceof ApiError ? exc.detail : "The server could not be reached; try again.", true);
     }
     this.status = decision === "accept" ? "accepted" : "rejected";
-    if (what === "batch") this.config.batch.status = this.status;
-    this.message(what === "image" ? `Image ${this.status}.` : `Batch ${this.status}: every image in it is ${this.status}.`);
+    if (what === "batch") {
+      this.config.batch.status = this.status;
+      this.message(`Batch ${this.status}: every image in it is ${this.status}.`);
+    } else {
+      // Deciding the last image decides the batch (rejected: back with its annotator).
+      const batch = await request<{ status: string }>("GET", `/api/batches/${this.config.batch.id}/`).catch(() => null);
+      const decided = batch && batch.status !== this.config.batch.status;
+      if (batch) this.config.batch.status = batch.status;
+      this.message(`Image ${this.status}.${decided ? ` Every image is decided: the batch is ${batch.status}.` : ""}`);
+    }
     this.render();
   }
 }

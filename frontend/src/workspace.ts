@@ -3,13 +3,13 @@
  * through the REST API with an IndexedDB journal, and one undo history over clicks and polygon edits.
  */
 
-import { objectApi, request, type ServerObject } from "./api";
+import { objectApi, type ReviewComment, request, type ServerObject } from "./api";
 import { Canvas, type Click, type DrawnObject } from "./canvas";
 import { byId, h } from "./dom";
 import { History } from "./history";
 import { IndexedDbJournal, type Journal, MemoryJournal, replay } from "./journal";
 import { type LocalObject, newObject } from "./objects";
-import { buildLayout, type Label, renderConflict, renderHelp, renderLabels, renderObjects, renderSave } from "./panels";
+import { buildLayout, type Label, renderComments, renderConflict, renderHelp, renderLabels, renderObjects, renderSave } from "./panels";
 import { cloneShape, insertVertex, moveVertex, nearestEdge, removeVertex, type Shape, translate, type VertexRef } from "./polygon";
 import { decodeRle, hexToRgb, maskToRgba } from "./rle";
 import { type Conflict, Saver } from "./saver";
@@ -50,6 +50,7 @@ type Entry =
 export class Workspace {
   private objects: LocalObject[] = [];
   private selected: string | null = null;
+  private comments: ReviewComment[] = [];
   private label: number;
   private session: ClickSession | null = null;
   private seq = 0;
@@ -126,11 +127,13 @@ export class Workspace {
     } catch {
       this.flash("The image could not be loaded; reload the page to try again.");
     }
-    const [server, pending, me] = await Promise.all([
+    const [server, pending, me, comments] = await Promise.all([
       request<ServerObject[]>("GET", `/api/images/${this.config.image.id}/objects/`),
       this.journal.pending(this.config.image.id),
       request<{ preferences: Record<string, unknown> }>("GET", "/api/me/").catch(() => ({ preferences: {} as Record<string, unknown> })),
+      request<ReviewComment[]>("GET", `/api/images/${this.config.image.id}/comments/`).catch(() => [] as ReviewComment[]),
     ]);
+    this.comments = comments;
     this.bindings = mergeBindings(me.preferences.shortcuts);
     this.setOpacity(typeof me.preferences.maskOpacity === "number" ? me.preferences.maskOpacity : this.maskOpacity);
     this.objects = replay(server, pending);
@@ -501,6 +504,7 @@ export class Workspace {
         this.redraw();
       },
     });
+    renderComments(this.comments, this.objects, (obj) => this.select(obj.localId));
   }
 
   select(localId: string | null): void {

@@ -58,6 +58,27 @@ def test_submit_then_reject_then_resubmit_then_accept(world: World) -> None:
     assert Image.objects.get(pk=world.batched_image.pk).status == "accepted"
 
 
+def test_deciding_every_image_decides_the_batch_and_a_resubmission_keeps_the_accepted_ones(world: World) -> None:
+    from backend.images.services import batch_submit
+
+    Image.objects.filter(pk=world.free_image.pk).update(batch=world.batch)
+    batch_submit(batch=world.batch)
+    reviewer = world.client("reviewer")
+
+    def review(image, decision: str):
+        return reviewer.post(f"/api/images/{image.pk}/review", {"decision": decision}, format="json")
+
+    assert review(world.batched_image, "accept").status_code == 200
+    assert Batch.objects.get(pk=world.batch.pk).status == "submitted"  # one image still to decide
+    assert review(world.free_image, "reject").status_code == 200
+    assert Batch.objects.get(pk=world.batch.pk).status == "rejected"  # back with the annotator
+    assert world.client("annotator").post(f"/api/batches/{world.batch.pk}/submit").status_code == 200
+    statuses = dict(Image.objects.filter(batch=world.batch).values_list("pk", "status"))
+    assert statuses == {world.batched_image.pk: "accepted", world.free_image.pk: "submitted"}
+    assert review(world.free_image, "accept").status_code == 200
+    assert Batch.objects.get(pk=world.batch.pk).status == "accepted"
+
+
 def test_deleting_a_batch_returns_images_to_the_pool(world: World) -> None:
     assert world.client("manager").delete(f"/api/batches/{world.batch.pk}/").status_code == 204
     assert not Batch.objects.filter(pk=world.batch.pk).exists()

@@ -1,7 +1,8 @@
-"""A reviewer opens a submitted image from the project page, pins a comment on an object and decides."""
+"""A reviewer opens a submitted image from the project page, pins a comment on an object and rejects it; the
+annotator finds the comment in the workspace."""
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from backend.images.services import batch_submit
 from tests.browser.conftest import screenshot
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_reviewer_comments_on_an_object_rejects_the_image_and_accepts_the_batch(
-    live_server, transactional_db, world: World, page: Page
+    live_server, transactional_db, world: World, page: Page, browser: Browser
 ) -> None:
     from backend.annotations.models import Comment
     from backend.images.models import Batch, Image
@@ -39,17 +40,27 @@ def test_reviewer_comments_on_an_object_rejects_the_image_and_accepts_the_batch(
     assert comment.object_id == world.obj.pk and (comment.x, comment.y) == (25, 20)
     assert comment.author == world.users["reviewer"]
 
-    page.keyboard.press("r")  # reject this image
+    page.keyboard.press("r")  # reject this image, the batch's only one: the batch goes back to its annotator
     expect(page.locator("#rv-status")).to_have_text("rejected")
+    expect(page.locator("#rv-batch-status")).to_have_text("rejected")
     assert Image.objects.get(pk=image.pk).status == "rejected"
-    screenshot(page, "review-1-commented-and-rejected")
-    expect(page.locator("#rv-accept")).to_be_disabled()  # decided: only the batch decision is left
+    assert Batch.objects.get(pk=world.batch.pk).status == "rejected"
+    expect(page.locator("#rv-accept")).to_be_disabled()
+    expect(page.locator("#rv-accept-batch")).to_be_disabled()
     page.keyboard.press("a")
     expect(page.locator("#rv-message")).to_contain_text("already rejected")
-    assert Image.objects.get(pk=image.pk).status == "rejected"
+    screenshot(page, "review-1-commented-and-rejected")
 
-    page.click("#rv-accept-batch")
-    expect(page.locator("#rv-status")).to_have_text("accepted")
-    assert Batch.objects.get(pk=world.batch.pk).status == "accepted"
-    assert Image.objects.get(pk=image.pk).status == "accepted"
-    expect(page.locator("#rv-accept-batch")).to_be_disabled()
+    # The annotator finds the reviewer's comment in the workspace; it selects the object it is about.
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    annotator = context.new_page()
+    annotator.goto(f"{live_server.url}/accounts/login/?next=/images/{image.pk}/annotate/")
+    annotator.fill("#id_username", "annotator")
+    annotator.fill("#id_password", "pw-annotator")
+    annotator.click("button[type=submit]")
+    annotator.wait_for_function("document.body.dataset.ready === '1'")
+    expect(annotator.locator("#ws-comments li")).to_have_text("reviewer on object 1: The left edge misses the bumper")
+    annotator.locator("#ws-comments button", has_text="object 1").click()
+    annotator.wait_for_function("window.edgeflow.state().selected !== null")
+    screenshot(annotator, "review-2-comment-in-the-workspace")
+    context.close()
