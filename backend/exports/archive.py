@@ -2,6 +2,7 @@
 
 import json
 import tempfile
+import time
 import zipfile
 from enum import StrEnum
 from typing import IO
@@ -21,8 +22,9 @@ IMAGE_FOLDERS = {ExportFormat.COCO: IMAGES_DIR, ExportFormat.VOC: "JPEGImages"}
 
 def _add_images(archive: zipfile.ZipFile, contents: ExportContents, folder: str) -> None:
     for exported in contents.images:
-        # Already compressed image formats: stored, not deflated again.
-        with exported.image.file.open("rb") as source, archive.open(f"{folder}/{exported.file_name}", "w") as target:
+        entry = zipfile.ZipInfo(f"{folder}/{exported.file_name}", date_time=time.localtime()[:6])
+        entry.compress_type = zipfile.ZIP_STORED  # image formats are compressed already
+        with exported.image.file.open("rb") as source, archive.open(entry, "w") as target:
             while chunk := source.read(1 << 20):
                 target.write(chunk)
 
@@ -37,7 +39,6 @@ def build_archive(contents: ExportContents, *, fmt: ExportFormat, include_images
             for path, data in voc_files(contents):
                 archive.writestr(path, data)
         if include_images:
-            archive.compression = zipfile.ZIP_STORED
             _add_images(archive, contents, IMAGE_FOLDERS[fmt])
     spool.seek(0)
     return spool

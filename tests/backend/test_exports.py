@@ -41,6 +41,7 @@ def test_coco_archive_reads_back_with_pycocotools(world: World, ring: Annotation
     names = set(archive.namelist())
     assert {"annotations/instances_default.json", "images/a.png", "images/b.png"} <= names
     assert archive.read("images/a.png") == world.batched_image.file.open("rb").read()
+    assert archive.getinfo("images/a.png").date_time[0] >= 2026  # dated now, not 1980
     (tmp_path / "instances.json").write_bytes(archive.read("annotations/instances_default.json"))
     coco = COCO(str(tmp_path / "instances.json"))
     assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["car", "tree"]
