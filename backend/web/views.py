@@ -1,5 +1,7 @@
-"""Server-rendered pages: the project list, a project overview and the annotation workspace (which mounts the
-Vite bundle from frontend/)."""
+"""Server-rendered pages: the project list, a project overview, and the annotation workspace and review page
+(which mount the Vite bundles from frontend/)."""
+
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -8,7 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from backend.common.errors import InvalidInput
-from backend.images.models import BatchStatus, ImageStatus
+from backend.images.models import BatchStatus, Image, ImageStatus
 from backend.images.selectors import (
     can_edit_image,
     can_review_batch,
@@ -69,18 +71,12 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "web/project.html", context)
 
 
-@login_required
-def workspace(request: HttpRequest, image_id: int) -> HttpResponse:
-    """The annotation workspace of one image: for those who may edit it (others get 403, non-members 404)."""
-    image, role = get_image_for(request.user, image_id)
-    if not can_edit_image(user=request.user, image=image, role=role):
-        raise PermissionDenied("You may not edit this image (only its batch's annotator while the batch is open).")
-    neighbours = list(
-        visible_images(user=request.user, project=image.project, role=role).order_by("id").values_list("id", flat=True)
-    )
+def _page_config(image: Image, neighbours: list[int], url_name: str) -> dict[str, Any]:
+    """What the workspace and the review page share: the image, the labels, and links to the project and to the
+    previous/next of ``neighbours`` (image ids in order) on the same kind of page."""
     index = neighbours.index(image.pk)
-    annotate_url = lambda pk: reverse("workspace", args=[pk])  # noqa: E731
-    config = {
+    url = lambda pk: reverse(url_name, args=[pk])  # noqa: E731
+    return {
         "image": {
             "id": image.pk,
             "width": image.width,
@@ -90,10 +86,20 @@ def workspace(request: HttpRequest, image_id: int) -> HttpResponse:
         },
         "labels": [{"id": label.pk, "name": label.name, "color": label.color} for label in image.project.labels.all()],
         "projectUrl": reverse("project-page", args=[image.project_id]),
-        "prevUrl": annotate_url(neighbours[index - 1]) if index > 0 else None,
-        "nextUrl": annotate_url(neighbours[index + 1]) if index + 1 < len(neighbours) else None,
-        "loginUrl": reverse("login"),
+        "prevUrl": url(neighbours[index - 1]) if index > 0 else None,
+        "nextUrl": url(neighbours[index + 1]) if index + 1 < len(neighbours) else None,
     }
+
+
+@login_required
+def workspace(request: HttpRequest, image_id: int) -> HttpResponse:
+    """The annotation workspace of one image: for those who may edit it (others get 403, non-members 404)."""
+    image, role = get_image_for(request.user, image_id)
+    if not can_edit_image(user=request.user, image=image, role=role):
+        raise PermissionDenied("You may not edit this image (only its batch's annotator while the batch is open).")
+    neighbours = visible_images(user=request.user, project=image.project, role=role).order_by("id")
+    config = _page_config(image, list(neighbours.values_list("id", flat=True)), "workspace")
+    config["loginUrl"] = reverse("login")
     return render(request, "web/workspace.html", {"image": image, "config": config})
 
 
@@ -104,24 +110,9 @@ def review_page(request: HttpRequest, image_id: int) -> HttpResponse:
     batch = image.batch
     if batch is None or not can_review_batch(user=request.user, batch=batch, role=role):
         raise PermissionDenied("Only the batch's reviewer or a manager may review this image.")
-    neighbours = list(batch.images.order_by("id").values_list("id", flat=True))
-    index = neighbours.index(image.pk)
-    review_url = lambda pk: reverse("review", args=[pk])  # noqa: E731
-    config = {
-        "image": {
-            "id": image.pk,
-            "width": image.width,
-            "height": image.height,
-            "name": image.original_name,
-            "url": reverse("image-file", args=[image.pk]),
-            "status": image.status,
-        },
-        "batch": {"id": batch.pk, "name": batch.name, "status": batch.status},
-        "labels": [{"id": label.pk, "name": label.name, "color": label.color} for label in image.project.labels.all()],
-        "projectUrl": reverse("project-page", args=[image.project_id]),
-        "prevUrl": review_url(neighbours[index - 1]) if index > 0 else None,
-        "nextUrl": review_url(neighbours[index + 1]) if index + 1 < len(neighbours) else None,
-    }
+    config = _page_config(image, list(batch.images.order_by("id").values_list("id", flat=True)), "review")
+    config["image"]["status"] = image.status
+    config["batch"] = {"id": batch.pk, "name": batch.name, "status": batch.status}
     return render(request, "web/review.html", {"image": image, "config": config})
 
 

@@ -71,6 +71,19 @@ export class Canvas {
     }).observe(container);
   }
 
+  /** Load and show the image at `url`; false when it cannot be decoded. */
+  async loadImage(url: string): Promise<boolean> {
+    const img = new Image();
+    img.src = url;
+    try {
+      await img.decode();
+    } catch {
+      return false;
+    }
+    this.setImage(img);
+    return true;
+  }
+
   setImage(img: HTMLImageElement): void {
     this.imageNode = new Konva.Image({ image: img, width: this.width, height: this.height });
     this.imageLayer.add(this.imageNode);

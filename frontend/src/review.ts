@@ -48,12 +48,7 @@ export class ReviewPage {
   }
 
   async start(): Promise<void> {
-    const img = new Image();
-    img.src = this.config.image.url;
-    try {
-      await img.decode();
-      this.canvas.setImage(img);
-    } catch {
+    if (!(await this.canvas.loadImage(this.config.image.url))) {
       this.message("The image could not be loaded; reload the page to try again.", true);
     }
     const base = `/api/images/${this.config.image.id}`;

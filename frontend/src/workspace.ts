@@ -119,12 +119,7 @@ export class Workspace {
   }
 
   async start(): Promise<void> {
-    const img = new Image();
-    img.src = this.config.image.url;
-    try {
-      await img.decode();
-      this.canvas.setImage(img);
-    } catch {
+    if (!(await this.canvas.loadImage(this.config.image.url))) {
       this.flash("The image could not be loaded; reload the page to try again.");
     }
     const [server, pending, me, comments] = await Promise.all([

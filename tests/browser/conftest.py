@@ -49,6 +49,14 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+def log_in(page: Page, base_url: str, username: str, password: str, next_url: str = "") -> None:
+    """Through the real login page; lands on ``next_url`` (or the project list)."""
+    page.goto(f"{base_url}/accounts/login/" + (f"?next={next_url}" if next_url else ""))
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+
+
 def screenshot(page: Page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

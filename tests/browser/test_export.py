@@ -9,7 +9,7 @@ from django.core.management import call_command
 from PIL import Image as PILImage
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ARTIFACTS, screenshot
+from tests.browser.conftest import ARTIFACTS, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -27,10 +27,7 @@ def test_manager_downloads_a_voc_archive_from_the_project_page(live_server, tran
     manager = project.memberships.get(role="manager").user
     object_create(image=image, author=manager, label_id=label.pk, polygons=polygon)
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "demo-manager")
-    page.fill("#id_password", "demo-manager")
-    page.click("button[type=submit]")
+    log_in(page, live_server.url, "demo-manager", "demo-manager")
     page.goto(f"{live_server.url}/projects/{project.pk}/")
     form = page.locator("#export")
     expect(form).to_be_visible()

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.backend.test_finetune_api import prepare_demo
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -13,10 +13,7 @@ def test_manager_fine_tunes_and_switches_model_in_the_page(
     live_server, transactional_db, settings, tmp_path, monkeypatch, page: Page
 ) -> None:
     project = prepare_demo(settings, tmp_path, monkeypatch)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "demo-manager")
-    page.fill("#id_password", "demo-manager")
-    page.click("button[type=submit]")
+    log_in(page, live_server.url, "demo-manager", "demo-manager")
     page.goto(f"{live_server.url}/projects/{project.pk}/")
     panel = page.locator("#model-panel")
     expect(panel.locator("[data-active]")).to_have_text("hrnet18-ocr64-cocolvis")

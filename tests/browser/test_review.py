@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from backend.images.services import batch_submit
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import log_in, screenshot
 from tests.conftest import World
 
 pytestmark = pytest.mark.browser
@@ -19,10 +19,7 @@ def test_reviewer_comments_on_an_object_rejects_the_image_and_accepts_the_batch(
 
     batch_submit(batch=world.batch)
     image = world.batched_image
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "reviewer")
-    page.fill("#id_password", "pw-reviewer")
-    page.click("button[type=submit]")
+    log_in(page, live_server.url, "reviewer", "pw-reviewer")
     page.goto(f"{live_server.url}/projects/{world.project.pk}/")
     page.locator(f'figure[data-image="{image.pk}"] a.review').click()
     page.wait_for_function("document.body.dataset.ready === '1'")
@@ -54,10 +51,7 @@ def test_reviewer_comments_on_an_object_rejects_the_image_and_accepts_the_batch(
     # The annotator finds the reviewer's comment in the workspace; it selects the object it is about.
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     annotator = context.new_page()
-    annotator.goto(f"{live_server.url}/accounts/login/?next=/images/{image.pk}/annotate/")
-    annotator.fill("#id_username", "annotator")
-    annotator.fill("#id_password", "pw-annotator")
-    annotator.click("button[type=submit]")
+    log_in(annotator, live_server.url, "annotator", "pw-annotator", next_url=f"/images/{image.pk}/annotate/")
     annotator.wait_for_function("document.body.dataset.ready === '1'")
     expect(annotator.locator("#ws-comments li")).to_have_text("reviewer on object 1: The left edge misses the bumper")
     annotator.locator("#ws-comments button", has_text="object 1").click()

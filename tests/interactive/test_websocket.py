@@ -128,15 +128,22 @@ def test_a_revoked_token_cannot_save_on_a_socket_opened_before(team_stack, world
     assert not AnnotationObject.objects.filter(image=photo).exists()
 
 
-def test_logging_out_ends_what_a_session_socket_may_do(team_stack, world, photo) -> None:
-    from django.contrib.sessions.models import Session
+def session_socket(stack, world, photo) -> tuple[Client, str]:
+    """A socket opened with the annotator's browser session (not a token), past its `ready`, and the session key."""
     from django.test import Client as HttpClient
 
     browser = HttpClient()
     browser.force_login(world.users["annotator"])
     session_key = browser.cookies["sessionid"].value
-    conn = Client(team_stack, photo.pk, token=None, session_cookie=session_key)
+    conn = Client(stack, photo.pk, token=None, session_cookie=session_key)
     assert conn.recv()["type"] == "ready"
+    return conn, session_key
+
+
+def test_logging_out_ends_what_a_session_socket_may_do(team_stack, world, photo) -> None:
+    from django.contrib.sessions.models import Session
+
+    conn, session_key = session_socket(team_stack, world, photo)
     conn.send(type="start", label=world.label.pk)
     conn.until("started")  # the session is good: the object starts
     Session.objects.filter(session_key=session_key).delete()  # what logging out (or expiry cleanup) does
@@ -147,13 +154,8 @@ def test_logging_out_ends_what_a_session_socket_may_do(team_stack, world, photo)
 
 def test_a_click_after_the_login_ended_is_not_computed(team_stack, world, photo) -> None:
     from django.contrib.sessions.models import Session
-    from django.test import Client as HttpClient
 
-    browser = HttpClient()
-    browser.force_login(world.users["annotator"])
-    session_key = browser.cookies["sessionid"].value
-    conn = Client(team_stack, photo.pk, token=None, session_cookie=session_key)
-    assert conn.recv()["type"] == "ready"
+    conn, session_key = session_socket(team_stack, world, photo)
     conn.send(type="start", label=world.label.pk)
     conn.until("started")
     conn.send(type="click", seq=1, positive=True, **LLAMA_CLICK)
