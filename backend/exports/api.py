@@ -1,15 +1,21 @@
-"""Export a project's annotations as a zip archive (COCO or Pascal VOC). Managers and admins only."""
+"""Export a project's annotations as a zip archive (COCO or Pascal VOC), or import a COCO document.
+Managers and admins only."""
 
 import re
+from dataclasses import asdict
 
 from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.common.errors import InvalidInput
 from backend.exports.archive import ExportFormat, build_archive
 from backend.exports.contents import export_contents
+from backend.exports.services import coco_import
 from backend.images.selectors import filter_images, visible_images
 from backend.projects.access import get_project_for, require_manager
 
@@ -31,7 +37,7 @@ def _flag(value: str | None, default: bool) -> bool:
         return True
     if value.lower() in {"0", "false", "no"}:
         return False
-    raise InvalidInput(f"'images' is 1 or 0, not {value[:40]!r}.", code="bad_flag")
+    raise InvalidInput(f"A flag is 1 or 0, not {value[:40]!r}.", code="bad_flag")
 
 
 def _archive_name(project_name: str, fmt: ExportFormat) -> str:
@@ -66,3 +72,38 @@ class ProjectExportApi(APIView):
         return FileResponse(
             archive, as_attachment=True, filename=_archive_name(project.name, fmt), content_type="application/zip"
         )
+
+
+class ImportInput(serializers.Serializer):
+    file = serializers.FileField(help_text="COCO instances JSON; images are matched by file name")
+    create_labels = serializers.BooleanField(default=True, help_text="add categories the project lacks as labels")
+
+
+class ProjectImportApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": ImportInput},
+        responses=inline_serializer(
+            "ImportReport",
+            {
+                "created": serializers.IntegerField(),
+                "already_imported": serializers.IntegerField(),
+                "crowd_skipped": serializers.IntegerField(),
+                "labels_created": serializers.ListField(child=serializers.CharField()),
+                "unmatched_images": serializers.ListField(child=serializers.CharField()),
+            },
+        ),
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project, role = get_project_for(request.user, project_id)
+        require_manager(role, "import annotations")
+        body = ImportInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        report = coco_import(
+            project=project,
+            data=body.validated_data["file"].read(),
+            author=request.user,
+            create_labels=body.validated_data["create_labels"],
+        )
+        return Response(asdict(report))

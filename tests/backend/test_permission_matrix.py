@@ -190,6 +190,15 @@ CASES = [
         lambda w: {"text": "check the edge", "x": 5, "y": 5},
     ),
     Case("project export", "get", lambda w: f"/api/projects/{w.project.pk}/export?type=voc", 200, MANAGERS),
+    Case(
+        "project import",
+        "post",
+        lambda w: f"/api/projects/{w.project.pk}/import",
+        200,
+        MANAGERS,
+        lambda w: {"file": upload("c.json", b'{"images": [], "categories": [], "annotations": []}')},
+        fmt="multipart",
+    ),
     Case("finetune list", "get", lambda w: f"/api/projects/{w.project.pk}/finetune/", 200, MEMBERS),
     # Managers pass the role check and get the service's answer: the world has too few accepted objects
     # (a real run is in test_finetune_api.py).

@@ -48,3 +48,38 @@ def test_manager_downloads_a_voc_archive_from_the_project_page(live_server, tran
     assert classes.shape == (image.height, image.width)
     assert (classes[30:80, 30:110] == 2).all() and classes[0, 0] == 0 and classes[200, 300] == 0
     assert archive.read("ImageSets/Segmentation/default.txt").decode().split()[0] == stem
+
+
+def test_manager_imports_coco_annotations_from_the_project_page(live_server, transactional_db, page: Page) -> None:
+    import json
+
+    from backend.annotations.models import AnnotationObject
+    from backend.images.models import Image
+    from backend.projects.models import Project
+
+    call_command("load_demo")
+    project = Project.objects.get(name="Demo project")
+    image = Image.objects.filter(project=project).order_by("id").first()
+    coco = {
+        "images": [{"id": 1, "file_name": image.original_name, "width": image.width, "height": image.height}],
+        "categories": [{"id": 1, "name": "bus"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[20, 20, 120, 20, 120, 90, 20, 90]]}
+        ],
+    }
+    upload = {"name": "instances.json", "mimeType": "application/json", "buffer": json.dumps(coco).encode()}
+
+    log_in(page, live_server.url, "demo-manager", "demo-manager")
+    page.goto(f"{live_server.url}/projects/{project.pk}/")
+    form = page.locator("#import")
+    form.locator("input[type=file]").set_input_files(upload)
+    form.get_by_role("button", name="Import annotations").click()
+    expect(form.locator("[data-result]")).to_have_text("1 objects imported; new labels: bus.")
+    screenshot(page, "import-done")
+    imported = AnnotationObject.objects.get(image=image, source="imported")
+    assert imported.label.name == "bus" and imported.bbox == [20.0, 20.0, 101.0, 71.0]
+
+    form.locator("input[type=file]").set_input_files(upload)  # the same file again: nothing twice
+    form.get_by_role("button", name="Import annotations").click()
+    expect(form.locator("[data-result]")).to_have_text("0 objects imported; 1 were already there.")
+    assert AnnotationObject.objects.filter(image=image, source="imported").count() == 1

@@ -1,0 +1,105 @@
+"""Importing annotations from a COCO instance document into a project: all of it, or nothing."""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from backend.annotations.models import ObjectSource
+from backend.annotations.services import object_create
+from backend.common.errors import InvalidInput
+from backend.exports.coco_reading import coco_annotations, image_id_in_export_name, polygons_of
+from backend.images.models import Image
+from backend.projects.models import LabelClass, Project
+from backend.projects.services import label_create
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    already_imported: int = 0
+    crowd_skipped: int = 0
+    labels_created: list[str] = field(default_factory=list)
+    unmatched_images: list[str] = field(default_factory=list)
+
+
+def _images_by_name(project: Project) -> tuple[dict[str, Image], dict[int, Image]]:
+    images = list(Image.objects.filter(project=project))
+    by_name: dict[str, Image] = {}
+    for image in images:
+        by_name.setdefault(PurePosixPath(image.original_name.replace("\\", "/")).name, image)
+    return by_name, {image.pk: image for image in images}
+
+
+def _match(file_name: str, by_name: dict[str, Image], by_id: dict[int, Image]) -> Image | None:
+    name = PurePosixPath(file_name.replace("\\", "/")).name
+    if name in by_name:
+        return by_name[name]
+    exported = image_id_in_export_name(name)  # "x_12.png": the name our export gave image 12, "x.png"
+    if exported and exported[1] in by_id and by_name.get(exported[0]) is not None:
+        return by_id[exported[1]]
+    return None
+
+
+def _label(project: Project, name: str, labels: dict[str, LabelClass], create: bool, report: ImportReport):
+    if name not in labels:
+        if not create:
+            raise InvalidInput(
+                f"The project has no label {name!r}; add it, or import with create_labels.", code="unknown_category"
+            )
+        labels[name] = label_create(project=project, name=name)
+        report.labels_created.append(name)
+    return labels[name]
+
+
+@transaction.atomic
+def coco_import(*, project: Project, data: bytes, author: AbstractBaseUser, create_labels: bool = True) -> ImportReport:
+    """Objects for the document's annotations on the project's images (matched by file name).
+
+    Each object remembers the annotation it came from (its client key), so importing the same file again adds
+    nothing twice. Crowd regions are skipped; annotations of images not in the project are reported.
+    """
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"The file is not JSON: {exc}.", code="bad_json") from exc
+    annotations = coco_annotations(document)
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    by_name, by_id = _images_by_name(project)
+    labels = {label.name: label for label in project.labels.all()}
+    report = ImportReport()
+    unmatched: set[str] = set()
+    for annotation in annotations:
+        if annotation.iscrowd:
+            report.crowd_skipped += 1
+            continue
+        image = _match(annotation.file_name, by_name, by_id)
+        if image is None:
+            unmatched.add(annotation.file_name)
+            continue
+        label = _label(project, annotation.category, labels, create_labels, report)
+        key = f"coco-{digest}-{str(annotation.annotation_id)[:30]}"
+        if image.annotation_objects.filter(client_key=key).exists():
+            report.already_imported += 1
+            continue
+        polygons = polygons_of(annotation, image.width, image.height)
+        try:
+            object_create(
+                image=image,
+                author=author,
+                label_id=label.pk,
+                polygons=polygons,
+                source=ObjectSource.IMPORTED,
+                client_key=key,
+            )
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"Annotation {str(annotation.annotation_id)[:40]} on {image.original_name}: {exc.message}",
+                code=exc.code,
+            ) from exc
+        report.created += 1
+    report.unmatched_images = sorted(unmatched)
+    return report
