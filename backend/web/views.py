@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from backend.common.errors import InvalidInput
-from backend.images.models import BatchStatus, Image, ImageStatus
+from backend.images.models import Batch, BatchStatus, Image, ImageStatus
 from backend.images.selectors import (
     can_edit_image,
     can_review_batch,
@@ -27,6 +27,12 @@ PROJECT_PAGE_IMAGES = 200
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", {"projects": visible_projects(request.user).order_by("id")})
+
+
+def _first_to_review(batch: Batch) -> int | None:
+    """The id of the batch's first image still to decide."""
+    images = batch.images.filter(status=ImageStatus.SUBMITTED).order_by("id")
+    return images.values_list("id", flat=True).first()
 
 
 @login_required
@@ -46,6 +52,12 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
         filter_error = exc.message  # shown above the unfiltered list
     batches = visible_batches(user=request.user, project=project, role=role).select_related("assignee", "reviewer")
     editable_batches = {b.pk for b in batches if b.status in (BatchStatus.OPEN, BatchStatus.REJECTED)}
+    # A "Review" link per batch the caller reviews and that waits for it.
+    review_starts = {
+        batch.pk: _first_to_review(batch)
+        for batch in batches
+        if batch.status == BatchStatus.SUBMITTED and can_review_batch(user=request.user, batch=batch, role=role)
+    }
     images = images.select_related("batch").order_by("id")[:PROJECT_PAGE_IMAGES]
     context = {
         "project": project,
@@ -62,7 +74,7 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
             for image in images
             if image.batch_id is not None and can_review_batch(user=request.user, batch=image.batch, role=role)
         },
-        "batches": batches,
+        "batches": [(batch, review_starts.get(batch.pk)) for batch in batches],
         "labels": project.labels.all(),
         "filters": filters,
         "filter_error": filter_error,

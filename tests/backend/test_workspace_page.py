@@ -100,7 +100,12 @@ def test_reviewer_gets_the_review_page_of_their_batch(world: World, client) -> N
     assert config["batch"] == {"id": world.batch.pk, "name": world.batch.name, "status": "open"}
     assert config["prevUrl"] is None and config["nextUrl"] is None
     project_page = client.get(f"/projects/{world.project.pk}/").content.decode()
-    assert f'href="{url}"' in project_page
+    assert f'href="{url}"' in project_page and "review-batch" not in project_page  # the batch is not submitted
+    from backend.images.services import batch_submit
+
+    batch_submit(batch=world.batch)
+    project_page = client.get(f"/projects/{world.project.pk}/").content.decode()
+    assert f'class="review-batch" href="{url}"' in project_page
     client.force_login(world.users["manager"])
     assert client.get(url).status_code == 200
     assert client.get(f"/images/{world.free_image.pk}/review/").status_code == 403  # not in a batch
