@@ -1,5 +1,6 @@
 """Annotation objects (optimistic concurrency: stale versions get 409), revisions and comments."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -16,11 +17,13 @@ from backend.annotations.selectors import (
     image_comments,
     image_objects,
     object_revisions,
+    project_statistics,
 )
 from backend.common.errors import InvalidInput
 from backend.common.limits import MAX_DB_INT
 from backend.images.models import Image
 from backend.images.selectors import can_edit_image, get_image_for
+from backend.projects.access import get_project_for, require_manager
 from backend.projects.models import Role
 
 
@@ -197,3 +200,11 @@ class CommentListApi(APIView):
             image=image, author=request.user, text=data["text"], object_id=data["object"], x=data["x"], y=data["y"]
         )
         return Response(CommentOutput(comment).data, status=201)
+
+
+class ProjectStatisticsApi(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, project_id: int) -> Response:
+        project, role = get_project_for(request.user, project_id)
+        require_manager(role, "see the project's statistics")
+        return Response(project_statistics(project=project))

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from backend.annotations.selectors import project_statistics
 from backend.common.errors import InvalidInput
 from backend.images.models import Batch, BatchStatus, Image, ImageStatus
 from backend.images.selectors import (
@@ -59,9 +60,14 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
         if batch.status == BatchStatus.SUBMITTED and can_review_batch(user=request.user, batch=batch, role=role)
     }
     images = images.select_related("batch").order_by("id")[:PROJECT_PAGE_IMAGES]
+    statistics = project_statistics(project=project) if role in MANAGING_ROLES else None
     context = {
         "project": project,
         "role": role,
+        "statistics": statistics,
+        "status_counts": [(value, name, statistics["images"][value]) for value, name in ImageStatus.choices]
+        if statistics
+        else [],
         "images": images,
         "can_edit": {
             image.pk

@@ -199,6 +199,7 @@ CASES = [
         lambda w: {"file": upload("c.json", b'{"images": [], "categories": [], "annotations": []}')},
         fmt="multipart",
     ),
+    Case("project statistics", "get", lambda w: f"/api/projects/{w.project.pk}/statistics/", 200, MANAGERS),
     Case("finetune list", "get", lambda w: f"/api/projects/{w.project.pk}/finetune/", 200, MEMBERS),
     # Managers pass the role check and get the service's answer: the world has too few accepted objects
     # (a real run is in test_finetune_api.py).

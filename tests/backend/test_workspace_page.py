@@ -126,3 +126,31 @@ def test_an_entry_gets_the_css_of_the_chunks_it_imports(settings, tmp_path, monk
     monkeypatch.setattr(vite, "manifest", lambda: manifest)
     html = vite.vite_entry("src/review-main.ts")
     assert html.index("/static/assets/shared.css") < html.index("/static/assets/own.css") < html.index("review.js")
+
+
+def test_managers_see_progress_per_person_and_label(world: World, client) -> None:
+    from backend.annotations.services import object_create
+    from tests.conftest import SQUARE
+
+    object_create(
+        image=world.batched_image, author=world.users["annotator"], label_id=world.spare_label.pk, polygons=SQUARE,
+        source="interactive", clicks_used=3, seconds_spent=12.5,
+    )  # fmt: skip
+    object_create(
+        image=world.batched_image, author=world.users["annotator"], label_id=world.label.pk, polygons=SQUARE,
+        source="interactive", clicks_used=2, seconds_spent=4,
+    )  # fmt: skip
+    Image.objects.filter(pk=world.batched_image.pk).update(status="accepted")
+    stats = world.client("manager").get(f"/api/projects/{world.project.pk}/statistics/").json()
+    assert stats["images"] == {"new": 1, "in_progress": 0, "submitted": 0, "accepted": 1, "rejected": 0}
+    assert stats["objects"] == 3 and stats["objects_by_source"] == {"manual": 1, "interactive": 2}
+    assert [(r["label"], r["count"]) for r in stats["objects_by_label"]] == [("car", 2), ("tree", 1)]
+    assert stats["people"] == [
+        {"username": "annotator", "images": 1, "accepted": 1, "rejected": 0, "objects": 3, "interactive_objects": 2,
+         "mean_clicks": 2.5, "seconds": 16.5},
+    ]  # fmt: skip
+    client.force_login(world.users["manager"])
+    page = client.get(f"/projects/{world.project.pk}/").content.decode()
+    assert 'id="statistics"' in page and 'data-person="annotator"' in page
+    client.force_login(world.users["annotator"])
+    assert 'id="statistics"' not in client.get(f"/projects/{world.project.pk}/").content.decode()
