@@ -1,5 +1,6 @@
 """The caller's own account: who they are, and their workspace preferences."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
@@ -25,6 +26,6 @@ class MeApi(APIView):
 class PreferencesApi(APIView):
     parser_classes = [JSONParser]  # a JSON object; form fields would arrive as lists of strings
 
-    @extend_schema(request=serializers.DictField(), responses=serializers.DictField())
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def patch(self, request: Request) -> Response:
         return Response(preferences_update(user=request.user, changes=request.data))

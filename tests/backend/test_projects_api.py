@@ -77,6 +77,14 @@ def test_openapi_schema_and_docs_are_served(client, db) -> None:
     assert client.get("/api/docs/").status_code == 200
 
 
+def test_the_openapi_schema_describes_every_endpoint_without_warnings(tmp_path) -> None:
+    from django.core.management import call_command
+
+    call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    schema = (tmp_path / "schema.yaml").read_text()
+    assert "/api/projects/{project_id}/export:" in schema and "/api/projects/{project_id}/import:" in schema
+
+
 def test_preferences_merge_and_stay_per_person(world: World) -> None:
     annotator = world.client("annotator")
     assert annotator.get("/api/me/").json()["preferences"] == {}
