@@ -118,6 +118,7 @@ def workspace(request: HttpRequest, image_id: int) -> HttpResponse:
     neighbours = visible_images(user=request.user, project=image.project, role=role).order_by("id")
     config = _page_config(image, list(neighbours.values_list("id", flat=True)), "workspace")
     config["loginUrl"] = reverse("login")
+    config["image"]["status"] = image.status
     return render(request, "web/workspace.html", {"image": image, "config": config})
 
 

@@ -44,6 +44,7 @@ export class Canvas {
   private readonly objectsGroup = new Konva.Group({ x: 0.5, y: 0.5 });
   private readonly handlesGroup = new Konva.Group({ x: 0.5, y: 0.5 });
   private readonly markersGroup = new Konva.Group({ x: 0.5, y: 0.5 });
+  private readonly pinsGroup = new Konva.Group({ x: 0.5, y: 0.5, listening: false });
   private readonly maskCanvas = document.createElement("canvas");
   private imageNode: Konva.Image | null = null;
   private panning: { from: Point; view: View } | null = null;
@@ -63,7 +64,7 @@ export class Canvas {
     this.maskCanvas.height = height;
     this.maskNode.image(this.maskCanvas);
     this.maskNode.size({ width, height });
-    this.overlay.add(this.maskNode, this.objectsGroup, this.handlesGroup, this.markersGroup);
+    this.overlay.add(this.maskNode, this.objectsGroup, this.pinsGroup, this.handlesGroup, this.markersGroup);
     this.stage.add(this.imageLayer, this.overlay);
     this.bindPointer();
     new ResizeObserver(() => {
@@ -194,6 +195,21 @@ export class Canvas {
 
   setMaskVisible(visible: boolean): void {
     this.maskNode.visible(visible);
+    this.overlay.batchDraw();
+  }
+
+  // ------------------------------------------------------------------ pins
+  /** Where review comments were made: small numbered diamonds that clicks pass through. */
+  drawPins(pins: Point[]): void {
+    this.pinsGroup.destroyChildren();
+    pins.forEach((pin, index) => {
+      const group = new Konva.Group({ x: pin.x, y: pin.y, name: "pin", scale: { x: 1 / this.view.scale, y: 1 / this.view.scale } });
+      group.add(
+        new Konva.Rect({ x: -6, y: -6, width: 12, height: 12, rotation: 45, offsetX: 0, fill: "#ffd166", stroke: "#1d2330", strokeWidth: 1 }),
+        new Konva.Text({ x: 8, y: -7, text: String(index + 1), fontSize: 13, fontStyle: "bold", fill: "#ffd166", stroke: "#1d2330", strokeWidth: 0.6 }),
+      );
+      this.pinsGroup.add(group);
+    });
     this.overlay.batchDraw();
   }
 
@@ -329,6 +345,7 @@ export class Canvas {
   private resizeHandles(): void {
     for (const node of this.handlesGroup.getChildren()) (node as Konva.Circle).radius(HANDLE_RADIUS / this.view.scale);
     for (const node of this.markersGroup.getChildren()) (node as Konva.Circle).radius(MARKER_RADIUS / this.view.scale);
+    for (const node of this.pinsGroup.getChildren()) node.scale({ x: 1 / this.view.scale, y: 1 / this.view.scale });
   }
 
   /** A dashed outline of someone else's version of an object (shown in the conflict dialog). */

@@ -42,6 +42,7 @@ export function buildLayout(root: HTMLElement, title: string, backUrl: string, p
       h(
         "aside",
         { class: "ws-side" },
+        h("p", { id: "ws-rejected", class: "ws-rejected", role: "status", hidden: true }, "The reviewer rejected this image: see the comments below (pinned on the image), fix it and submit the batch again."),
         h("h3", {}, "Labels"),
         h("div", { id: "ws-labels" }),
         h("h3", {}, "Objects"),

@@ -17,7 +17,7 @@ import { type Action, actionFor, type Bindings, keyName, labelIndexFor, mergeBin
 import { AnnotateSocket, type ServerMessage, socketUrl } from "./socket";
 
 export interface WorkspaceConfig {
-  image: { id: number; width: number; height: number; name: string; url: string };
+  image: { id: number; width: number; height: number; name: string; url: string; status?: string };
   labels: Label[];
   projectUrl: string;
   prevUrl: string | null;
@@ -129,6 +129,8 @@ export class Workspace {
       request<ReviewComment[]>("GET", `/api/images/${this.config.image.id}/comments/`).catch(() => [] as ReviewComment[]),
     ]);
     this.comments = comments;
+    this.canvas.drawPins(comments.filter((c) => c.x !== null && c.y !== null).map((c) => ({ x: c.x!, y: c.y! })));
+    byId("ws-rejected").hidden = this.config.image.status !== "rejected";
     this.bindings = mergeBindings(me.preferences.shortcuts);
     this.setOpacity(typeof me.preferences.maskOpacity === "number" ? me.preferences.maskOpacity : this.maskOpacity);
     this.objects = replay(server, pending);

@@ -54,6 +54,8 @@ def test_reviewer_comments_on_an_object_rejects_the_image_and_accepts_the_batch(
     log_in(annotator, live_server.url, "annotator", "pw-annotator", next_url=f"/images/{image.pk}/annotate/")
     annotator.wait_for_function("document.body.dataset.ready === '1'")
     expect(annotator.locator("#ws-comments li")).to_have_text("reviewer on object 1: The left edge misses the bumper")
+    expect(annotator.locator("#ws-rejected")).to_be_visible()
+    assert annotator.evaluate("window.edgeflow.canvas.stage.find('.pin').length") == 1  # pinned where it was made
     annotator.locator("#ws-comments button", has_text="object 1").click()
     annotator.wait_for_function("window.edgeflow.state().selected !== null")
     screenshot(annotator, "review-2-comment-in-the-workspace")
