@@ -21,6 +21,7 @@ from backend.images.selectors import (
     visible_images,
 )
 from backend.projects.access import MANAGING_ROLES, get_project_for, visible_projects
+from backend.projects.models import Role
 
 PROJECT_PAGE_IMAGES = 200
 
@@ -40,7 +41,7 @@ def _first_to_review(batch: Batch) -> int | None:
 def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = get_project_for(request.user, project_id)
     filters = {key: request.GET.get(key, "").strip() for key in ("status", "batch", "search")}
-    images = visible_images(user=request.user, project=project, role=role)
+    images = images_all = visible_images(user=request.user, project=project, role=role)
     filter_error = None
     try:
         images = filter_images(
@@ -65,6 +66,11 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
         "project": project,
         "role": role,
         "statistics": statistics,
+        "members": project.memberships.select_related("user").order_by("role", "user__username")
+        if role in MANAGING_ROLES
+        else [],
+        "roles": Role.choices,
+        "unbatched": images_all.filter(batch__isnull=True).count() if role in MANAGING_ROLES else 0,
         "status_counts": [(value, name, statistics["images"][value]) for value, name in ImageStatus.choices]
         if statistics
         else [],

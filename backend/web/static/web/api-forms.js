@@ -1,0 +1,47 @@
+// Forms of the server-rendered pages that call the REST API: <form data-api="URL">, JSON by default or
+// multipart with data-multipart; fields marked data-number are sent as numbers, empty fields are left out.
+// On success the page reloads (or goes to data-then, where "{id}" is the created object's id); on failure the
+// API's message is shown in the form's [data-result].
+(() => {
+  const csrf = () => (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1] || "";
+  const jsonBody = (form) => {
+    const body = {};
+    for (const element of form.elements) {
+      if (!element.name || element.type === "file" || element.value === "") continue;
+      body[element.name] = "number" in element.dataset ? Number(element.value) : element.value;
+    }
+    return JSON.stringify(body);
+  };
+  const describe = (data, response) => {
+    if (data.detail) return data.detail;
+    const fields = Object.entries(data).filter(([, v]) => Array.isArray(v)).map(([k, v]) => `${k}: ${v.join(" ")}`);
+    return fields.join("; ") || response.statusText;
+  };
+  for (const form of document.querySelectorAll("form[data-api]")) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const result = form.querySelector("[data-result]");
+      const button = form.querySelector("button[type=submit]");
+      const multipart = "multipart" in form.dataset;
+      button.disabled = true;
+      const response = await fetch(form.dataset.api, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {"X-CSRFToken": decodeURIComponent(csrf()), ...(multipart ? {} : {"Content-Type": "application/json"})},
+        body: multipart ? new FormData(form) : jsonBody(form),
+      }).catch(() => null);
+      button.disabled = false;
+      const data = response ? await response.json().catch(() => ({})) : {detail: "The server could not be reached."};
+      result.hidden = false;
+      if (response && response.ok) {
+        result.className = "";
+        result.textContent = form.dataset.done || "Done.";
+        const id = Array.isArray(data) ? data[0] && data[0].id : data.id;
+        setTimeout(() => (location.href = form.dataset.then ? form.dataset.then.replace("{id}", id) : location.href), 300);
+      } else {
+        result.className = "error";
+        result.textContent = describe(data, response || {statusText: ""});
+      }
+    });
+  }
+})();

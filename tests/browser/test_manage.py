@@ -1,0 +1,77 @@
+"""A person creates a project from the project list and sets it up in the page: a label, a member, uploaded
+images and batches assigned to the annotator, who then finds them."""
+
+import io
+import zipfile
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import log_in, screenshot
+from tests.conftest import png_bytes
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_new_project_is_set_up_from_the_pages(live_server, transactional_db, page: Page, browser: Browser) -> None:
+    from django.contrib.auth import get_user_model
+
+    from backend.images.models import Batch, Image
+    from backend.projects.models import Project
+
+    users = get_user_model()
+    users.objects.create_user("lead", password="pw-lead")
+    users.objects.create_user("ann", password="pw-ann")
+
+    log_in(page, live_server.url, "lead", "pw-lead")
+    new = page.locator("#new-project")
+    new.locator("input[name=name]").fill("Street scenes")
+    new.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("heading", name="Street scenes")).to_be_visible()
+    project = Project.objects.get(name="Street scenes")
+
+    label = page.locator("#new-label")
+    label.locator("input[name=name]").fill("car")
+    label.get_by_role("button", name="Add label").click()
+    expect(page.locator(".chip", has_text="car")).to_be_visible()
+    label.locator("input[name=name]").fill("car")  # again: the API's message, nothing added
+    label.get_by_role("button", name="Add label").click()
+    expect(label.locator("[data-result]")).to_contain_text("already has a label")
+
+    member = page.locator("#new-member")
+    member.locator("input[name=username]").fill("ann")
+    member.get_by_role("button", name="Add member").click()
+    expect(page.locator("#manage")).to_contain_text("ann (annotator)")
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for seed in range(3):
+            zipped.writestr(f"street/{seed}.png", png_bytes(seed=seed))
+    upload = page.locator("#upload")
+    upload.locator("input[type=file]").set_input_files(
+        [{"name": "street.zip", "mimeType": "application/zip", "buffer": archive.getvalue()},
+         {"name": "extra.png", "mimeType": "image/png", "buffer": png_bytes(seed=7)}]
+    )  # fmt: skip
+    upload.get_by_role("button", name="Upload").click()
+    expect(page.locator(".grid figure")).to_have_count(4)
+
+    split = page.locator("#split")
+    expect(split).to_contain_text("Split the 4 unbatched images")
+    split.locator("input[name=size]").fill("3")
+    split.locator("select[name=assignee_id]").select_option(label="ann (annotator)")
+    split.get_by_role("button", name="Create batches").click()
+    expect(page.locator("#split")).to_contain_text("Split the 0 unbatched images")
+    screenshot(page, "manage-project-set-up")
+    assert (
+        sorted(Batch.objects.filter(project=project).values_list("images__batch__assignee__username", flat=True))
+        == ["ann"] * 4
+    )
+    assert Batch.objects.filter(project=project).count() == 2
+    assert Image.objects.filter(project=project, batch__isnull=True).count() == 0
+
+    context = browser.new_context()
+    annotator = context.new_page()
+    log_in(annotator, live_server.url, "ann", "pw-ann", next_url=f"/projects/{project.pk}/")
+    expect(annotator.locator(".grid figure a.annotate")).to_have_count(4)
+    expect(annotator.locator("#manage")).to_have_count(0)
+    context.close()
