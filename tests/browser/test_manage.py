@@ -54,6 +54,13 @@ def test_a_new_project_is_set_up_from_the_pages(live_server, transactional_db, p
     )  # fmt: skip
     upload.get_by_role("button", name="Upload").click()
     expect(page.locator(".grid figure")).to_have_count(4)
+    page.wait_for_load_state()
+    upload.locator("input[type=file]").set_input_files(
+        {"name": "again.png", "mimeType": "image/png", "buffer": png_bytes(seed=7)}
+    )  # the same pixels again
+    upload.get_by_role("button", name="Upload").click()
+    expect(upload.locator("[data-result]")).to_have_text("Uploaded. 1 duplicate skipped.")
+    expect(page.locator(".grid figure")).to_have_count(4)
 
     split = page.locator("#split")
     expect(split).to_contain_text("Split the 4 unbatched images")

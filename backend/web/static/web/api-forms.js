@@ -35,9 +35,12 @@
       result.hidden = false;
       if (response && response.ok) {
         result.className = "";
-        result.textContent = form.dataset.done || "Done.";
+        const skipped = Array.isArray(data.duplicates) ? data.duplicates.length : 0;
+        result.textContent = (form.dataset.done || "Done.") + (skipped ? ` ${skipped} duplicate${skipped > 1 ? "s" : ""} skipped.` : "");
         const id = Array.isArray(data) ? data[0] && data[0].id : data.id;
-        setTimeout(() => (location.href = form.dataset.then ? form.dataset.then.replace("{id}", id) : location.href), 300);
+        const then = form.dataset.then ? form.dataset.then.replace("{id}", id) : location.href;
+        const nothingNew = Array.isArray(data.created) && data.created.length === 0;
+        if (!nothingNew) setTimeout(() => (location.href = then), skipped ? 1500 : 300);
       } else {
         result.className = "error";
         result.textContent = describe(data, response || {statusText: ""});
