@@ -76,9 +76,18 @@ def test_a_new_project_is_set_up_from_the_pages(live_server, transactional_db, p
     assert Batch.objects.filter(project=project).count() == 2
     assert Image.objects.filter(project=project, batch__isnull=True).count() == 0
 
+    # The lead takes the second batch over: its images leave the annotator's list.
+    reassign = page.locator("#reassign")
+    reassign.locator("select[name=batch]").select_option(label="Batch 2")
+    reassign.locator("select[name=assignee_id]").select_option(label="lead (admin)")
+    reassign.get_by_role("button", name="Reassign").click()
+    expect(page.locator("#batches tr", has_text="Batch 2")).to_contain_text("lead")
+    assert Batch.objects.get(project=project, name="Batch 2").assignee.username == "lead"
+    assert Batch.objects.get(project=project, name="Batch 1").assignee.username == "ann"
+
     context = browser.new_context()
     annotator = context.new_page()
     log_in(annotator, live_server.url, "ann", "pw-ann", next_url=f"/projects/{project.pk}/")
-    expect(annotator.locator(".grid figure a.annotate")).to_have_count(4)
+    expect(annotator.locator(".grid figure a.annotate")).to_have_count(3)
     expect(annotator.locator("#manage")).to_have_count(0)
     context.close()

@@ -1,13 +1,17 @@
-// Forms of the server-rendered pages that call the REST API: <form data-api="URL">, JSON by default or
-// multipart with data-multipart; fields marked data-number are sent as numbers, empty fields are left out.
+// Forms of the server-rendered pages that call the REST API: <form data-api="URL" [data-method="PATCH"]>, JSON by
+// default or multipart with data-multipart; fields marked data-number are sent as numbers, empty fields are left
+// out, and a field named in the URL as "{name}" goes into the URL instead of the body.
 // On success the page reloads (or goes to data-then, where "{id}" is the created object's id); on failure the
 // API's message is shown in the form's [data-result].
 (() => {
   const csrf = () => (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1] || "";
+  const inUrl = (form) => new Set([...form.dataset.api.matchAll(/\{(\w+)\}/g)].map((m) => m[1]));
+  const url = (form) => form.dataset.api.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(form.elements[name].value));
   const jsonBody = (form) => {
     const body = {};
+    const skip = inUrl(form);
     for (const element of form.elements) {
-      if (!element.name || element.type === "file" || element.value === "") continue;
+      if (!element.name || skip.has(element.name) || element.type === "file" || element.value === "") continue;
       body[element.name] = "number" in element.dataset ? Number(element.value) : element.value;
     }
     return JSON.stringify(body);
@@ -24,8 +28,8 @@
       const button = form.querySelector("button[type=submit]");
       const multipart = "multipart" in form.dataset;
       button.disabled = true;
-      const response = await fetch(form.dataset.api, {
-        method: "POST",
+      const response = await fetch(url(form), {
+        method: form.dataset.method || "POST",
         credentials: "same-origin",
         headers: {"X-CSRFToken": decodeURIComponent(csrf()), ...(multipart ? {} : {"Content-Type": "application/json"})},
         body: multipart ? new FormData(form) : jsonBody(form),
