@@ -18,8 +18,6 @@ Polygons = list[dict[str, Any]]
 class CocoAnnotation:
     annotation_id: Any
     file_name: str
-    width: int | None
-    height: int | None
     category: str
     segmentation: Any  # a list of flat polygons, or an RLE dict
     iscrowd: bool
@@ -51,8 +49,6 @@ def coco_annotations(document: Any) -> list[CocoAnnotation]:
             CocoAnnotation(
                 annotation_id=annotation.get("id"),
                 file_name=image["file_name"],
-                width=image.get("width") if isinstance(image.get("width"), int) else None,
-                height=image.get("height") if isinstance(image.get("height"), int) else None,
                 category=category.strip(),
                 segmentation=annotation.get("segmentation"),
                 iscrowd=bool(annotation.get("iscrowd")),

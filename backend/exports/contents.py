@@ -36,7 +36,8 @@ class ExportContents:
         return {label.pk: index for index, label in enumerate(self.labels, start=1)}
 
 
-def _base_name(original_name: str) -> str:
+def base_name(original_name: str) -> str:
+    """The file name without any folder (uploads from zips keep theirs, Windows tools write backslashes)."""
     name = PurePosixPath(original_name.replace("\\", "/")).name.strip() or "image"
     return name.lstrip(".") or "image"
 
@@ -46,7 +47,7 @@ def unique_file_names(images: list[Image]) -> dict[int, str]:
 
     Stems must be unique too: VOC names every file of an image after its stem.
     """
-    bases = {image.pk: _base_name(image.original_name) for image in images}
+    bases = {image.pk: base_name(image.original_name) for image in images}
     stems: dict[str, int] = {}
     for base in bases.values():
         stem = PurePosixPath(base).stem.lower()

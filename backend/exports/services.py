@@ -3,7 +3,6 @@
 import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -12,6 +11,7 @@ from backend.annotations.models import ObjectSource
 from backend.annotations.services import object_create
 from backend.common.errors import InvalidInput
 from backend.exports.coco_reading import coco_annotations, image_id_in_export_name, polygons_of
+from backend.exports.contents import base_name
 from backend.images.models import Image
 from backend.projects.models import LabelClass, Project
 from backend.projects.services import label_create
@@ -30,12 +30,12 @@ def _images_by_name(project: Project) -> tuple[dict[str, Image], dict[int, Image
     images = list(Image.objects.filter(project=project))
     by_name: dict[str, Image] = {}
     for image in images:
-        by_name.setdefault(PurePosixPath(image.original_name.replace("\\", "/")).name, image)
+        by_name.setdefault(base_name(image.original_name), image)
     return by_name, {image.pk: image for image in images}
 
 
 def _match(file_name: str, by_name: dict[str, Image], by_id: dict[int, Image]) -> Image | None:
-    name = PurePosixPath(file_name.replace("\\", "/")).name
+    name = base_name(file_name)
     if name in by_name:
         return by_name[name]
     exported = image_id_in_export_name(name)  # "x_12.png": the name our export gave image 12, "x.png"

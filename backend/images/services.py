@@ -207,8 +207,6 @@ def batch_submit(*, batch: Batch) -> Batch:
     batch.save(update_fields=["status"])
     # Images the reviewer already accepted stay accepted: a resubmission is reviewed where it was rejected.
     batch.images.exclude(status=ImageStatus.ACCEPTED).update(status=ImageStatus.SUBMITTED)
-    if not batch.images.filter(status=ImageStatus.SUBMITTED).exists():
-        batch.images.update(status=ImageStatus.SUBMITTED)  # nothing left to review: the whole batch again
     return batch
 
 

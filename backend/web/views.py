@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
 
 from backend.annotations.selectors import project_statistics
 from backend.common.errors import InvalidInput
@@ -27,6 +28,7 @@ PROJECT_PAGE_IMAGES = 200
 
 
 @login_required
+@ensure_csrf_cookie  # the API forms (static/web/api-forms.js) send it back
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", {"projects": visible_projects(request.user).order_by("id")})
 
@@ -38,6 +40,7 @@ def _first_to_review(batch: Batch) -> int | None:
 
 
 @login_required
+@ensure_csrf_cookie
 def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = get_project_for(request.user, project_id)
     filters = {key: request.GET.get(key, "").strip() for key in ("status", "batch", "search")}

@@ -199,14 +199,14 @@ export class Canvas {
   }
 
   // ------------------------------------------------------------------ pins
-  /** Where review comments were made: small numbered diamonds that clicks pass through. */
-  drawPins(pins: Point[]): void {
+  /** Where review comments were made: small diamonds, numbered like their comments, that clicks pass through. */
+  drawPins(pins: (Point & { number: number })[]): void {
     this.pinsGroup.destroyChildren();
-    pins.forEach((pin, index) => {
+    pins.forEach((pin) => {
       const group = new Konva.Group({ x: pin.x, y: pin.y, name: "pin", scale: { x: 1 / this.view.scale, y: 1 / this.view.scale } });
       group.add(
         new Konva.Rect({ x: -6, y: -6, width: 12, height: 12, rotation: 45, offsetX: 0, fill: "#ffd166", stroke: "#1d2330", strokeWidth: 1 }),
-        new Konva.Text({ x: 8, y: -7, text: String(index + 1), fontSize: 13, fontStyle: "bold", fill: "#ffd166", stroke: "#1d2330", strokeWidth: 0.6 }),
+        new Konva.Text({ x: 8, y: -7, text: String(pin.number), fontSize: 13, fontStyle: "bold", fill: "#ffd166", stroke: "#1d2330", strokeWidth: 0.6 }),
       );
       this.pinsGroup.add(group);
     });

@@ -129,7 +129,8 @@ export class Workspace {
       request<ReviewComment[]>("GET", `/api/images/${this.config.image.id}/comments/`).catch(() => [] as ReviewComment[]),
     ]);
     this.comments = comments;
-    this.canvas.drawPins(comments.filter((c) => c.x !== null && c.y !== null).map((c) => ({ x: c.x!, y: c.y! })));
+    const pins = comments.map((c, i) => ({ x: c.x, y: c.y, number: i + 1 })).filter((p) => p.x !== null && p.y !== null);
+    this.canvas.drawPins(pins as { x: number; y: number; number: number }[]);
     byId("ws-rejected").hidden = this.config.image.status !== "rejected";
     this.bindings = mergeBindings(me.preferences.shortcuts);
     this.setOpacity(typeof me.preferences.maskOpacity === "number" ? me.preferences.maskOpacity : this.maskOpacity);

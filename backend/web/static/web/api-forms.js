@@ -1,8 +1,9 @@
 // Forms of the server-rendered pages that call the REST API: <form data-api="URL" [data-method="PATCH"]>, JSON by
 // default or multipart with data-multipart; fields marked data-number are sent as numbers, empty fields are left
 // out, and a field named in the URL as "{name}" goes into the URL instead of the body.
-// On success the page reloads (or goes to data-then, where "{id}" is the created object's id); on failure the
-// API's message is shown in the form's [data-result].
+// On success the form fires "api-form:done" with the answer, then the page reloads (or goes to data-then, where
+// "{id}" is the created object's id) unless the form has data-stay; on failure the API's message is shown in the
+// form's [data-result].
 (() => {
   const csrf = () => (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1] || "";
   const inUrl = (form) => new Set([...form.dataset.api.matchAll(/\{(\w+)\}/g)].map((m) => m[1]));
@@ -43,8 +44,9 @@
         result.textContent = (form.dataset.done || "Done.") + (skipped ? ` ${skipped} duplicate${skipped > 1 ? "s" : ""} skipped.` : "");
         const id = Array.isArray(data) ? data[0] && data[0].id : data.id;
         const then = form.dataset.then ? form.dataset.then.replace("{id}", id) : location.href;
+        form.dispatchEvent(new CustomEvent("api-form:done", {detail: data}));
         const nothingNew = Array.isArray(data.created) && data.created.length === 0;
-        if (!nothingNew) setTimeout(() => (location.href = then), skipped ? 1500 : 300);
+        if (!nothingNew && !("stay" in form.dataset)) setTimeout(() => (location.href = then), skipped ? 1500 : 300);
       } else {
         result.className = "error";
         result.textContent = describe(data, response || {statusText: ""});
