@@ -20,7 +20,12 @@ from django.db import connection
 
 from tests.conftest import REPO_DIR, SHARED_DIR
 
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0] + "/3"
+# Database 3 by default; TEST_REDIS_DB lets two suites run side by side on one Redis without flushing each other.
+TEST_REDIS_URL = (
+    os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+    + "/"
+    + os.environ.get("TEST_REDIS_DB", "3")
+)
 GRABCUT = SHARED_DIR / "data" / "bench" / "grabcut"
 
 
