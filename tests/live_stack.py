@@ -6,6 +6,7 @@ The servers are separate processes reading the pytest-django test database, so t
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import redis
 from django.db import connection
 
 from tests.conftest import REPO_DIR, SHARED_DIR
+from tests.waiting import wait_until
 
 # Database 3 by default; TEST_REDIS_DB lets two suites run side by side on one Redis without flushing each other.
 TEST_REDIS_URL = (
@@ -51,6 +53,22 @@ class Process:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def wait_for_log(self, text: str, timeout: float = 60, count: int = 1) -> str:
+        """The log once it holds ``text`` (``count`` times): a line the process writes after what the test saw."""
+
+        def written() -> str | None:
+            log = self.output()
+            if log.count(text) >= count:
+                return log
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.popen.returncode}):\n{log[-4000:]}")
+            return None
+
+        return wait_until(written, timeout=timeout, what=f"{text!r} in {self.name}'s log", details=self.tail)
+
+    def tail(self) -> str:
+        return f"{self.name}'s log ({self.log}):\n{self.output()[-4000:]}"
+
     def kill(self) -> None:
         if self.popen.poll() is None:
             os.killpg(self.popen.pid, signal.SIGKILL)
@@ -74,12 +92,16 @@ class Stack:
         )
         process = Process(name, popen, log)
         self.processes.append(process)
-        deadline = time.time() + timeout
-        while ready not in process.output():
-            if popen.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"{name} did not start:\n{process.output()[-4000:]}")
-            time.sleep(0.2)
+        process.wait_for_log(ready, timeout)
         return process
+
+    def start_daphne(self, name: str) -> Process:
+        """Daphne on a port the OS picks when it binds (no window in which another process can take it)."""
+        args = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0", "backend.config.asgi:application"]
+        daphne = self.start(name, args, ready="Listening on TCP address")
+        port = re.search(r"Listening on TCP address 127\.0\.0\.1:(\d+)", daphne.output()).group(1)
+        self.url, self.ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+        return daphne
 
     def start_worker(self, name: str, queue: str = "inference") -> Process:
         args = [sys.executable, "-m", "celery", "-A", "backend.config", "worker", "-Q", queue, "-P", "solo",
@@ -98,7 +120,6 @@ def run_stack(tmp_path_factory, *, team: bool, workers: int, extra_env: dict | N
     # one folder per stack, so a later stack's logs do not overwrite an earlier one's
     logs = Path(os.environ.get("TEST_ARTIFACTS_DIR", REPO_DIR / "test-artifacts")) / "stack-logs" / media.name
     logs.mkdir(parents=True, exist_ok=True)
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(
         DATABASE_URL=database_url(),
@@ -111,10 +132,9 @@ def run_stack(tmp_path_factory, *, team: bool, workers: int, extra_env: dict | N
     if team:
         env["REDIS_URL"] = TEST_REDIS_URL
         redis.Redis.from_url(TEST_REDIS_URL).flushdb()
-    stack = Stack(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", env, logs)
+    stack = Stack("", "", env, logs)  # the addresses are known once daphne listens
     try:
-        daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.config.asgi:application"]
-        stack.start("daphne-team" if team else "daphne-embedded", daphne, ready="Listening on TCP address")
+        stack.start_daphne("daphne-team" if team else "daphne-embedded")
         for index in range(workers):
             stack.start_worker(f"worker{index + 1}")
         stack.media = media

@@ -1,12 +1,20 @@
 """How a fine-tuning job runs: a Celery task on the ``training`` queue (team mode) or a background thread
 of this process (embedded default), one job at a time."""
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.conf import settings
 from django.db import close_old_connections
 
+from ml.paths import models_dir
+from ml.weights.registry import registered_models
+
+TRAINING_QUEUE = "training"
+log = logging.getLogger(__name__)
 _executor: ThreadPoolExecutor | None = None
 
 
@@ -30,8 +38,21 @@ def dispatch(job_id: int) -> None:
     """Queue job ``job_id`` (call after the transaction that created it has committed)."""
     global _executor
     if settings.TRAINING_BACKEND == "celery":
-        run_finetune_job.apply_async(args=[job_id], queue="training")
+        run_finetune_job.apply_async(args=[job_id], queue=TRAINING_QUEUE)
         return
     if _executor is None:
         _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finetune")
     _executor.submit(_run_in_thread, job_id)
+
+
+@worker_ready.connect
+def _report_registry(sender: Any, **_: Any) -> None:
+    """A training worker says at start which models it can fine-tune from: its registry must be the web server's
+    (the same ``EDGEFLOW_VAR_DIR``, shared storage across machines), else every job fails."""
+    if TRAINING_QUEUE not in sender.app.amqp.queues.consume_from:
+        return
+    names = [name for name, _ in registered_models()]
+    if names:
+        log.info("training worker: model registry %s holds %s", models_dir(), ", ".join(names))
+    else:
+        log.warning("training worker: model registry %s holds no models; fine-tuning jobs will fail", models_dir())
