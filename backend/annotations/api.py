@@ -22,14 +22,15 @@ from backend.annotations.selectors import (
 from backend.common.errors import InvalidInput
 from backend.common.limits import MAX_DB_INT
 from backend.images.models import Image
-from backend.images.selectors import can_edit_image, get_image_for
+from backend.images.selectors import edit_refusal, get_image_for
 from backend.projects.access import get_project_for, require_manager
 from backend.projects.models import Role
 
 
 def require_edit(request: Request, image: Image, role: Role) -> None:
-    if not can_edit_image(user=request.user, image=image, role=role):
-        raise PermissionDenied("You may not edit this image (only its batch's annotator while the batch is open).")
+    refusal = edit_refusal(user=request.user, image=image, role=role)
+    if refusal:
+        raise PermissionDenied(refusal)
 
 
 class ObjectOutput(serializers.ModelSerializer):

@@ -82,17 +82,27 @@ def get_batch_for(user: AbstractBaseUser, batch_id: int) -> tuple[Batch, Role]:
 EDITABLE_BATCH_STATUSES = {BatchStatus.OPEN, BatchStatus.REJECTED}
 
 
-def can_edit_image(*, user: AbstractBaseUser, image: Image, role: Role) -> bool:
-    """Managers always; the annotator of the image's batch while that batch is with them."""
+def edit_refusal(*, user: AbstractBaseUser, image: Image, role: Role) -> str | None:
+    """Why ``user`` may not change the objects of ``image`` now, or ``None`` when they may.
+
+    Managers always may. The annotator of the image's batch may while the batch is with them (open, or rejected
+    back to them) — except on images the reviewer already accepted: those stay as accepted (a resubmission is
+    reviewed where it was rejected), so only a manager changes them.
+    """
     if role in MANAGING_ROLES:
-        return True
+        return None
     batch = image.batch
-    return (
-        role == Role.ANNOTATOR
-        and batch is not None
-        and batch.assignee_id == user.pk
-        and batch.status in EDITABLE_BATCH_STATUSES
-    )
+    if role != Role.ANNOTATOR or batch is None or batch.assignee_id != user.pk:
+        return "Only the annotator of this image's batch (or a manager) may edit it."
+    if batch.status not in EDITABLE_BATCH_STATUSES:
+        return f"The batch is {batch.status}; it can be edited while it is open or rejected back to you."
+    if image.status == ImageStatus.ACCEPTED:
+        return "The reviewer accepted this image; only a manager may change it now."
+    return None
+
+
+def can_edit_image(*, user: AbstractBaseUser, image: Image, role: Role) -> bool:
+    return edit_refusal(user=user, image=image, role=role) is None
 
 
 def can_review_batch(*, user: AbstractBaseUser, batch: Batch, role: Role) -> bool:

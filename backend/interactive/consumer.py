@@ -17,7 +17,7 @@ from backend.common.errors import ServiceError
 from backend.interactive import protocol
 from backend.interactive.auth import credentials_still_valid
 from backend.interactive.backends import inference_backend
-from backend.interactive.context import ImageContext, Refused, available_models, load_context, model_exists
+from backend.interactive.context import ImageContext, Refused, check_object_on_image, editable_image, load_context
 from backend.interactive.protocol import ProtocolError
 from backend.interactive.ratelimit import TokenBucket
 from backend.interactive.saving import save_object
@@ -45,13 +45,12 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "code": refused.code, "message": refused.message})
             await self.close(code=refused.close_code)
             return
-        models = await asyncio.to_thread(available_models)
         await self.send_json(
             {
                 "type": "ready",
                 "image": {"id": self.ctx.image_id, "width": self.ctx.width, "height": self.ctx.height},
                 "model": self.ctx.default_model,
-                "models": models,
+                "models": list(self.ctx.models),
             }
         )
         image = {"path": self.ctx.path, "sha256": self.ctx.sha256}
@@ -76,6 +75,7 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
             if content["type"] in SEQUENCED:
                 self.require_object()
                 seq = protocol.parse_seq(content, self.last_seq)
+                await self.require_edit_right()
                 await handler(content, seq)
             else:
                 await handler(content)
@@ -107,6 +107,14 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=4401)
         return False
 
+    async def require_edit_right(self) -> None:
+        """Every message that changes the object checks the right to edit the image as it is now (the batch may
+        have been submitted or accepted since the socket opened)."""
+        try:
+            await database_sync_to_async(editable_image)(self.scope["user"], self.ctx.image_id)
+        except Refused as refused:
+            raise ProtocolError(refused.code, refused.message) from refused
+
     def require_object(self) -> ObjectSession:
         if self.obj is None:
             raise ProtocolError("no_object", "Start an object first.")
@@ -118,20 +126,22 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_start(self, content: dict) -> None:
         label_id = protocol.parse_label(content)
+        object_id = protocol.parse_object(content)
         if not await self.still_logged_in():
             return
-        if label_id not in self.ctx.label_ids:
+        try:  # the right to edit is checked again now: the batch may have been submitted since connecting
             self.ctx = await database_sync_to_async(load_context)(self.scope["user"], self.ctx.image_id)
-            if label_id not in self.ctx.label_ids:
-                raise ProtocolError("unknown_label", f"Label {label_id} does not exist in this project.")
+            if object_id is not None:
+                await database_sync_to_async(check_object_on_image)(object_id=object_id, image_id=self.ctx.image_id)
+        except Refused as refused:
+            raise ProtocolError(refused.code, refused.message) from refused
+        if label_id not in self.ctx.label_ids:
+            raise ProtocolError("unknown_label", f"Label {label_id} does not exist in this project.")
         model = content.get("model") or self.ctx.default_model
-        if not isinstance(model, str) or not await asyncio.to_thread(model_exists, model):
-            raise ProtocolError("unknown_model", f"Model {model!r} is not registered.")
+        if model not in self.ctx.models:
+            raise ProtocolError("unknown_model", f"Model {str(model)[:100]!r} is not available in this project.")
         clicks = protocol.parse_clicks(content.get("clicks"), self.ctx.width, self.ctx.height)
         options = protocol.parse_options(content, protocol.Options())
-        object_id = content.get("object")
-        if object_id is not None and not isinstance(content.get("version"), int):
-            raise ProtocolError("bad_message", "Re-segmenting an object needs its 'version'.")
         self.obj = ObjectSession(label_id, model, object_id, content.get("version"), options=options)
         for click in clicks:
             self.obj.add(click)

@@ -6,8 +6,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404
 
-from backend.images.selectors import can_edit_image, get_image_for
-from ml.weights.registry import is_registered, registered_models
+from backend.annotations.models import AnnotationObject
+from backend.images.models import Image
+from backend.images.selectors import edit_refusal, get_image_for
+from backend.training.selectors import project_models
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class ImageContext:
     sha256: str
     label_ids: frozenset[int]
     default_model: str
+    models: tuple[str, ...]  # the models this project may use: the general ones and its own versions
 
 
 class Refused(Exception):
@@ -29,15 +32,8 @@ class Refused(Exception):
 
 
 def load_context(user: AbstractBaseUser, image_id: int) -> ImageContext:
-    """The image if `user` may edit it; raises Refused otherwise."""
-    if not user.is_authenticated:
-        raise Refused("unauthenticated", "Log in (session) or pass ?token=.", 4401)
-    try:
-        image, role = get_image_for(user, image_id)
-    except Http404 as exc:
-        raise Refused("not_found", "No such image.", 4404) from exc
-    if not can_edit_image(user=user, image=image, role=role):
-        raise Refused("forbidden", "You may not edit this image.", 4403)
+    """The image if `user` may edit it now (the same rule as the REST API); raises Refused otherwise."""
+    image = editable_image(user, image_id)
     return ImageContext(
         image_id=image.pk,
         project_id=image.project_id,
@@ -47,12 +43,25 @@ def load_context(user: AbstractBaseUser, image_id: int) -> ImageContext:
         sha256=image.sha256,
         label_ids=frozenset(image.project.labels.values_list("pk", flat=True)),
         default_model=image.project.default_model or settings.DEFAULT_MODEL_NAME,
+        models=tuple(project_models(image.project)),
     )
 
 
-def available_models() -> list[str]:
-    return [name for name, _ in registered_models()]
+def editable_image(user: AbstractBaseUser, image_id: int) -> Image:
+    """The image, if ``user`` may edit it in its current state; raises Refused otherwise."""
+    if not user.is_authenticated:
+        raise Refused("unauthenticated", "Log in (session) or pass ?token=.", 4401)
+    try:
+        image, role = get_image_for(user, image_id)
+    except Http404 as exc:
+        raise Refused("not_found", "No such image.", 4404) from exc
+    refusal = edit_refusal(user=user, image=image, role=role)
+    if refusal:
+        raise Refused("forbidden", refusal, 4403)
+    return image
 
 
-def model_exists(name: str) -> bool:
-    return is_registered(name)
+def check_object_on_image(*, object_id: int, image_id: int) -> None:
+    """An object re-segmented on a socket must be one of the socket's image (whose edit right was checked)."""
+    if not AnnotationObject.objects.filter(pk=object_id, image_id=image_id).exists():
+        raise Refused("unknown_object", f"Object {object_id} is not on this image.", 4404)

@@ -91,6 +91,15 @@ def parse_label(message: dict) -> int:
     return _int(message, "label")
 
 
+def parse_object(message: dict) -> int | None:
+    """The object a `start` re-segments (with the `version` the change is based on), or ``None`` for a new one."""
+    if message.get("object") is None:
+        return None
+    object_id = _int(message, "object")
+    _int(message, "version")
+    return object_id
+
+
 def parse_client_key(message: dict) -> str | None:
     key = message.get("client_key")
     if key is None:

@@ -3,13 +3,14 @@
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.http import Http404
 
 from backend.annotations.api import ObjectOutput
 from backend.annotations.models import ObjectSource
 from backend.annotations.selectors import get_object_for
 from backend.annotations.services import object_create, object_update
 from backend.images.selectors import get_image_for
-from backend.interactive.context import load_context
+from backend.interactive.context import Refused, load_context
 from backend.interactive.session import ObjectSession
 
 
@@ -30,7 +31,12 @@ def save_object(
             client_key=client_key,
         )
     else:
-        existing, _ = get_object_for(user, obj.object_id)
+        try:
+            existing, _ = get_object_for(user, obj.object_id)
+        except Http404 as exc:
+            raise Refused("unknown_object", f"Object {obj.object_id} no longer exists.", 4404) from exc
+        if existing.image_id != image_id:  # the socket's image is the one whose edit right was checked
+            raise Refused("unknown_object", f"Object {obj.object_id} is not on this image.", 4404)
         saved = object_update(
             obj=existing,
             author=user,
