@@ -189,6 +189,14 @@ class Client:
             if reply["type"] == kind and all(reply.get(k) == v for k, v in match.items()):
                 return reply
 
+    def answer(self, seq: int, timeout: float = 60) -> dict:
+        """What answers step ``seq``: its mask or its error."""
+        deadline = time.time() + timeout
+        while True:
+            reply = self.recv(max(0.1, deadline - time.time()))
+            if reply.get("seq") == seq and reply["type"] in ("mask", "error"):
+                return reply
+
     def close(self) -> None:
         self.ws.close()
 

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from tests.live_stack import Client, run_stack, token_for
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,9 +26,12 @@ def running(worker) -> int:
 
 def wait_until_idle(workers, timeout: float = 30) -> None:
     """A job's reply is sent before its state is persisted: wait for that tail too."""
-    deadline = time.time() + timeout
-    while any(running(w) for w in workers) and time.time() < deadline:
-        time.sleep(0.01)
+    wait_until(
+        lambda: not any(running(w) for w in workers),
+        timeout=timeout,
+        what="the workers to finish their jobs",
+        details=lambda: "\n".join(w.tail() for w in workers),
+    )
 
 
 def test_killed_worker_gives_an_error_and_the_next_click_works_elsewhere(failover_stack, world, photo) -> None:
@@ -41,18 +45,20 @@ def test_killed_worker_gives_an_error_and_the_next_click_works_elsewhere(failove
     before = {w.name: received(w) for w in failover_stack.workers}
 
     conn.send(type="click", seq=2, x=60, y=330, positive=False)
-    deadline = time.time() + 30
-    busy = []
-    while not busy and time.time() < deadline:
-        busy = [w for w in failover_stack.workers if received(w) > before[w.name]]
-        time.sleep(0.005)
-    assert busy, "no worker picked up the click"
+    busy = wait_until(
+        lambda: [w for w in failover_stack.workers if received(w) > before[w.name]],
+        timeout=30,
+        every=0.005,  # the click's whole forward pass is the window for killing the worker in the middle of it
+        what="a worker to pick up click 2",
+        details=lambda: "\n".join(w.tail() for w in failover_stack.workers),
+    )
     victim = busy[0]
     victim.kill()
     killed_at = time.time()
 
-    error = conn.until("error", timeout=timeout + 10)
-    assert error["code"] == "worker_timeout" and error["seq"] == 2
+    answer = conn.answer(2, timeout=timeout + 10)
+    assert answer["type"] != "mask", f"{victim.name} answered click 2 before it was killed:\n{victim.tail()}"
+    assert answer["type"] == "error" and answer["code"] == "worker_timeout", answer
     assert time.time() - killed_at <= timeout + 2
 
     conn.send(type="click", seq=3, x=300, y=150, positive=True)
