@@ -41,6 +41,14 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with no login failures counted (the throttle's counts live in the cache)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @dataclass
 class World:
     project: object

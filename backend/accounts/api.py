@@ -3,11 +3,13 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.accounts import throttling
 from backend.accounts.services import preferences_of, preferences_update
 
 MeOutput = inline_serializer(
@@ -29,3 +31,14 @@ class PreferencesApi(APIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def patch(self, request: Request) -> Response:
         return Response(preferences_update(user=request.user, changes=request.data))
+
+
+class TokenApi(ObtainAuthToken):
+    """A token for username + password; throttled like the login page (429 with Retry-After)."""
+
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        username = request.data.get("username")
+        throttling.check(request=request, username=str(username or "")[:150])
+        response = super().post(request, *args, **kwargs)
+        throttling.record_success(request=request, username=str(username))
+        return response

@@ -13,5 +13,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         body: dict[str, Any] = {"error": exc.code, "detail": exc.message}
         if exc.details is not None:
             body["details"] = exc.details
-        return Response(body, status=exc.status_code)
+        response = Response(body, status=exc.status_code)
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     return exception_handler(exc, context)
