@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from backend.common.limits import MAX_DB_INT
 from backend.images import services
+from backend.images.content_types import content_type_of
 from backend.images.models import Batch, Image
 from backend.images.selectors import (
     can_review_batch,
@@ -113,11 +114,19 @@ class ImageDetailApi(APIView):
 
 
 class ImageFileApi(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(responses={(200, "image/*"): bytes})
     def get(self, request: Request, image_id: int) -> FileResponse:
+        """The uploaded file, typed by the format it decoded as (never by the name it came with)."""
         image, _ = get_image_for(request.user, image_id)
-        response = FileResponse(image.file.open("rb"), filename=image.original_name)
+        content_type = content_type_of(image.format)
+        response = FileResponse(
+            image.file.open("rb"),
+            content_type=content_type or "application/octet-stream",
+            as_attachment=content_type is None,
+            filename=image.original_name,
+        )
         response["Cache-Control"] = "private, max-age=86400"
+        response["X-Content-Type-Options"] = "nosniff"
         return response
 
 
