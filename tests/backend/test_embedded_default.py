@@ -3,10 +3,14 @@
 import os
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.conftest import REPO_DIR
+from tests.http import call
+from tests.live_stack import Stack, free_port
 
 SAVE_ONE_OBJECT = """
 from backend.annotations.services import object_create, object_update
@@ -59,3 +63,51 @@ def test_migrations_demo_and_a_save_work_on_sqlite(embedded_env: dict, tmp_path)
 
 def test_migrations_are_checked_in(embedded_env: dict) -> None:
     manage("makemigrations", "--check", "--dry-run", env=embedded_env)
+
+
+def test_concurrent_writers_on_sqlite_never_get_a_500(embedded_env: dict, tmp_path) -> None:
+    """Several requests writing at once to the embedded default's SQLite wait for each other (WAL, busy timeout,
+    immediate transactions) instead of failing with "database is locked"."""
+    manage("migrate", "--noinput", env=embedded_env)
+    manage("load_demo", env=embedded_env)
+    port = free_port()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    stack = Stack(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", {**embedded_env, "PYTHONUNBUFFERED": "1"}, logs)
+    daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.config.asgi:application"]
+    stack.start("daphne-sqlite", daphne, ready="Listening on TCP address")
+    try:
+        login = {"username": "demo-annotator", "password": "demo-annotator"}
+        token = call("POST", f"{stack.url}/api/auth/token/", form=login).json()["token"]
+        headers = {"Authorization": f"Token {token}"}
+
+        def get(path: str):
+            return call("GET", f"{stack.url}{path}", headers=headers).json()
+
+        project = get("/api/projects/")[0]
+        image = get(f"/api/projects/{project['id']}/images/")["results"][0]
+        label = get(f"/api/projects/{project['id']}/labels/")[0]["id"]
+        objects_url = f"{stack.url}/api/images/{image['id']}/objects/"
+
+        def writer(index: int) -> list[int]:
+            square = [{"outer": [[5 + index, 5], [40 + index, 5], [40 + index, 40], [5 + index, 40]], "holes": []}]
+            created = call("POST", objects_url, json_body={"label": label, "polygons": square}, headers=headers)
+            statuses = [created.status]
+            obj = created.json()
+            deadline = time.monotonic() + 6
+            while time.monotonic() < deadline:
+                change = {"version": obj["version"], "clicks_used": obj["version"]}
+                changed = call("PATCH", f"{stack.url}/api/objects/{obj['id']}/", json_body=change, headers=headers)
+                statuses.append(changed.status)
+                if changed.status == 200:
+                    obj = changed.json()
+            return statuses
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            statuses = [status for result in pool.map(writer, range(4)) for status in result]
+    finally:
+        stack.stop()
+    assert statuses.count(500) == 0, (
+        f"{statuses.count(500)} of {len(statuses)} writes failed:\n{stack.processes[0].output()[-3000:]}"
+    )
+    assert set(statuses) <= {200, 201} and len(statuses) > 20
