@@ -4,8 +4,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from backend.common.errors import InvalidInput
-from ml.postprocess import mask_area, mask_bbox, mask_to_rle, polygons_to_mask
+from ml.postprocess import mask_area, mask_bbox, mask_to_rle, polygons_to_mask, raster_box
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,54 @@ def _shoelace_area(ring: list[list[float]]) -> float:
     return abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True))) / 2
 
 
+def check_counts(polygons: int, vertices: int) -> None:
+    """Refuse more polygons or vertices (all rings, holes included) than one object may have."""
+    if polygons > settings.MAX_POLYGONS_PER_OBJECT:
+        limit = settings.MAX_POLYGONS_PER_OBJECT
+        raise InvalidInput(
+            f"An object has at most {limit} polygons; this one has {polygons}.",
+            code="too_many_polygons",
+            details={"limit": limit, "polygons": polygons},
+        )
+    if vertices > settings.MAX_VERTICES_PER_OBJECT:
+        limit = settings.MAX_VERTICES_PER_OBJECT
+        raise InvalidInput(
+            f"An object has at most {limit} vertices (all rings, holes included); this one has {vertices}.",
+            code="too_many_vertices",
+            details={"limit": limit, "vertices": vertices},
+        )
+
+
+def _count(polygons: list) -> tuple[int, int]:
+    """Polygons and vertices, counted from list lengths alone (malformed parts count 0; checked later)."""
+    vertices = 0
+    for polygon in polygons:
+        if not isinstance(polygon, dict):
+            continue
+        holes = polygon.get("holes")
+        for ring in [polygon.get("outer"), *(holes if isinstance(holes, list) else [])]:
+            vertices += len(ring) if isinstance(ring, list) else 0
+    return len(polygons), vertices
+
+
+def _check_coverage(polygons: list[dict], width: int, height: int) -> None:
+    """Rasterising costs each polygon's bounding box: refuse boxes that cover the image too many times over."""
+    boxes = [raster_box(polygon, height, width) for polygon in polygons]
+    covered = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in filter(None, boxes))
+    limit = settings.MAX_POLYGON_BOX_COVERAGE
+    if covered > limit * width * height:
+        raise InvalidInput(
+            f"The polygons' bounding boxes together cover the image {covered / (width * height):.1f} times; "
+            f"at most {limit} times.",
+            code="too_much_coverage",
+            details={"limit": limit},
+        )
+
+
 def check_polygons(polygons: Any, width: int, height: int) -> list[dict]:
     if not isinstance(polygons, list) or not polygons:
         raise InvalidInput("polygons must be a non-empty list of {outer, holes}.", code="bad_polygon")
+    check_counts(*_count(polygons))
     checked = []
     for i, polygon in enumerate(polygons):
         if not isinstance(polygon, dict) or "outer" not in polygon:
@@ -59,6 +106,7 @@ def check_polygons(polygons: Any, width: int, height: int) -> list[dict]:
                 "holes": [_check_ring(h, width, height, f"polygon {i} hole {j}") for j, h in enumerate(holes)],
             }
         )
+    _check_coverage(checked, width, height)
     return checked
 
 

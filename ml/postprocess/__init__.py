@@ -2,7 +2,7 @@
 
 from ml.postprocess.annotation import finish_object
 from ml.postprocess.masks import largest_component, mask_area, mask_bbox, threshold
-from ml.postprocess.polygons import Polygon, mask_to_polygons, polygons_to_mask
+from ml.postprocess.polygons import Polygon, mask_to_polygons, polygons_to_mask, raster_box
 from ml.postprocess.rle import mask_to_rle, rle_area, rle_bbox, rle_to_mask
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "mask_to_polygons",
     "mask_to_rle",
     "polygons_to_mask",
+    "raster_box",
     "rle_area",
     "rle_bbox",
     "rle_to_mask",

@@ -86,14 +86,44 @@ def _points(ring: Sequence[Sequence[float]]) -> np.ndarray:
     return np.round(np.asarray(ring, dtype=np.float64)).astype(np.int32).reshape(-1, 1, 2)
 
 
+def _rings(polygon: Polygon) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Outer ring and holes as OpenCV point arrays (holes of fewer than 3 vertices are ignored)."""
+    return _points(polygon["outer"]), [_points(ring) for ring in polygon.get("holes", []) if len(ring) >= 3]
+
+
 def polygons_to_mask(polygons: Sequence[Polygon], height: int, width: int) -> np.ndarray:
-    """Boolean H×W mask of ``polygons`` (see the module docstring for the convention)."""
+    """Boolean H×W mask of ``polygons`` (see the module docstring for the convention).
+
+    Each polygon is rasterised within the bounding box of all its rings (clipped to the image), so the cost is the
+    polygons' box areas, not polygons × image pixels. Inside that box nothing but the image border clips a ring's
+    edges, so the pixels are exactly those of rasterising on the whole image.
+    """
     mask = np.zeros((height, width), dtype=np.uint8)
     for polygon in polygons:
-        region = np.zeros_like(mask)
-        cv2.fillPoly(region, [_points(polygon["outer"])], 1)
-        holes = [_points(ring) for ring in polygon.get("holes", []) if len(ring) >= 3]
+        outer, holes = _rings(polygon)
+        box = _clipped_box([outer, *holes], height, width)
+        if box is None:
+            continue
+        x0, y0, x1, y1 = box
+        view = mask[y0:y1, x0:x1]
         if holes:
-            cv2.fillPoly(region, holes, 0)
-        mask |= region
-    return mask.astype(bool)
+            region = np.zeros_like(view)
+            cv2.fillPoly(region, [outer], 1, offset=(-x0, -y0))
+            cv2.fillPoly(region, holes, 0, offset=(-x0, -y0))
+            view |= region
+        else:
+            cv2.fillPoly(view, [outer], 1, offset=(-x0, -y0))
+    return mask.view(bool)  # only 0s and 1s were written
+
+
+def raster_box(polygon: Polygon, height: int, width: int) -> tuple[int, int, int, int] | None:
+    """``(x0, y0, x1, y1)`` (end exclusive) that :func:`polygons_to_mask` rasterises ``polygon`` in; ``None``: none."""
+    outer, holes = _rings(polygon)
+    return _clipped_box([outer, *holes], height, width)
+
+
+def _clipped_box(rings: Sequence[np.ndarray], height: int, width: int) -> tuple[int, int, int, int] | None:
+    points = np.concatenate(rings).reshape(-1, 2)
+    x0, y0 = (max(int(v), 0) for v in points.min(axis=0))
+    x1, y1 = (min(int(v) + 1, limit) for v, limit in zip(points.max(axis=0), (width, height), strict=True))
+    return (x0, y0, x1, y1) if x0 < x1 and y0 < y1 else None
