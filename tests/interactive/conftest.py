@@ -1,8 +1,11 @@
 """Fixtures of the websocket tests: a live stack per module, and a real photo in the world's batch."""
 
+import io
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
+from PIL import Image as PILImage
 
 from tests.live_stack import Stack, copy_photo, run_stack
 
@@ -37,6 +40,32 @@ def photo(transactional_db, media_root, world):
         project=world.project, files=[upload("llama.bmp", copy_photo("llama.bmp"))], uploaded_by=world.users["manager"]
     )
     image = report.created[0]
+    Image.objects.filter(pk=image.pk).update(batch=world.batch)
+    image.refresh_from_db()
+    return image
+
+
+def disk_png() -> bytes:
+    """A bright disk on a dark textured background: an object the model finds with one click."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 60, size=(150, 200, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[:150, :200]
+    pixels[(yy - 75) ** 2 + (xx - 100) ** 2 < 40**2] = (230, 200, 40)
+    buffer = io.BytesIO()
+    PILImage.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def disk(world):
+    """An image in the world's batch (annotator: `annotator`, reviewer: `reviewer`)."""
+    from backend.images.models import Image
+    from backend.images.services import images_upload
+    from tests.conftest import upload
+
+    image = images_upload(
+        project=world.project, files=[upload("disk.png", disk_png())], uploaded_by=world.users["manager"]
+    ).created[0]
     Image.objects.filter(pk=image.pk).update(batch=world.batch)
     image.refresh_from_db()
     return image

@@ -5,20 +5,17 @@ the batch is open or rejected back to them, except on images already accepted. E
 object re-checks it, so a socket opened while the batch was open cannot edit it once submitted or accepted.
 """
 
-import io
 from pathlib import Path
 
-import numpy as np
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from PIL import Image as PILImage
 
 from backend.annotations.models import AnnotationObject
 from backend.annotations.services import object_create
 from backend.images.models import Batch, BatchStatus, Image, ImageStatus
-from backend.images.services import batches_create, images_upload
+from backend.images.services import batches_create
 from backend.interactive.consumer import AnnotateConsumer
-from tests.conftest import SQUARE, World, upload
+from tests.conftest import SQUARE, World
 from tests.interactive.inprocess import Socket, outcome
 from tests.live_stack import token_for
 
@@ -64,28 +61,6 @@ MESSAGES = {
 def test_the_matrix_names_every_message_type() -> None:
     handled = {name.removeprefix("on_") for name in dir(AnnotateConsumer) if name.startswith("on_")}
     assert handled == set(MESSAGES), "a message type without rows in the permission matrix"
-
-
-def disk_png() -> bytes:
-    """A bright disk on a dark textured background: an object the model finds with one click."""
-    rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 60, size=(150, 200, 3), dtype=np.uint8)
-    yy, xx = np.mgrid[:150, :200]
-    pixels[(yy - 75) ** 2 + (xx - 100) ** 2 < 40**2] = (230, 200, 40)
-    buffer = io.BytesIO()
-    PILImage.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def disk(world: World) -> Image:
-    """An image in the world's batch (annotator: `annotator`, reviewer: `reviewer`)."""
-    image = images_upload(
-        project=world.project, files=[upload("disk.png", disk_png())], uploaded_by=world.users["manager"]
-    ).created[0]
-    Image.objects.filter(pk=image.pk).update(batch=world.batch)
-    image.refresh_from_db()
-    return image
 
 
 def set_state(image: Image, state: str) -> None:
