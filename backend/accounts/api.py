@@ -4,13 +4,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts import throttling
 from backend.accounts.services import preferences_of, preferences_update
+from backend.common.parsers import BoundedJSONParser
 
 MeOutput = inline_serializer(
     "Me",
@@ -26,7 +27,7 @@ class MeApi(APIView):
 
 
 class PreferencesApi(APIView):
-    parser_classes = [JSONParser]  # a JSON object; form fields would arrive as lists of strings
+    parser_classes = [BoundedJSONParser]  # a JSON object; form fields would arrive as lists of strings
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def patch(self, request: Request) -> Response:
@@ -35,6 +36,8 @@ class PreferencesApi(APIView):
 
 class TokenApi(ObtainAuthToken):
     """A token for username + password; throttled like the login page (429 with Retry-After)."""
+
+    parser_classes = [FormParser, MultiPartParser, BoundedJSONParser]
 
     def post(self, request: Request, *args, **kwargs) -> Response:
         username = request.data.get("username")

@@ -4,7 +4,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +20,7 @@ from backend.annotations.selectors import (
 )
 from backend.common.errors import InvalidInput
 from backend.common.limits import MAX_DB_INT
+from backend.common.parsers import BoundedJSONParser
 from backend.images.models import Image
 from backend.images.selectors import edit_refusal, get_image_for
 from backend.projects.access import get_project_for, require_manager
@@ -62,7 +62,7 @@ class ObjectUpdateInput(serializers.Serializer):
 
 
 class ObjectListApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(responses=ObjectOutput(many=True))
     def get(self, request: Request, image_id: int) -> Response:
@@ -90,7 +90,7 @@ class ObjectListApi(APIView):
 
 
 class ObjectDetailApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(responses=ObjectOutput)
     def get(self, request: Request, object_id: int) -> Response:
@@ -131,7 +131,7 @@ class ObjectRestoreInput(serializers.Serializer):
 
 
 class ObjectRestoreApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(request=ObjectRestoreInput, responses={201: ObjectOutput, 409: ObjectOutput})
     def post(self, request: Request, object_id: int) -> Response:
@@ -184,7 +184,7 @@ class CommentInput(serializers.Serializer):
 
 
 class CommentListApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(responses=CommentOutput(many=True))
     def get(self, request: Request, image_id: int) -> Response:

@@ -2,13 +2,17 @@
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from backend.common.errors import ServiceError
+from backend.common.parsers import body_too_large, content_length
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):  # request.body (DRF reads JSON and forms through it) refused the size
+        exc = body_too_large(content_length(context.get("request")))
     if isinstance(exc, ServiceError):
         body: dict[str, Any] = {"error": exc.code, "detail": exc.message}
         if exc.details is not None:

@@ -124,6 +124,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backend.common.exceptions.api_exception_handler",
+    # JSON bodies: 413 above DATA_UPLOAD_MAX_MEMORY_SIZE, 400 when nested too deep (never a RecursionError).
+    "DEFAULT_PARSER_CLASSES": [
+        "backend.common.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "EdgeFlow Studio API",

@@ -5,12 +5,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.common.limits import MAX_DB_INT
+from backend.common.parsers import BoundedJSONParser
 from backend.images import services
 from backend.images.content_types import content_type_of
 from backend.images.models import Batch, Image
@@ -186,7 +187,7 @@ class BatchUpdateInput(serializers.Serializer):
 
 
 class BatchListApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(responses=BatchOutput(many=True))
     def get(self, request: Request, project_id: int) -> Response:
@@ -205,7 +206,7 @@ class BatchListApi(APIView):
 
 
 class BatchDetailApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(responses=BatchOutput)
     def get(self, request: Request, batch_id: int) -> Response:
