@@ -92,7 +92,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Image files are named by their content: saving a name again replaces it (atomically) instead of renaming.
+    "default": {"BACKEND": "backend.common.storage.ReplacingFileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 STATICFILES_DIRS = [d for d in [REPO_DIR / "frontend" / "dist"] if d.exists()]
@@ -107,6 +108,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 *
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 150_000_000)
 MAX_ZIP_MEMBERS = env_int("MAX_ZIP_MEMBERS", 10_000)
+# Counts the file bytes of each request as they arrive, before Django's handlers keep them.
+FILE_UPLOAD_HANDLERS = [
+    "backend.common.upload_handlers.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# The largest COCO JSON document an import parses (parsing holds several times its size in memory).
+MAX_IMPORT_BYTES = env_int("MAX_IMPORT_BYTES", 64 * 1024 * 1024)
 # One object's polygons: checking costs per vertex, rasterising costs each polygon's bounding box (in image areas).
 MAX_POLYGONS_PER_OBJECT = env_int("MAX_POLYGONS_PER_OBJECT", 1000)
 MAX_VERTICES_PER_OBJECT = env_int("MAX_VERTICES_PER_OBJECT", 100_000)

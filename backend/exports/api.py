@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from backend.common.errors import InvalidInput
 from backend.exports.archive import ExportFormat, build_archive
 from backend.exports.contents import export_contents
-from backend.exports.services import coco_import
+from backend.exports.services import check_import_size, coco_import
 from backend.images.selectors import filter_images, visible_images
 from backend.projects.access import get_project_for, require_manager
 
@@ -100,9 +100,11 @@ class ProjectImportApi(APIView):
         require_manager(role, "import annotations")
         body = ImportInput(data=request.data)
         body.is_valid(raise_exception=True)
+        document = body.validated_data["file"]
+        check_import_size(document.size)
         report = coco_import(
             project=project,
-            data=body.validated_data["file"].read(),
+            data=document.read(),
             author=request.user,
             create_labels=body.validated_data["create_labels"],
         )

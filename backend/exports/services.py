@@ -4,12 +4,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from backend.annotations.models import ObjectSource
 from backend.annotations.services import object_create
-from backend.common.errors import InvalidInput
+from backend.common.errors import InvalidInput, TooLarge
 from backend.exports.coco_reading import coco_annotations, image_id_in_export_name, polygons_of
 from backend.exports.contents import base_name
 from backend.images.models import Image
@@ -55,6 +56,16 @@ def _label(project: Project, name: str, labels: dict[str, LabelClass], create: b
     return labels[name]
 
 
+def check_import_size(size: int) -> None:
+    """Refuse a document before it is read: parsing JSON holds several times its size in memory."""
+    if size > settings.MAX_IMPORT_BYTES:
+        raise TooLarge(
+            f"The document is {size:,} bytes, above the import limit of {settings.MAX_IMPORT_BYTES:,} "
+            "(MAX_IMPORT_BYTES); nothing was imported.",
+            code="import_too_large",
+        )
+
+
 @transaction.atomic
 def coco_import(*, project: Project, data: bytes, author: AbstractBaseUser, create_labels: bool = True) -> ImportReport:
     """Objects for the document's annotations on the project's images (matched by file name).
@@ -62,6 +73,7 @@ def coco_import(*, project: Project, data: bytes, author: AbstractBaseUser, crea
     Each object remembers the annotation it came from (its client key), so importing the same file again adds
     nothing twice. Crowd regions are skipped; annotations of images not in the project are reported.
     """
+    check_import_size(len(data))
     try:
         document = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -1,14 +1,18 @@
-"""Checking an uploaded file really is a whole image of acceptable size, before anything is stored."""
+"""Checking an uploaded file really is a whole image of acceptable size, before anything is stored.
 
-import hashlib
+Images are read from their staged files on disk; the decoded pixels are bounded by MAX_IMAGE_PIXELS.
+"""
+
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
 from backend.common.errors import InvalidInput
+from backend.images.staging import StagedFile
 
 EXIF_ORIENTATION = 0x0112
 ROTATED_ORIENTATIONS = {5, 6, 7, 8}
@@ -18,19 +22,21 @@ ACCEPTED_FORMATS = {"JPEG", "PNG", "BMP", "TIFF", "WEBP", "GIF"}
 @dataclass(frozen=True)
 class CheckedImage:
     name: str
-    data: bytes
+    path: Path
+    size: int
+    sha256: str
     width: int
     height: int
     format: str
-    sha256: str
 
 
-def check_image(*, name: str, data: bytes) -> CheckedImage:
+def check_image(*, staged: StagedFile) -> CheckedImage:
     """Decode the whole file once; raise InvalidInput with a reason a person understands."""
-    if not data:
+    name = staged.name
+    if staged.size == 0:
         raise InvalidInput(f"{name}: the file is empty.", code="empty_file")
     try:
-        with PILImage.open(io.BytesIO(data)) as probe:
+        with PILImage.open(staged.path) as probe:
             width, height, fmt = probe.width, probe.height, probe.format or ""
             if _orientation(probe) in ROTATED_ORIENTATIONS:
                 width, height = height, width  # browsers and the model see the image upright
@@ -48,8 +54,8 @@ def check_image(*, name: str, data: bytes) -> CheckedImage:
             f"{name}: {width}×{height} = {width * height:,} pixels is above the limit of {limit:,}.",
             code="image_too_large",
         )
-    _decode_fully(name, data)
-    return CheckedImage(name, data, width, height, fmt, hashlib.sha256(data).hexdigest())
+    _decode_fully(name, staged.path)
+    return CheckedImage(name, staged.path, staged.size, staged.sha256, width, height, fmt)
 
 
 def _orientation(img: PILImage.Image) -> int | None:
@@ -59,16 +65,16 @@ def _orientation(img: PILImage.Image) -> int | None:
         return None
 
 
-def _decode_fully(name: str, data: bytes) -> None:
+def _decode_fully(name: str, path: Path) -> None:
     try:
-        with PILImage.open(io.BytesIO(data)) as img:
+        with PILImage.open(path) as img:
             img.load()
     except Exception as exc:  # noqa: BLE001 - truncated or corrupt pixel data
         raise InvalidInput(f"{name}: the image data is truncated or corrupt ({exc}).", code="corrupt_image") from exc
 
 
-def make_thumbnail(data: bytes, size: int) -> bytes:
-    with PILImage.open(io.BytesIO(data)) as img:
+def make_thumbnail(path: Path, size: int) -> bytes:
+    with PILImage.open(path) as img:
         img.draft("RGB", (size, size))
         thumb = ImageOps.exif_transpose(img).convert("RGB")
         thumb.thumbnail((size, size))

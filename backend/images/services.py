@@ -1,20 +1,24 @@
 """Write paths for images (upload, delete, status) and batches (create, assign, submit, review)."""
 
+import tempfile
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 
 from backend.common.errors import Conflict, InvalidInput, TooLarge
-from backend.images.archives import read_zip_images
+from backend.images.archives import stage_zip_images
 from backend.images.decoding import CheckedImage, check_image, make_thumbnail
 from backend.images.models import Batch, BatchStatus, Image, ImageStatus
+from backend.images.orphans import discard_unreferenced
 from backend.images.selectors import images_in, unbatched_images
+from backend.images.staging import StagedFile, UploadBudget, stage
 from backend.projects.access import role_in
 from backend.projects.models import Project, Role
 
@@ -25,38 +29,61 @@ class UploadReport:
     duplicates: list[dict] = field(default_factory=list)
 
 
-def _read_uploads(files: list[UploadedFile]) -> list[tuple[str, bytes]]:
+def _check_received_size(files: list[UploadedFile]) -> None:
+    """A quick refusal on the sizes as received; the budget then counts what is really read and unpacked."""
     total = sum(f.size or 0 for f in files)
     if total > settings.MAX_UPLOAD_BYTES:
-        raise TooLarge(f"The upload is {total:,} bytes, above the limit of {settings.MAX_UPLOAD_BYTES:,}.")
-    named: list[tuple[str, bytes]] = []
+        raise TooLarge(
+            f"The upload is {total:,} bytes, above the limit of {settings.MAX_UPLOAD_BYTES:,} (MAX_UPLOAD_BYTES).",
+            code="upload_too_large",
+        )
+
+
+def _read_uploads(files: list[UploadedFile], directory: Path) -> list[StagedFile]:
+    """Every file, and every image of every zip, copied to `directory` under one byte budget for the request."""
+    budget = UploadBudget(settings.MAX_UPLOAD_BYTES)
+    staged: list[StagedFile] = []
     for upload in files:
         name = PurePosixPath(upload.name or "upload").name
+        upload.seek(0)
         if name.lower().endswith(".zip"):
-            named.extend(read_zip_images(name=name, stream=upload.file))
+            staged.extend(stage_zip_images(name=name, stream=upload.file, directory=directory, budget=budget))
         else:
-            named.append((name, upload.read()))
-    return named
+            staged.append(stage(name=name, source=upload, directory=directory, budget=budget))
+    return staged
 
 
-def _check_all(named: list[tuple[str, bytes]]) -> list[CheckedImage]:
+def _check_all(staged: list[StagedFile]) -> list[CheckedImage]:
     """Check every file first, so one bad file stores nothing; all errors are reported together."""
     checked, errors = [], []
-    for name, data in named:
+    longest = Image._meta.get_field("original_name").max_length
+    for item in staged:
         try:
-            checked.append(check_image(name=name, data=data))
+            if len(item.name) > longest:
+                raise InvalidInput(
+                    f"{item.name[:60]}…: the name is longer than {longest} characters.", code="name_too_long"
+                )
+            checked.append(check_image(staged=item))
         except InvalidInput as exc:
-            errors.append({"file": name, "error": exc.code, "detail": exc.message})
+            errors.append({"file": item.name, "error": exc.code, "detail": exc.message})
     if errors:
         raise InvalidInput(
-            f"{len(errors)} of {len(named)} file(s) were rejected; nothing was stored.",
+            f"{len(errors)} of {len(staged)} file(s) were rejected; nothing was stored.",
             code="invalid_upload",
             details=errors,
         )
     return checked
 
 
-def _store(project: Project, checked: CheckedImage, user: AbstractBaseUser) -> Image:
+def _save_file(field_file: FieldFile, name: str, content: File, written: list[str]) -> None:
+    """Save under the content-addressed name; remember the file if this request created it."""
+    existed = field_file.storage.exists(field_file.field.generate_filename(field_file.instance, name))
+    field_file.save(name, content, save=False)
+    if not existed:
+        written.append(field_file.name)
+
+
+def _store(project: Project, checked: CheckedImage, user: AbstractBaseUser, written: list[str]) -> Image:
     suffix = {"JPEG": "jpg", "TIFF": "tif"}.get(checked.format, checked.format.lower())
     image = Image(
         project=project,
@@ -64,23 +91,21 @@ def _store(project: Project, checked: CheckedImage, user: AbstractBaseUser) -> I
         width=checked.width,
         height=checked.height,
         format=checked.format,
-        size_bytes=len(checked.data),
+        size_bytes=checked.size,
         sha256=checked.sha256,
         uploaded_by=user,
     )
-    image.file.save(f"{checked.sha256}.{suffix}", ContentFile(checked.data), save=False)
-    thumb = make_thumbnail(checked.data, settings.THUMBNAIL_SIZE)
-    image.thumbnail.save(f"{checked.sha256}.jpg", ContentFile(thumb), save=False)
+    with checked.path.open("rb") as handle:
+        _save_file(image.file, f"{checked.sha256}.{suffix}", File(handle), written)
+    thumb = make_thumbnail(checked.path, settings.THUMBNAIL_SIZE)
+    _save_file(image.thumbnail, f"{checked.sha256}.jpg", ContentFile(thumb), written)
     image.save()
     return image
 
 
-def images_upload(*, project: Project, files: list[UploadedFile], uploaded_by: AbstractBaseUser) -> UploadReport:
-    if not files:
-        raise InvalidInput("No files were sent (use the multipart field 'files').", code="no_files")
-    checked = _check_all(_read_uploads(files))
-    if not checked:
-        raise InvalidInput("The upload contains no image files.", code="no_images")
+def _store_all(
+    project: Project, checked: list[CheckedImage], user: AbstractBaseUser, written: list[str]
+) -> UploadReport:
     report = UploadReport()
     seen: dict[str, str] = {}
     with transaction.atomic():
@@ -94,8 +119,26 @@ def images_upload(*, project: Project, files: list[UploadedFile], uploaded_by: A
                 report.duplicates.append({"file": item.name, "same_as": seen[item.sha256]})
             else:
                 seen[item.sha256] = item.name
-                report.created.append(_store(project, item, uploaded_by))
+                report.created.append(_store(project, item, user, written))
     return report
+
+
+def images_upload(*, project: Project, files: list[UploadedFile], uploaded_by: AbstractBaseUser) -> UploadReport:
+    """Store the images of `files` (zips unpacked) all or nothing, streaming through temporary files."""
+    if not files:
+        raise InvalidInput("No files were sent (use the multipart field 'files').", code="no_files")
+    _check_received_size(files)
+    with tempfile.TemporaryDirectory(prefix="edgeflow-upload-") as directory:
+        checked = _check_all(_read_uploads(files, Path(directory)))
+        if not checked:
+            raise InvalidInput("The upload contains no image files.", code="no_images")
+        written: list[str] = []
+        try:
+            return _store_all(project, checked, uploaded_by, written)
+        except BaseException:
+            # The rows rolled back: their files must go too, or they stay on disk with nothing pointing at them.
+            discard_unreferenced(written)
+            raise
 
 
 @transaction.atomic
