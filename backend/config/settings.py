@@ -163,6 +163,9 @@ INFERENCE_BACKEND = env_str("INFERENCE_BACKEND", "celery" if REDIS_URL else "loc
 INFERENCE_TIMEOUT_S = env_int("INFERENCE_TIMEOUT_S", 20)
 INFERENCE_IMAGE_CACHE_BYTES = env_int("INFERENCE_IMAGE_CACHE_MB", 512) * 1024 * 1024
 INFERENCE_SESSION_CACHE_SIZE = env_int("INFERENCE_SESSION_CACHE_SIZE", 32)
+# Larger images are segmented on a copy scaled down to this many pixels, built once and kept in this folder.
+INFERENCE_MAX_PIXELS = env_int("INFERENCE_MAX_PIXELS", 4096 * 4096)
+INFERENCE_WORKING_DIR = Path(env_str("INFERENCE_WORKING_DIR", str(MEDIA_ROOT / "working")))
 # Engine per model (ml.inference.engines: torch, torch-fused, openvino, openvino-bf16); empty = fastest installed
 # within the parity tolerance. A failing engine falls back to torch with a warning.
 INFERENCE_ENGINE = env_str("INFERENCE_ENGINE", "")

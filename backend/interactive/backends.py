@@ -26,16 +26,20 @@ class CeleryBackend:
 
 
 class LocalBackend:
-    """One inference thread for the whole process (the model uses every core by itself)."""
+    """One inference thread for the whole process (the model uses every core by itself).
+
+    Opening an image prepares it in a second thread, so that decoding a huge image (or building its working
+    copy) never holds up the clicks of others; a click on that image waits for the decode instead of repeating it.
+    """
 
     def __init__(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        self._preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
 
     async def prepare(self, model: str, image: dict[str, str]) -> None:
         from backend.interactive.worker import prepare
 
-        # Queued in the inference thread, so a click sent meanwhile waits for it rather than loading twice.
-        self._executor.submit(prepare, model=model, image=image)
+        self._preparer.submit(prepare, model=model, image=image)
 
     async def submit(self, job: dict[str, Any]) -> None:
         asyncio.get_running_loop().create_task(self._run(job))

@@ -1,17 +1,15 @@
-"""Per-process caches of an inference worker: loaded models, decoded images, live click sessions."""
+"""Per-process caches of an inference worker: loaded models, working images, live click sessions."""
 
 import threading
 from collections import OrderedDict
+from pathlib import Path
 from typing import Generic, TypeVar
 
-import numpy as np
 from django.conf import settings
-from PIL import Image as PILImage
-from PIL import ImageOps
 
+from backend.interactive.working_copy import WorkingImage, load_working_image
 from ml.inference.engine import Engine
 from ml.inference.engines import create_engine
-from ml.inference.image import to_rgb_uint8
 from ml.weights import load_model
 
 K = TypeVar("K")
@@ -65,26 +63,31 @@ def engine(name: str) -> Engine:
         return _engines[name]
 
 
-def read_rgb(path: str) -> np.ndarray:
-    """The image as shown in a browser (EXIF orientation applied), RGB uint8."""
-    with PILImage.open(path) as img:
-        upright = ImageOps.exif_transpose(img)
-        if upright.mode in {"P", "PA", "LA"}:
-            upright = upright.convert("RGBA")
-        elif upright.mode in {"CMYK", "YCbCr", "LAB", "HSV", "1"}:
-            upright = upright.convert("RGB")
-        array = np.asarray(upright)
-    return to_rgb_uint8(array)
-
-
 class ImageCache:
-    def __init__(self, capacity_bytes: int) -> None:
-        self._lru: LRU[str, np.ndarray] = LRU(capacity_bytes)
+    """Working images (see ``working_copy``) by content hash, bounded by their bytes.
 
-    def get(self, key: str, path: str) -> np.ndarray:
-        image = self._lru.get(key)
-        if image is None:
-            image = read_rgb(path)
-            image.flags.writeable = False
-            self._lru.put(key, image, image.nbytes)
-        return image
+    Threads wanting an image that is being loaded wait for that load rather than decoding it again at once.
+    """
+
+    def __init__(self, capacity_bytes: int, *, max_pixels: int | None = None, folder: Path | None = None) -> None:
+        self._lru: LRU[str, WorkingImage] = LRU(capacity_bytes)
+        self.max_pixels = settings.INFERENCE_MAX_PIXELS if max_pixels is None else max_pixels
+        self.folder = Path(settings.INFERENCE_WORKING_DIR) if folder is None else folder
+        self._loading: set[str] = set()
+        self._changed = threading.Condition()
+
+    def get(self, key: str, path: str) -> WorkingImage:
+        with self._changed:
+            while (image := self._lru.get(key)) is None and key in self._loading:
+                self._changed.wait()
+            if image is not None:
+                return image
+            self._loading.add(key)
+        try:
+            image = load_working_image(path, key, max_pixels=self.max_pixels, folder=self.folder)
+            self._lru.put(key, image, image.rgb.nbytes)
+            return image
+        finally:
+            with self._changed:
+                self._loading.discard(key)
+                self._changed.notify_all()

@@ -19,6 +19,7 @@ from django.conf import settings
 from backend.interactive.caches import LRU, ImageCache, engine
 from backend.interactive.codec import decode_state, encode_state
 from backend.interactive.store import ProcessStateStore, RedisStateStore, StateStore
+from backend.interactive.working_copy import WorkingImage
 from ml.inference.clicks import Click
 from ml.inference.navigate import goto_clicks
 from ml.inference.predictor import ClickSession
@@ -50,17 +51,17 @@ class JobError(Exception):
         self.code, self.message = code, message
 
 
-def _new_session(job: dict[str, Any], image) -> ClickSession:
+def _new_session(job: dict[str, Any], image: WorkingImage) -> ClickSession:
     try:
         model = engine(job["model"])
     except Exception as exc:  # noqa: BLE001 - a missing or broken model is reported, not raised
         raise JobError("model_unavailable", f"Model {job['model']!r} cannot be loaded: {exc}") from exc
     session = ClickSession(model, zoom_in=True)
-    session.set_image(image)
+    session.set_image(image.rgb)
     return session
 
 
-def _session_for(job: dict[str, Any], image) -> tuple[Live, bool]:
+def _session_for(job: dict[str, Any], image: WorkingImage) -> tuple[Live, bool]:
     """The live session (from this process, else from the store, else new) and whether it starts empty.
 
     Starting empty with clicks to apply means replaying them one by one (a resumed object, or state lost).
@@ -86,7 +87,8 @@ def _session_for(job: dict[str, Any], image) -> tuple[Live, bool]:
 
 
 def prepare(*, model: str, image: dict[str, str]) -> None:
-    """Load ``model`` and decode ``image`` into this process's caches, so that its first click only runs the network.
+    """Load ``model`` and ``image``'s working copy into this process's caches, so that its first click only runs
+    the network (a huge image's working copy is built now if no worker has built it yet).
 
     Best effort: a failure here is reported by the click that needs the model or image.
     """
@@ -97,7 +99,7 @@ def prepare(*, model: str, image: dict[str, str]) -> None:
         log.info("could not prepare %s / %s: %s", model, image.get("path"), exc)
 
 
-def _load_image(job: dict[str, Any]):
+def _load_image(job: dict[str, Any]) -> WorkingImage:
     try:
         return _images.get(job["image"]["sha256"], job["image"]["path"])
     except OSError as exc:
@@ -115,7 +117,8 @@ def run_job(job: dict[str, Any]) -> tuple[dict[str, Any], Callable[[], None]]:
         timings["load_s"] = time.perf_counter() - t0
         with live.lock:
             t1 = time.perf_counter()
-            wanted = [Click(float(x), float(y), bool(p)) for x, y, p in job["clicks"]]
+            frame = image.frame  # clicks and shapes are in image pixels, the session in working pixels
+            wanted = [frame.click_to_working(Click(float(x), float(y), bool(p))) for x, y, p in job["clicks"]]
             steps = goto_clicks(live.session, wanted, replay=from_scratch)
             timings["forward_s"] = time.perf_counter() - t1
             t2 = time.perf_counter()
@@ -126,6 +129,7 @@ def run_job(job: dict[str, Any]) -> tuple[dict[str, Any], Callable[[], None]]:
                 largest_only=options["largest_component"],
                 tolerance=options["tolerance"],
             )
+            shape = frame.shape_to_image(shape)
             timings["post_s"] = time.perf_counter() - t2
             live.version += 1
             version = live.version
@@ -140,7 +144,7 @@ def run_job(job: dict[str, Any]) -> tuple[dict[str, Any], Callable[[], None]]:
         "steps": steps,
         # the client had masks from this object's state, but it was lost: it was rebuilt from the clicks
         "rebuilt": from_scratch and bool(job.get("expect_state")),
-        "rle": shape["rle"],
+        "rle": shape["rle"],  # at the working size: smaller than the image when the image is huge
         "bbox": shape["bbox"],
         "area": shape["area"],
         "polygons": shape["polygons"],

@@ -5,6 +5,7 @@ from ml.inference.engine import Engine, TorchEngine, as_engine
 from ml.inference.image import to_rgb_uint8
 from ml.inference.predictor import ClickSession, Prediction
 from ml.inference.state import Snapshot, pack_state, unpack_state
+from ml.inference.working import WorkingFrame
 from ml.inference.zoom_in import View, ZoomInParams
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "Snapshot",
     "TorchEngine",
     "View",
+    "WorkingFrame",
     "ZoomInParams",
     "as_engine",
     "click_maps",

@@ -139,9 +139,13 @@ class ClickSession:
 
     # ----------------------------------------------------------------- interaction
     def set_image(self, image: np.ndarray) -> None:
-        """Start a new object on ``image`` (any size; grayscale, RGB, RGBA, 16-bit... see ``to_rgb_uint8``)."""
+        """Start a new object on ``image`` (any size; grayscale, RGB, RGBA, 16-bit... see ``to_rgb_uint8``).
+
+        A read-only RGB uint8 array is used as it is (sessions on one cached image share it), any other is copied.
+        """
         rgb = to_rgb_uint8(image)
-        self._image = rgb.copy() if rgb is image else rgb  # never freeze or alias the caller's array
+        # never freeze or alias a writable array of the caller's
+        self._image = rgb.copy() if rgb is image and image.flags.writeable else rgb
         self._image.flags.writeable = False
         self.reset()
 

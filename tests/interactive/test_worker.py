@@ -127,7 +127,7 @@ def test_prepare_loads_the_model_and_decodes_the_image_before_the_first_click(
     backend = LocalBackend()
     with ThreadPoolExecutor(1) as loop_thread:  # its own event loop: the suite may have one running in this thread
         loop_thread.submit(asyncio.run, backend.prepare("hrnet18-ocr64-cocolvis", image)).result()
-    backend._executor.shutdown(wait=True)  # prepare has run (a first click would have queued behind it)
+    backend._preparer.shutdown(wait=True)  # prepare has run (a first click would have waited for its decode)
     assert "hrnet18-ocr64-cocolvis" in caches._engines
     copy.unlink()  # the first click is served from what prepare decoded
     spec = {**job(uuid.uuid4().hex, 1, CLICKS[:1]), "image": {"id": 1, **image}}

@@ -1,0 +1,133 @@
+"""The pixels a click session works on: the image itself, or for a huge one a bounded working copy.
+
+An image above ``INFERENCE_MAX_PIXELS`` is decoded once, scaled down (JPEG: decoded at 1/2, 1/4 or 1/8 scale
+directly) and kept in ``INFERENCE_WORKING_DIR`` as ``{sha256}-{max_pixels}.npz``, written atomically, so every
+worker process and every restart reuses it without touching the original again. The full-resolution decode
+is transient; what is kept is bounded by the limit.
+"""
+
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image as PILImage
+from PIL import ImageOps
+
+from ml.inference.image import to_rgb_uint8
+from ml.inference.working import WorkingFrame
+
+log = logging.getLogger(__name__)
+
+EXIF_ORIENTATION = 0x0112
+# The transpose that shows an image upright, per EXIF orientation (what ImageOps.exif_transpose does).
+UPRIGHT = {
+    2: PILImage.Transpose.FLIP_LEFT_RIGHT,
+    3: PILImage.Transpose.ROTATE_180,
+    4: PILImage.Transpose.FLIP_TOP_BOTTOM,
+    5: PILImage.Transpose.TRANSPOSE,
+    6: PILImage.Transpose.ROTATE_270,
+    7: PILImage.Transpose.TRANSVERSE,
+    8: PILImage.Transpose.ROTATE_90,
+}
+ROTATED = {5, 6, 7, 8}  # orientations whose upright width is the stored height
+SAFE_KEY = re.compile(r"[0-9A-Za-z_-]{1,128}")
+
+
+@dataclass(frozen=True)
+class WorkingImage:
+    rgb: np.ndarray  # read-only RGB uint8 of frame.work_shape
+    frame: WorkingFrame
+
+
+def load_working_image(path: str, key: str, *, max_pixels: int, folder: Path) -> WorkingImage:
+    """The image at ``path`` (content hash ``key``) as a click session should see it; raises OSError if unreadable."""
+    stored = folder / f"{key}-{max_pixels}.npz" if SAFE_KEY.fullmatch(key) else None
+    cached = _read_stored(stored, max_pixels) if stored else None
+    if cached is not None:
+        return cached
+    with PILImage.open(path) as img:
+        orientation = _orientation(img)
+        width, height = (img.height, img.width) if orientation in ROTATED else img.size
+        frame = WorkingFrame.fit(width, height, max_pixels)
+        if not frame.scaled:
+            return _frozen(read_rgb(img), frame)
+        rgb = _read_scaled(img, orientation, frame)
+    if stored:
+        _store(stored, rgb, frame)
+    return _frozen(rgb, frame)
+
+
+def read_rgb(img: PILImage.Image) -> np.ndarray:
+    """The whole image as shown in a browser (EXIF orientation applied), RGB uint8."""
+    upright = ImageOps.exif_transpose(img)
+    return to_rgb_uint8(np.asarray(_displayable(upright)))
+
+
+def _displayable(img: PILImage.Image) -> PILImage.Image:
+    """``img`` in a mode NumPy and resizing handle as the browser shows it (palette and the like to RGB(A))."""
+    if img.mode in {"P", "PA", "LA"}:
+        return img.convert("RGBA")
+    if img.mode in {"CMYK", "YCbCr", "LAB", "HSV", "1"}:
+        return img.convert("RGB")
+    return img
+
+
+def _read_scaled(img: PILImage.Image, orientation: int | None, frame: WorkingFrame) -> np.ndarray:
+    size = (frame.work_width, frame.work_height)
+    stored_size = size[::-1] if orientation in ROTATED else size
+    img.draft(None, stored_size)  # JPEG: let the decoder scale down (to no less than the size)
+    small = _displayable(img).resize(stored_size, PILImage.Resampling.BILINEAR, reducing_gap=2.0)
+    if orientation in UPRIGHT:
+        small = small.transpose(UPRIGHT[orientation])
+    return to_rgb_uint8(np.asarray(small))
+
+
+def _orientation(img: PILImage.Image) -> int | None:
+    try:
+        return img.getexif().get(EXIF_ORIENTATION)
+    except Exception:  # noqa: BLE001 - unreadable metadata does not make the pixels unreadable
+        return None
+
+
+def _frozen(rgb: np.ndarray, frame: WorkingFrame) -> WorkingImage:
+    rgb.flags.writeable = False
+    return WorkingImage(rgb, frame)
+
+
+def _read_stored(path: Path, max_pixels: int) -> WorkingImage | None:
+    """The stored working copy, or None when there is none or it does not fit its own description."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            rgb, (width, height) = npz["rgb"], (int(v) for v in npz["size"])
+        frame = WorkingFrame.fit(width, height, max_pixels)
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - a damaged file is built again
+        log.warning("working copy %s unusable (%s); building it again", path, exc)
+        return None
+    if not frame.scaled or rgb.dtype != np.uint8 or rgb.shape != (*frame.work_shape, 3):
+        log.warning("working copy %s does not match its image; building it again", path)
+        return None
+    return _frozen(rgb, frame)
+
+
+def _store(path: Path, rgb: np.ndarray, frame: WorkingFrame) -> None:
+    """Write atomically (a complete file or none), so concurrent workers never read a partial copy."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    except OSError as exc:
+        log.warning("could not keep the working copy %s (%s); it will be built again", path, exc)
+        return
+    try:
+        with os.fdopen(handle, "wb") as f:
+            np.savez(f, rgb=rgb, size=np.array([frame.width, frame.height]))
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        log.warning("could not keep the working copy %s (%s); it will be built again", path, exc)
