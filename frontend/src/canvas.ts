@@ -5,6 +5,8 @@
  */
 
 import Konva from "konva";
+import type { MaskPixels } from "./maskpixels";
+import { sizeTo } from "./maskpixels";
 import type { Shape, VertexRef } from "./polygon";
 import { fit, type Point, toImage, toScreen, type View, zoomAt } from "./view";
 
@@ -179,11 +181,16 @@ export class Canvas {
   }
 
   // ------------------------------------------------------------------ mask
-  /** Paint the live mask (row-major 0/1) in the label's colour; opacity is a node property. */
-  paintMask(rgba: Uint8ClampedArray<ArrayBuffer> | null): void {
+  /**
+   * Paint the live mask (RGBA of the mask's own size, which is smaller than the image's when the server segments
+   * a huge image at a working resolution): the canvas takes the mask's size and the node stretches it over the
+   * image. Opacity is a node property.
+   */
+  paintMask(mask: MaskPixels | null): void {
+    if (mask) sizeTo(this.maskCanvas, mask.width, mask.height);
     const ctx = this.maskCanvas.getContext("2d")!;
-    ctx.clearRect(0, 0, this.width, this.height);
-    if (rgba) ctx.putImageData(new ImageData(rgba, this.width, this.height), 0, 0);
+    ctx.clearRect(0, 0, this.maskCanvas.width, this.maskCanvas.height);
+    if (mask) ctx.putImageData(new ImageData(mask.rgba, mask.width, mask.height), 0, 0);
     this.maskNode.image(this.maskCanvas);
     this.overlay.draw(); // synchronously, so that the next animation frame shows it
   }

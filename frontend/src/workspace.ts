@@ -11,7 +11,8 @@ import { IndexedDbJournal, type Journal, MemoryJournal, replay } from "./journal
 import { type LocalObject, newObject } from "./objects";
 import { buildLayout, type Label, renderComments, renderConflict, renderHelp, renderLabels, renderObjects, renderSave } from "./panels";
 import { cloneShape, insertVertex, moveVertex, nearestEdge, removeVertex, type Shape, translate, type VertexRef } from "./polygon";
-import { decodeRle, hexToRgb, maskToRgba } from "./rle";
+import { maskPixels } from "./maskpixels";
+import { hexToRgb } from "./rle";
 import { type Conflict, Saver } from "./saver";
 import { type Action, actionFor, type Bindings, keyName, labelIndexFor, mergeBindings, overridesOf, rebind } from "./shortcuts";
 import { AnnotateSocket, type ServerMessage, socketUrl } from "./socket";
@@ -266,7 +267,8 @@ export class Workspace {
     session.mask = msg;
     if (msg.seq === session.awaiting) session.awaiting = null;
     const color = this.labelColor(session.label);
-    this.canvas.paintMask(msg.area > 0 ? maskToRgba(decodeRle(msg.rle), hexToRgb(color), 255) : null);
+    // The mask may be smaller than the image (a huge image is segmented at a working size): the canvas stretches it.
+    this.canvas.paintMask(msg.area > 0 ? maskPixels(msg.rle, hexToRgb(color)) : null);
     const t0 = this.pressedAt.get(msg.seq);
     this.pressedAt.delete(msg.seq);
     requestAnimationFrame(() => {
