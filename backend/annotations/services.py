@@ -15,9 +15,12 @@ from backend.annotations.models import (
     RevisionAction,
 )
 from backend.common.errors import Conflict, InvalidInput
+from backend.common.text import checked_text
 from backend.images.models import Image
 from backend.images.services import image_mark_in_progress
 from backend.projects.models import LabelClass
+
+COMMENT_MAX_LENGTH = 10_000  # characters
 
 
 def object_snapshot(obj: AnnotationObject) -> dict[str, Any]:
@@ -233,6 +236,7 @@ def comment_create(
 ) -> Comment:
     if not text or not text.strip():
         raise InvalidInput("A comment needs text.", code="empty_comment")
+    text = checked_text(text.strip(), field="comment", max_length=COMMENT_MAX_LENGTH)
     obj = None
     if object_id is not None:
         obj = AnnotationObject.objects.filter(pk=object_id, image=image).first()

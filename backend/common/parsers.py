@@ -15,6 +15,7 @@ from backend.common.errors import InvalidInput, TooLarge
 MAX_JSON_DEPTH = 64  # far above any body the API reads; Python's JSON and DRF recurse once per level
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # the only way a lone surrogate gets into a parsed string
 
 
 def json_depth(text: str) -> int:
@@ -74,8 +75,21 @@ class BoundedJSONParser(JSONParser):
                 details={"limit": MAX_JSON_DEPTH},
             )
         try:
-            return json.loads(text, parse_constant=json.strict_constant if self.strict else None)
+            data = json.loads(text, parse_constant=json.strict_constant if self.strict else None)
         except RecursionError as exc:  # json_depth reads malformed bodies leniently: never let the parser overflow
             raise InvalidInput(f"The body nests too deep; at most {MAX_JSON_DEPTH}.", code="json_too_deep") from exc
         except ValueError as exc:
             raise InvalidInput(f"The body is not valid JSON: {exc}.", code="bad_json") from exc
+        if _SURROGATE_ESCAPE.search(text):
+            _refuse_lone_surrogates(data)
+        return data
+
+
+def _refuse_lone_surrogates(data: Any) -> None:
+    """PostgreSQL stores no lone surrogate (``"\\ud800"``), in text or in jsonb: refuse them here, not with a 500."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(
+            "The body has a lone UTF-16 surrogate escape (\\ud800–\\udfff), which is no character.", code="bad_json"
+        ) from exc

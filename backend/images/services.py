@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models.fields.files import FieldFile
 
 from backend.common.errors import Conflict, InvalidInput, TooLarge
+from backend.common.text import checked_text
 from backend.images.archives import stage_zip_images
 from backend.images.decoding import CheckedImage, check_image, make_thumbnail
 from backend.images.models import Batch, BatchStatus, Image, ImageStatus
@@ -198,6 +199,7 @@ def batches_create(
     batches = []
     for offset, images in enumerate(groups, start=1):
         label = name if name and len(groups) == 1 else f"{name or 'Batch'} {start + offset}"
+        checked_text(label, field="batch name", max_length=Batch._meta.get_field("name").max_length)
         batch = Batch.objects.create(project=project, name=label, assignee=assignee, reviewer=reviewer)
         Image.objects.filter(pk__in=[i.pk for i in images]).update(batch=batch)
         batches.append(batch)
@@ -224,7 +226,7 @@ _UNSET = object()
 def batch_update(*, batch: Batch, name: str | None = None, assignee_id=_UNSET, reviewer_id=_UNSET) -> Batch:
     batch = Batch.objects.select_for_update().get(pk=batch.pk)
     if name is not None:
-        batch.name = name
+        batch.name = checked_text(name, field="batch name", max_length=Batch._meta.get_field("name").max_length)
     if assignee_id is not _UNSET:
         batch.assignee = _check_member(batch.project, assignee_id, ASSIGNEE_ROLES, "assignee")
     if reviewer_id is not _UNSET:

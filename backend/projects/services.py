@@ -5,16 +5,24 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from backend.common.errors import Conflict, InvalidInput
+from backend.common.text import checked_text
 from backend.projects.models import LabelClass, Membership, Project, Role, hex_colour
 
 DEFAULT_LABEL_COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45"]
 
 
+def _check_project_name(name: str) -> str:
+    name = checked_text(name, field="project name", max_length=Project._meta.get_field("name").max_length, strip=True)
+    if not name:
+        raise InvalidInput("A project needs a name.", code="name_required")
+    return name
+
+
 @transaction.atomic
 def project_create(*, name: str, description: str = "", created_by: AbstractBaseUser) -> Project:
-    if not name.strip():
-        raise InvalidInput("A project needs a name.", code="name_required")
-    project = Project.objects.create(name=name.strip(), description=description, created_by=created_by)
+    name = _check_project_name(name)
+    description = checked_text(description, field="project description")
+    project = Project.objects.create(name=name, description=description, created_by=created_by)
     Membership.objects.create(project=project, user=created_by, role=Role.ADMIN)
     return project
 
@@ -22,11 +30,9 @@ def project_create(*, name: str, description: str = "", created_by: AbstractBase
 @transaction.atomic
 def project_update(*, project: Project, name: str | None = None, description: str | None = None) -> Project:
     if name is not None:
-        if not name.strip():
-            raise InvalidInput("A project needs a name.", code="name_required")
-        project.name = name.strip()
+        project.name = _check_project_name(name)
     if description is not None:
-        project.description = description
+        project.description = checked_text(description, field="project description")
     project.save()
     return project
 
@@ -97,7 +103,7 @@ def _check_colour(color: str) -> str:
 
 
 def _check_label_name_free(project: Project, name: str, exclude_id: int | None = None) -> str:
-    name = name.strip()
+    name = checked_text(name, field="label name", max_length=LabelClass._meta.get_field("name").max_length, strip=True)
     if not name:
         raise InvalidInput("A label needs a name.", code="name_required")
     clash = LabelClass.objects.filter(project=project, name=name).exclude(pk=exclude_id)
