@@ -11,7 +11,14 @@ from django.db import transaction
 from backend.annotations.models import ObjectSource
 from backend.annotations.services import object_create
 from backend.common.errors import InvalidInput, TooLarge
-from backend.exports.coco_reading import coco_annotations, image_id_in_export_name, polygons_of
+from backend.exports.coco_reading import (
+    CocoAnnotation,
+    annotation_key,
+    coco_annotations,
+    image_id_in_export_name,
+    polygons_of,
+    shown,
+)
 from backend.exports.contents import base_name
 from backend.images.models import Image
 from backend.projects.models import LabelClass, Project
@@ -45,13 +52,24 @@ def _match(file_name: str, by_name: dict[str, Image], by_id: dict[int, Image]) -
     return None
 
 
-def _label(project: Project, name: str, labels: dict[str, LabelClass], create: bool, report: ImportReport):
+def _label(
+    annotation: CocoAnnotation, project: Project, labels: dict[str, LabelClass], create: bool, report: ImportReport
+) -> LabelClass:
+    name = annotation.category
     if name not in labels:
         if not create:
             raise InvalidInput(
-                f"The project has no label {name!r}; add it, or import with create_labels.", code="unknown_category"
+                f"The project has no label {shown(name)!r}; add it, or import with create_labels.",
+                code="unknown_category",
             )
-        labels[name] = label_create(project=project, name=name)
+        try:
+            labels[name] = label_create(project=project, name=name)
+        except InvalidInput as exc:  # a name no label may have: too long, NUL…
+            raise InvalidInput(
+                f"Annotation {shown(annotation.annotation_id)}: its category's 'name' {shown(name)!r}: {exc.message}",
+                code=exc.code,
+                details=exc.details,
+            ) from exc
         report.labels_created.append(name)
     return labels[name]
 
@@ -92,8 +110,8 @@ def coco_import(*, project: Project, data: bytes, author: AbstractBaseUser, crea
         if image is None:
             unmatched.add(annotation.file_name)
             continue
-        label = _label(project, annotation.category, labels, create_labels, report)
-        key = f"coco-{digest}-{str(annotation.annotation_id)[:30]}"
+        label = _label(annotation, project, labels, create_labels, report)
+        key = f"coco-{digest}-{annotation_key(annotation.annotation_id)}"
         if image.annotation_objects.filter(client_key=key).exists():
             report.already_imported += 1
             continue
@@ -109,8 +127,9 @@ def coco_import(*, project: Project, data: bytes, author: AbstractBaseUser, crea
             )
         except InvalidInput as exc:
             raise InvalidInput(
-                f"Annotation {str(annotation.annotation_id)[:40]} on {image.original_name}: {exc.message}",
+                f"Annotation {shown(annotation.annotation_id)} on {image.original_name}: {exc.message}",
                 code=exc.code,
+                details=exc.details,
             ) from exc
         report.created += 1
     report.unmatched_images = sorted(unmatched)
