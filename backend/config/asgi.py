@@ -8,15 +8,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from backend.common.body_limit import limit_request_body  # noqa: E402
 from backend.config.routing import websocket_urlpatterns  # noqa: E402
 from backend.interactive.auth import websocket_auth  # noqa: E402
+from backend.interactive.origin import SameOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": limit_request_body(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(websocket_auth(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(websocket_auth(URLRouter(websocket_urlpatterns))),
     }
 )
