@@ -93,6 +93,8 @@ def test_concurrent_writers_on_sqlite_never_get_a_500(embedded_env: dict, tmp_pa
             square = [{"outer": [[5 + index, 5], [40 + index, 5], [40 + index, 40], [5 + index, 40]], "holes": []}]
             created = call("POST", objects_url, json_body={"label": label, "polygons": square}, headers=headers)
             statuses = [created.status]
+            if created.status != 201:
+                return statuses
             obj = created.json()
             deadline = time.monotonic() + 6
             while time.monotonic() < deadline:
