@@ -94,8 +94,8 @@ def coco_import(*, project: Project, data: bytes, author: AbstractBaseUser, crea
     check_import_size(len(data))
     try:
         document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"The file is not JSON: {exc}.", code="bad_json") from exc
+    except (ValueError, RecursionError) as exc:  # also integers of over 4300 digits, and arrays nested too deep
+        raise InvalidInput(f"The file is not JSON we can read: {str(exc)[:200]}.", code="bad_json") from exc
     annotations = coco_annotations(document)
     digest = hashlib.sha256(data).hexdigest()[:16]
     by_name, by_id = _images_by_name(project)

@@ -57,6 +57,13 @@ def test_malformed_fields_are_a_400_naming_field_and_annotation(world: World, da
     assert AnnotationObject.objects.count() == before
 
 
+@pytest.mark.parametrize("data", [b"[" * 100_000 + b"]" * 100_000, b'{"images": ' + b"1" * 5000 + b"}"])
+def test_json_python_cannot_read_is_a_400(world: World, data: bytes) -> None:
+    """Nesting deeper than Python's recursion limit, and integers of more than 4300 digits."""
+    response = send(world, world.project, data)
+    assert response.status_code == 400 and response.json()["error"] == "bad_json", response.content
+
+
 @pytest.mark.parametrize(
     ("name", "code", "words"),
     [("x" * 5000, "too_long", "at most 100"), ("bus\x00", "bad_text", "NUL"), ("bus\ud800", "bad_text", "Unicode")],
