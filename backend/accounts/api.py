@@ -40,7 +40,7 @@ class TokenApi(ObtainAuthToken):
     parser_classes = [FormParser, MultiPartParser, BoundedJSONParser]
 
     def post(self, request: Request, *args, **kwargs) -> Response:
-        username = request.data.get("username")
+        username = request.data.get("username") if isinstance(request.data, dict) else None  # JSON may be any value
         throttling.check(request=request, username=str(username or "")[:150])
         response = super().post(request, *args, **kwargs)
         throttling.record_success(request=request, username=str(username))

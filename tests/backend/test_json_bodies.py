@@ -112,3 +112,9 @@ def test_the_parser_reads_a_raw_stream_no_further_than_the_limit(settings) -> No
 )
 def test_json_depth(text: str, depth: int) -> None:
     assert json_depth(text) == depth
+
+
+@pytest.mark.parametrize("body", ["[1]", '"x"', "null"])
+def test_a_token_request_that_is_no_json_object_is_a_400(world: World, body: str) -> None:
+    response = send(world, "post", "/api/auth/token/", "anonymous", body)
+    assert response.status_code == 400, response.content
