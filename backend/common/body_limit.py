@@ -6,6 +6,9 @@ queue in memory. So the limit is enforced twice: in daphne's request, as the bod
 headers declare too much, or as soon as a chunked body passes the limit), and as an ASGI wrapper for any other
 server, which answers at once on Content-Length and stops reading a body without one past the limit.
 
+Twisted would also parse every POSTed multipart or form body into its own request.args, all in memory at many
+times the body's size, before daphne hands the body on untouched: the daphne request here skips that.
+
 The limit is MAX_UPLOAD_BYTES of files plus DATA_UPLOAD_MAX_MEMORY_SIZE of other fields, plus a little for
 multipart boundaries and part headers.
 """
@@ -34,7 +37,7 @@ def _refusal(what: str) -> bytes:
     limit = max_body_bytes()
     return json.dumps(
         {
-            "error": "request_too_large",
+            "error": "body_too_large",
             "detail": f"The request body is {what}, above the limit of {limit:,} bytes "
             "(MAX_UPLOAD_BYTES of files plus DATA_UPLOAD_MAX_MEMORY_SIZE of other fields); nothing was read.",
         }
@@ -101,6 +104,12 @@ def _daphne_request_class(base: type) -> type:
         _refused = False
         _body_bytes = 0
 
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            # Twisted parses a POSTed multipart or form body into request.args, in memory and at about twelve
+            # times its size (measured: +2.3 GB for a 200 MB file), on any URL; daphne never reads request.args.
+            self._parsePOSTFormSubmission = False
+
         def gotLength(self, length: int | None) -> None:
             if length is not None and length > max_body_bytes():
                 self._refuse(f"{length:,} bytes")
@@ -137,7 +146,7 @@ def _daphne_request_class(base: type) -> type:
 
 def _guard_daphne() -> None:
     """Inside a daphne process (its CLI imports the server before the application), let its requests refuse
-    over-long bodies as they arrive; daphne has no setting for it."""
+    over-long bodies as they arrive and leave form parsing to Django; daphne has no setting for either."""
     protocol = sys.modules.get("daphne.http_protocol")
     if protocol is not None and not getattr(protocol.WebRequest, "body_limited", False):
         protocol.WebRequest = _daphne_request_class(protocol.WebRequest)

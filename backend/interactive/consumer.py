@@ -85,7 +85,7 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
     async def decode_json(self, text_data: str) -> Any:
         try:
             return await super().decode_json(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
             return None  # answered as bad_message by receive_json
 
     async def error(self, code: str, message: str, content: Any = None, seq: int | None = None) -> None:

@@ -89,3 +89,20 @@ def test_any_messages_get_documented_answers_and_the_socket_stays_usable(world: 
     assert {reply["type"] for reply in replies} <= KNOWN_REPLIES
     codes = {reply["code"] for reply in replies if reply["type"] == "error"}
     assert codes <= ERROR_CODES, codes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_nested_too_deep_is_a_bad_message(world: World, disk) -> None:
+    token = token_for(world.users["annotator"])
+
+    async def scenario() -> list[str]:
+        socket = Socket(disk.pk, token)
+        await socket.open()
+        await socket.communicator.send_to(text_data="[" * 100_000 + "]" * 100_000)
+        first = await socket.recv()
+        await socket.send(type="ping")
+        second = await socket.recv()
+        await socket.close()
+        return [first.get("code", first["type"]), second["type"]]
+
+    assert async_to_sync(scenario)() == ["bad_message", "pong"]
