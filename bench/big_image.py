@@ -149,7 +149,7 @@ def memory_mb(pid: int) -> dict:
 class Annotator:
     def __init__(self, url: str, session: dict) -> None:
         address = f"{url.replace('http', 'ws', 1)}/ws/images/{session['image']}/annotate/?token={session['token']}"
-        self.ws = connect(address, origin=url, max_size=2**26, open_timeout=60)
+        self.ws = connect(address, origin=url, max_size=2**26, open_timeout=60).__enter__()  # open until the end
         self.session, self.seq = session, 0
         json.loads(self.ws.recv())  # ready
         self.ws.send(json.dumps({"type": "start", "label": session["label"]}))
