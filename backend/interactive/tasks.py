@@ -6,11 +6,12 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from celery import shared_task
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 RESULT_MESSAGE_TYPE = "inference.result"
+INFERENCE_QUEUE = "inference"
 
 
 @shared_task(name="interactive.run_click_job", acks_late=False, ignore_result=True)
@@ -24,13 +25,20 @@ def run_click_job(job: dict[str, Any]) -> None:
     persist()
 
 
-@worker_process_init.connect  # prefork pool: in each child
-@worker_ready.connect  # solo pool (recommended for inference): in the worker itself
+@worker_process_init.connect  # in each process that runs tasks: a prefork child, or the solo pool's worker itself
 def _preload_default_model(**_: Any) -> None:
-    """Each worker process loads the default model once, before its first click."""
+    """An inference worker's processes load the default model once, before their first click. Workers of other
+    queues (fine-tuning, background jobs) never run a click: they skip it (hundreds of MB, and a compile)."""
+    from backend.config.celery import app
     from backend.interactive.caches import engine
+    from ml.inference.engines import engine_name
 
+    if INFERENCE_QUEUE not in app.amqp.queues.consume_from:
+        return
+    log = logging.getLogger(__name__)
     try:
-        engine(settings.DEFAULT_MODEL_NAME)
+        loaded = engine(settings.DEFAULT_MODEL_NAME)
     except Exception as exc:  # noqa: BLE001 - a worker without weights still starts; jobs report the error
-        logging.getLogger(__name__).warning("default model not loaded: %s", exc)
+        log.warning("default model not loaded: %s", exc)
+        return
+    log.info("default model %s loaded (%s engine)", settings.DEFAULT_MODEL_NAME, engine_name(loaded))

@@ -74,11 +74,13 @@ def wait_for_job(stack: Stack, token: str, job_id: int, worker: Process, timeout
 
 
 def assert_started_on(registry: Path, worker: Process) -> None:
-    """The worker's start-up hooks (they run before its "ready." line) found the base model in ``registry``."""
+    """The worker's start-up hooks (they run before its "ready." line) found the base model in ``registry``, and
+    loaded no inference model."""
     startup = worker.output()
     assert f"training worker: model registry {registry} holds " in startup, startup
     assert "hrnet18-ocr64-cocolvis" in startup.split(f"model registry {registry} holds ")[1].splitlines()[0], startup
-    assert "default model not loaded" not in startup, startup
+    # it runs no clicks: no inference model preloaded, none converted into <var>/cache (OpenVINO's IR)
+    assert "default model" not in startup and not (registry.parent / "cache").exists(), startup
 
 
 def test_finetune_runs_in_the_training_worker_then_the_project_switches(

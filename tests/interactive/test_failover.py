@@ -34,6 +34,13 @@ def wait_until_idle(workers, timeout: float = 30) -> None:
     )
 
 
+def test_each_inference_worker_loads_the_default_model_once_before_it_is_ready(failover_stack) -> None:
+    for worker in failover_stack.workers:
+        startup = worker.output().split(" ready.")[0]
+        assert startup.count("default model hrnet18-ocr64-cocolvis loaded (") == 1, worker.tail()
+        assert "default model not loaded" not in startup, worker.tail()
+
+
 def test_killed_worker_gives_an_error_and_the_next_click_works_elsewhere(failover_stack, world, photo) -> None:
     timeout = float(failover_stack.env["INFERENCE_TIMEOUT_S"])
     conn = Client(failover_stack, photo.pk, token_for(world.users["annotator"]))
