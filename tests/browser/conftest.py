@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import REPO_DIR
+from tests.waiting import wait_until
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -55,6 +56,15 @@ def log_in(page: Page, base_url: str, username: str, password: str, next_url: st
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
+
+
+def wait_for_js(page: Page, expression: str, timeout: float = 30_000) -> object:
+    """Poll a JavaScript expression in the page until it is truthy (``timeout`` in ms, like Playwright's).
+
+    Playwright's ``wait_for_function`` evaluates its predicate with eval, which the pages' Content-Security-Policy
+    forbids; ``page.evaluate`` goes through the DevTools protocol and is not subject to it.
+    """
+    return wait_until(lambda: page.evaluate(expression), timeout=timeout / 1000, what=expression, every=0.05)
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, wait_for_js
 
 pytestmark = pytest.mark.browser
 
@@ -30,5 +30,5 @@ def test_annotator_logs_in_and_sees_the_demo_project(live_server, demo, page: Pa
     expect(page.get_by_role("heading", name="Demo project")).to_be_visible()
     thumbnails = page.locator(".grid img")
     expect(thumbnails).to_have_count(5)  # only the images of the annotator's batch
-    page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    wait_for_js(page, "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
     screenshot(page, "demo-project")

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from backend.images.services import batch_submit
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, screenshot, wait_for_js
 from tests.conftest import World
 
 pytestmark = pytest.mark.browser
@@ -22,14 +22,14 @@ def test_reviewer_comments_on_an_object_rejects_the_image_and_accepts_the_batch(
     log_in(page, live_server.url, "reviewer", "pw-reviewer")
     page.goto(f"{live_server.url}/projects/{world.project.pk}/")
     page.locator(f'figure[data-image="{image.pk}"] a.review').click()
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    wait_for_js(page, "document.body.dataset.ready === '1'")
     expect(page.locator("#rv-status")).to_have_text("submitted")
     expect(page.locator("#rv-objects li")).to_have_count(1)
     expect(page.locator("#rv-objects li")).to_contain_text("car")
 
     point = page.evaluate("window.edgeflow.toScreen(25, 20)")  # inside the world's square object
     page.mouse.click(point["x"], point["y"])
-    page.wait_for_function("window.edgeflow.state().pin !== null")
+    wait_for_js(page, "window.edgeflow.state().pin !== null")
     page.fill("#rv-text", "The left edge misses the bumper")
     page.click("#rv-send")
     expect(page.locator("#rv-comments li")).to_have_count(1)
@@ -52,11 +52,11 @@ def test_reviewer_comments_on_an_object_rejects_the_image_and_accepts_the_batch(
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     annotator = context.new_page()
     log_in(annotator, live_server.url, "annotator", "pw-annotator", next_url=f"/images/{image.pk}/annotate/")
-    annotator.wait_for_function("document.body.dataset.ready === '1'")
+    wait_for_js(annotator, "document.body.dataset.ready === '1'")
     expect(annotator.locator("#ws-comments li")).to_have_text("reviewer on object 1: The left edge misses the bumper")
     expect(annotator.locator("#ws-rejected")).to_be_visible()
     assert annotator.evaluate("window.edgeflow.canvas.stage.find('.pin').length") == 1  # pinned where it was made
     annotator.locator("#ws-comments button", has_text="object 1").click()
-    annotator.wait_for_function("window.edgeflow.state().selected !== null")
+    wait_for_js(annotator, "window.edgeflow.state().selected !== null")
     screenshot(annotator, "review-2-comment-in-the-workspace")
     context.close()

@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from backend.annotations.models import AnnotationObject
 from ml.postprocess import rle_to_mask
-from tests.browser.conftest import ARTIFACTS, screenshot
+from tests.browser.conftest import ARTIFACTS, screenshot, wait_for_js
 from tests.conftest import World
 from tests.live_stack import Stack, copy_photo, grabcut_mask, run_stack
 
@@ -123,7 +123,7 @@ def open_workspace(page: Page, stack: Stack, image_id: int, login: bool = False)
     if login:
         log_in(page)
     try:
-        page.wait_for_function("document.body.dataset.ready === '1'", timeout=30_000)
+        wait_for_js(page, "document.body.dataset.ready === '1'", timeout=30_000)
     except Exception:
         screenshot(page, "workspace-failed-to-open")
         raise
@@ -136,7 +136,7 @@ def state(page: Page) -> dict:
 
 def wait_saved(page: Page, timeout: float = 30_000) -> None:
     try:
-        page.wait_for_function("window.edgeflow.state().save === 'saved'", timeout=timeout)
+        wait_for_js(page, "window.edgeflow.state().save === 'saved'", timeout=timeout)
     except Exception:
         # What the saver was doing, for the failing test's output.
         print(
@@ -173,14 +173,14 @@ def drag_vertex(page: Page, vertex: list[float], dx: float, dy: float) -> None:
 
 
 def wait_mask(page: Page, clicks: int) -> None:
-    page.wait_for_function(
-        f"(() => {{ const s = window.edgeflow.state(); return s.awaiting === null && s.clicks === {clicks}; }})()"
+    wait_for_js(
+        page, f"(() => {{ const s = window.edgeflow.state(); return s.awaiting === null && s.clicks === {clicks}; }})()"
     )
 
 
 def select_first_object(page: Page) -> None:
     page.locator("#ws-objects li button.select").first.click()
-    page.wait_for_function("window.edgeflow.state().selected !== null")
+    wait_for_js(page, "window.edgeflow.state().selected !== null")
 
 
 def saved_object(image_id: int) -> AnnotationObject:
@@ -197,7 +197,8 @@ def test_click_mask_finish_edit_undo_redo_and_reload(stack, world, photo, browse
     scores = []
     for _ in range(3):
         click_image(page, x, y, "left" if positive else "right")
-        page.wait_for_function(
+        wait_for_js(
+            page,
             "(() => { const s = window.edgeflow.state(); return s.awaiting === null && s.maskArea > 0; })()",
             timeout=60_000,
         )
@@ -241,7 +242,7 @@ def test_click_mask_finish_edit_undo_redo_and_reload(stack, world, photo, browse
     screenshot(page, "workspace-5-undo-redo")
 
     page.reload()
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    wait_for_js(page, "document.body.dataset.ready === '1'")
     shown = state(page)["objects"]
     assert len(shown) == 1 and shown[0]["polygons"][0]["outer"][0] == moved and not shown[0]["dirty"]
     screenshot(page, "workspace-6-reloaded")
@@ -250,7 +251,8 @@ def test_click_mask_finish_edit_undo_redo_and_reload(stack, world, photo, browse
     open_workspace(page, stack, photo.pk)
     for _ in range(5):
         click_image(page, *LLAMA_FIRST_CLICK, force=True)
-        page.wait_for_function(
+        wait_for_js(
+            page,
             "(() => { const s = window.edgeflow.state(); return s.awaiting === null && s.maskArea > 0; })()",
             timeout=60_000,
         )
@@ -366,7 +368,7 @@ def test_edits_after_the_session_expired_are_saved_after_logging_in_again(stack,
 
     page.click("#ws-login")
     log_in(page)  # back to the workspace, which replays the journal
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    wait_for_js(page, "document.body.dataset.ready === '1'")
     wait_saved(page)
     triangle.refresh_from_db()
     assert triangle.version == 2 and triangle.polygons[0]["outer"][1][0] < 300
@@ -385,10 +387,10 @@ def test_logging_out_elsewhere_stops_the_socket_and_offers_to_log_in_again(stack
     screenshot(page, "workspace-15-logged-out")
     page.click("#ws-relogin")
     log_in(page)
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    wait_for_js(page, "document.body.dataset.ready === '1'")
     expect(page.locator("#ws-connection")).to_have_attribute("data-state", "connected", timeout=30_000)
     click_image(page, *LLAMA_FIRST_CLICK)
-    page.wait_for_function("window.edgeflow.state().maskArea > 10000")
+    wait_for_js(page, "window.edgeflow.state().maskArea > 10000")
     context.close()
 
 
@@ -396,10 +398,10 @@ def test_a_lost_websocket_reconnects_and_resumes_the_object(stack, world, photo,
     context, page = new_page(browser)
     open_workspace(page, stack, photo.pk, login=True)
     click_image(page, *LLAMA_FIRST_CLICK)
-    page.wait_for_function("window.edgeflow.state().maskArea > 0 && window.edgeflow.state().awaiting === null")
+    wait_for_js(page, "window.edgeflow.state().maskArea > 0 && window.edgeflow.state().awaiting === null")
     page.evaluate("window.edgeflow.dropConnection()")
     expect(page.locator("#ws-connection")).to_have_attribute("data-state", "connected", timeout=20_000)
-    page.wait_for_function("window.edgeflow.state().maskArea > 0 && window.edgeflow.state().awaiting === null")
+    wait_for_js(page, "window.edgeflow.state().maskArea > 0 && window.edgeflow.state().awaiting === null")
     assert state(page)["clicks"] == 1
 
     # Undo and redo over clicks; a click's marker can be removed; the threshold re-post-processes the mask.
@@ -415,7 +417,7 @@ def test_a_lost_websocket_reconnects_and_resumes_the_object(stack, world, photo,
     page.mouse.click(marker["x"], marker["y"])  # on the negative marker: removes it
     wait_mask(page, clicks=1)
     set_slider(page, "#ws-threshold", 95, "change")
-    page.wait_for_function(f"window.edgeflow.state().maskArea < {one_click_area}")
+    wait_for_js(page, f"window.edgeflow.state().maskArea < {one_click_area}")
     screenshot(page, "workspace-14-clicks-and-threshold")
     page.keyboard.press("Space")
     wait_saved(page)
@@ -440,7 +442,7 @@ def test_polygon_tools_labels_view_and_rebindable_shortcuts(stack, world, photo,
     # Double-click an edge: a new vertex there.
     midpoint = page.evaluate("window.edgeflow.toScreen(200, 100)")
     page.mouse.dblclick(midpoint["x"], midpoint["y"])
-    page.wait_for_function("window.edgeflow.state().objects[0].polygons[0].outer.length === 4")
+    wait_for_js(page, "window.edgeflow.state().objects[0].polygons[0].outer.length === 4")
     wait_saved(page)
     triangle.refresh_from_db()
     outer = triangle.polygons[0]["outer"]
@@ -486,7 +488,7 @@ def test_polygon_tools_labels_view_and_rebindable_shortcuts(stack, world, photo,
     page.mouse.move(500, 400)
     before = page.evaluate("window.edgeflow.canvas.view")
     page.mouse.wheel(0, -400)
-    page.wait_for_function(f"window.edgeflow.canvas.view.scale > {before['scale'] * 1.2}")
+    wait_for_js(page, f"window.edgeflow.canvas.view.scale > {before['scale'] * 1.2}")
     after = page.evaluate("window.edgeflow.canvas.view")
     rect = page.locator("#ws-stage").bounding_box()
     px, py = 500 - rect["x"], 400 - rect["y"]
@@ -524,5 +526,5 @@ def test_polygon_tools_labels_view_and_rebindable_shortcuts(stack, world, photo,
     page.keyboard.press("Escape")
     page.keyboard.press("s")  # the previous image of the annotator's batch
     page.wait_for_url(f"**/images/{world.batched_image.pk}/annotate/")
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    wait_for_js(page, "document.body.dataset.ready === '1'")
     context.close()
