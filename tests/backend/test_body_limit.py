@@ -6,7 +6,6 @@ import http.client
 import json
 import select
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,11 +50,9 @@ def test_a_declared_length_above_the_limit_is_refused_without_reading_the_body(s
     with _connect(stack) as sock:
         headers = {"Content-Length": str(10 * 1024**3), "Content-Type": "multipart/form-data; boundary=x"}
         sock.sendall(_head("/api/projects/1/images/", headers))  # and not one byte of the 10 GiB
-        started = time.monotonic()
-        status, body = _response(sock)
+        status, body = _response(sock)  # an answer at all, with no body byte sent: nothing was waited for
     assert status == 413 and body["error"] == "body_too_large", body
     assert f"{STACK_LIMIT:,}" in body["detail"]
-    assert time.monotonic() - started < 10
 
 
 def test_a_chunked_body_is_cut_off_once_it_passes_the_limit(stack: Stack) -> None:
