@@ -8,7 +8,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,12 +28,6 @@ TEST_REDIS_URL = (
     + os.environ.get("TEST_REDIS_DB", "3")
 )
 GRABCUT = SHARED_DIR / "data" / "bench" / "grabcut"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def database_url() -> str:
