@@ -23,6 +23,7 @@ import json
 import math
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -351,50 +352,63 @@ def main() -> int:
     )
     parser.add_argument("--only", nargs="+", choices=list(CASES), help="run these cases only")
     parser.add_argument("--repo", type=Path, default=REPO, help="checkout to run the server from (default: this one)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, media, inputs)")
     parser.add_argument("--label", default="", help="what the server's code is, for the JSON (e.g. 'before the fix')")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="abuse-bench-"))
+    try:
+        figures = run(args, root)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)  # the inputs alone are ~300 MB
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+def run_case(server: Server, name: str, cache: Path) -> dict:
+    server.start(name)
+    try:
+        baseline = server.rss_mib("VmHWM")
+        started = time.perf_counter()
+        try:
+            status, detail = CASES[name](server, cache)
+        except Exception as exc:  # noqa: BLE001 - a case that breaks is a finding, reported as such
+            status, detail = "failed", f"{type(exc).__name__}: {exc}"[:300]
+        seconds = round(time.perf_counter() - started, 2)
+        peak = server.rss_mib("VmHWM") if server.alive() else None
+        if not server.alive():
+            detail += f" (server died: exit {server.process.returncode})"
+    finally:
+        server.stop()
+    return {"name": name, "status": status, "seconds": seconds, "peak_rss_mb": peak, "baseline_rss_mb": baseline,
+            "detail": detail}  # fmt: skip
+
+
+def run(args: argparse.Namespace, root: Path) -> dict:
     cache = root / "inputs"
     cache.mkdir()
     server = Server(args.repo.resolve(), root, args.max_upload_mib * MiB)
     server.prepare()
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=server.repo, capture_output=True,
                             text=True).stdout.strip()  # fmt: skip
-    limits = {"MAX_UPLOAD_BYTES": server.max_upload}
     print(f"server: {server.repo} ({commit}); limits: MAX_UPLOAD_BYTES={server.max_upload:,}, others at defaults")
     print(f"{'case':<20}{'status':>12}{'seconds':>10}{'baseline MB':>13}{'peak MB':>10}  detail")
     results = []
     for name in args.only or list(CASES):
-        server.start(name)
-        try:
-            baseline = server.rss_mib("VmHWM")
-            started = time.perf_counter()
-            try:
-                status, detail = CASES[name](server, cache)
-            except Exception as exc:  # noqa: BLE001 - a case that breaks is a finding, reported as such
-                status, detail = "failed", f"{type(exc).__name__}: {exc}"[:300]
-            seconds = round(time.perf_counter() - started, 2)
-            peak = server.rss_mib("VmHWM") if server.alive() else None
-            if not server.alive():
-                detail += f" (server died: exit {server.process.returncode})"
-        finally:
-            server.stop()
-        row = {"name": name, "status": status, "seconds": seconds, "peak_rss_mb": peak, "baseline_rss_mb": baseline,
-               "detail": detail}  # fmt: skip
+        row = run_case(server, name, cache)
         results.append(row)
-        print(f"{name:<20}{status!s:>12}{seconds:>10}{baseline:>13}{peak!s:>10}  {detail}", flush=True)
-    figures = {
+        print(f"{name:<20}{row['status']!s:>12}{row['seconds']:>10}{row['baseline_rss_mb']:>13}"
+              f"{row['peak_rss_mb']!s:>10}  {row['detail']}", flush=True)  # fmt: skip
+    return {
         "server": {"repo": str(server.repo), "commit": commit, "label": args.label},
-        "limits": limits,
+        "limits": {"MAX_UPLOAD_BYTES": server.max_upload},
         "rss": "a fresh daphne per case; peak_rss_mb = VmHWM after the case (MiB), baseline_rss_mb = VmHWM after "
         "one warm-up GET",
         "cases": results,
         "max_peak_rss_mb": max((r["peak_rss_mb"] or 0) for r in results),
     }
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
-    return 0
 
 
 if __name__ == "__main__":
