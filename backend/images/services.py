@@ -129,7 +129,7 @@ def images_upload(*, project: Project, files: list[UploadedFile], uploaded_by: A
     if not files:
         raise InvalidInput("No files were sent (use the multipart field 'files').", code="no_files")
     _check_received_size(files)
-    with tempfile.TemporaryDirectory(prefix="edgeflow-upload-") as directory:
+    with tempfile.TemporaryDirectory(prefix="edgeflow-upload-", dir=settings.FILE_UPLOAD_TEMP_DIR) as directory:
         checked = _check_all(_read_uploads(files, Path(directory)))
         if not checked:
             raise InvalidInput("The upload contains no image files.", code="no_images")
