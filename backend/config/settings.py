@@ -164,7 +164,7 @@ FILE_UPLOAD_HANDLERS = [
 MAX_IMPORT_BYTES = env_int("MAX_IMPORT_BYTES", 64 * 1024 * 1024)
 # One object's polygons: checking costs per vertex, rasterising costs each polygon's bounding box (in image areas).
 MAX_POLYGONS_PER_OBJECT = env_int("MAX_POLYGONS_PER_OBJECT", 1000)
-MAX_VERTICES_PER_OBJECT = env_int("MAX_VERTICES_PER_OBJECT", 100_000)
+MAX_VERTICES_PER_OBJECT = env_int("MAX_VERTICES_PER_OBJECT", 50_000)
 MAX_POLYGON_BOX_COVERAGE = env_int("MAX_POLYGON_BOX_COVERAGE", 16)
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 256)
 
