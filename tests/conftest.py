@@ -67,6 +67,25 @@ class World:
         return client
 
 
+# The states an image can be in for editing: its batch's status and its own (an accepted image may sit in a batch
+# rejected back to its annotator). Permission matrices iterate over these.
+BATCH_STATES = {
+    "open": ("open", "in_progress"),
+    "submitted": ("submitted", "submitted"),
+    "accepted": ("accepted", "accepted"),
+    "rejected": ("rejected", "rejected"),
+    "rejected, image accepted": ("rejected", "accepted"),
+}
+
+
+def set_batch_state(image, state: str) -> None:
+    from backend.images.models import Batch, Image
+
+    batch_status, image_status = BATCH_STATES[state]
+    Batch.objects.filter(pk=image.batch_id).update(status=batch_status)
+    Image.objects.filter(pk=image.pk).update(status=image_status)
+
+
 SQUARE = [{"outer": [[10, 10], [40, 10], [40, 30], [10, 30]], "holes": []}]
 
 

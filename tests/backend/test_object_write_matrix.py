@@ -10,15 +10,9 @@ import pytest
 from backend.annotations.models import AnnotationObject
 from backend.annotations.services import object_delete
 from backend.images.models import Batch, BatchStatus, Image, ImageStatus
-from tests.conftest import SQUARE, World
+from tests.conftest import BATCH_STATES, SQUARE, World, set_batch_state
 
-STATES = {
-    "open": (BatchStatus.OPEN, ImageStatus.IN_PROGRESS),
-    "submitted": (BatchStatus.SUBMITTED, ImageStatus.SUBMITTED),
-    "accepted": (BatchStatus.ACCEPTED, ImageStatus.ACCEPTED),
-    "rejected": (BatchStatus.REJECTED, ImageStatus.REJECTED),
-    "rejected, image accepted": (BatchStatus.REJECTED, ImageStatus.ACCEPTED),
-}
+STATES = list(BATCH_STATES)
 MOVED = [{"outer": [[12, 12], [42, 12], [42, 32], [12, 32]], "holes": []}]
 
 
@@ -50,14 +44,12 @@ def expected(role: str, state: str, ok: int) -> int:
 
 
 @pytest.mark.parametrize("write", list(WRITES))
-@pytest.mark.parametrize("state", list(STATES))
+@pytest.mark.parametrize("state", STATES)
 @pytest.mark.parametrize("role", ["admin", "manager", "annotator", "reviewer", "outsider"])
 def test_object_writes_per_role_and_batch_state(world: World, role: str, state: str, write: str) -> None:
     if write == "restore":
         object_delete(obj=world.obj, author=world.users["annotator"], version=1)
-    batch_status, image_status = STATES[state]
-    Batch.objects.filter(pk=world.batch.pk).update(status=batch_status)
-    Image.objects.filter(pk=world.batched_image.pk).update(status=image_status)
+    set_batch_state(world.batched_image, state)
     before = list(AnnotationObject.objects.values_list("id", "version").order_by("id"))
     call, ok = WRITES[write]
     response = call(world.client(role), world)

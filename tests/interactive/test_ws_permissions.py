@@ -15,7 +15,7 @@ from backend.annotations.services import object_create
 from backend.images.models import Batch, BatchStatus, Image, ImageStatus
 from backend.images.services import batches_create
 from backend.interactive.consumer import AnnotateConsumer
-from tests.conftest import SQUARE, World
+from tests.conftest import BATCH_STATES, SQUARE, World, set_batch_state
 from tests.interactive.inprocess import Socket, outcome
 from tests.live_stack import token_for
 
@@ -23,14 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 CENTRE = {"x": 100, "y": 75}
 
-# batch status, image status
-STATES = {
-    "open": (BatchStatus.OPEN, ImageStatus.IN_PROGRESS),
-    "submitted": (BatchStatus.SUBMITTED, ImageStatus.SUBMITTED),
-    "accepted": (BatchStatus.ACCEPTED, ImageStatus.ACCEPTED),
-    "rejected": (BatchStatus.REJECTED, ImageStatus.REJECTED),
-    "rejected, image accepted": (BatchStatus.REJECTED, ImageStatus.ACCEPTED),
-}
+STATES = list(BATCH_STATES)
 ROLES = ["admin", "manager", "annotator", "reviewer", "outsider"]
 
 
@@ -63,19 +56,13 @@ def test_the_matrix_names_every_message_type() -> None:
     assert handled == set(MESSAGES), "a message type without rows in the permission matrix"
 
 
-def set_state(image: Image, state: str) -> None:
-    batch_status, image_status = STATES[state]
-    Batch.objects.filter(pk=image.batch_id).update(status=batch_status)
-    Image.objects.filter(pk=image.pk).update(status=image_status)
-
-
 def socket_for(world: World, who: str, image: Image) -> Socket:
     return Socket(image.pk, None if who == "anonymous" else token_for(world.users[who]))
 
 
-@pytest.mark.parametrize("state", list(STATES))
+@pytest.mark.parametrize("state", STATES)
 def test_who_may_open_a_socket(world, disk, state) -> None:
-    set_state(disk, state)
+    set_batch_state(disk, state)
     sockets = {role: socket_for(world, role, disk) for role in [*ROLES, "anonymous"]}
 
     async def connect_all() -> dict[str, str]:
@@ -97,18 +84,18 @@ def test_who_may_open_a_socket(world, disk, state) -> None:
     assert async_to_sync(connect_all)() == expected
 
 
-@pytest.mark.parametrize("state", list(STATES))
+@pytest.mark.parametrize("state", STATES)
 @pytest.mark.parametrize("role", ["manager", "annotator"])
 def test_every_message_checks_the_right_to_edit_the_image_as_it_is_now(world, disk, role, state) -> None:
     """The socket opens while the batch is open; then the batch moves to `state`, and each message type is tried."""
-    set_state(disk, "open")
+    set_batch_state(disk, "open")
     socket = socket_for(world, role, disk)
 
     async def scenario() -> dict[str, str]:
         assert (await socket.open())["type"] == "ready"
         await socket.send(type="start", label=world.label.pk, clicks=[{**CENTRE, "positive": True}], seq=1)
         assert (await socket.until("mask"))["seq"] == 1
-        await sync_to_async(set_state)(disk, state)
+        await sync_to_async(set_batch_state)(disk, state)
         seen = {}
         await socket.send(type="ping")
         seen["ping"] = outcome(await socket.until("pong"))
