@@ -15,6 +15,7 @@ from django.core.asgi import get_asgi_application
 from backend.common.body_limit import BodyLimit, max_body_bytes
 from tests.conftest import png_bytes
 from tests.live_stack import Stack, run_stack, token_for
+from tests.own_loop import run_in_own_loop
 
 MiB = 1024 * 1024
 LIMITS = {"MAX_UPLOAD_BYTES": str(MiB), "DATA_UPLOAD_MAX_MEMORY_SIZE": str(64 * 1024)}
@@ -159,7 +160,7 @@ def _serve(headers: list[tuple[bytes, bytes]], body_chunks: list[bytes]) -> tupl
     async def send(message: dict) -> None:
         sent.append(message)
 
-    asyncio.run(asyncio.wait_for(BodyLimit(get_asgi_application())(_scope(headers), receive, send), 30))
+    run_in_own_loop(lambda: asyncio.wait_for(BodyLimit(get_asgi_application())(_scope(headers), receive, send), 30))
     return sent, read
 
 

@@ -90,7 +90,7 @@ def test_finetune_demo_project_then_switch_model_and_back(demo: Project) -> None
     assert annotator.patch(f"/api/projects/{demo.pk}/model/", {"model": new_model}).status_code == 403
     switched = manager.patch(f"/api/projects/{demo.pk}/model/", {"model": new_model}, format="json")
     assert switched.status_code == 200 and switched.json()["active"] == new_model
-    image = Image.objects.filter(project=demo, batch__isnull=False).first()
+    image = Image.objects.filter(project=demo, batch__isnull=False).exclude(status=ImageStatus.ACCEPTED).first()
     annotator_user = get_user_model().objects.get(username="demo-annotator")
     assert load_context(annotator_user, image.pk).default_model == new_model  # what the websocket will use
 

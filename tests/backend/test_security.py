@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from backend.images.services import images_upload
 from backend.interactive.origin import origin_allowed
 from tests.conftest import REPO_DIR, World, upload
+from tests.own_loop import run_in_own_loop
 
 SCRIPT = "<script>document.title='pwned';alert(document.cookie)</script>"
 
@@ -117,7 +118,6 @@ def test_websocket_origins(settings, origin, host, allowed) -> None:
 
 
 def test_a_socket_from_another_port_of_the_same_host_is_refused(world: World) -> None:
-    from asgiref.sync import async_to_sync
 
     from tests.interactive.inprocess import Socket
     from tests.live_stack import token_for
@@ -130,8 +130,8 @@ def test_a_socket_from_another_port_of_the_same_host_is_refused(world: World) ->
         await socket.close()
         return connected
 
-    assert async_to_sync(handshake)("http://testserver") is True
-    assert async_to_sync(handshake)("http://testserver:9999") is False
+    assert run_in_own_loop(lambda: handshake("http://testserver")) is True
+    assert run_in_own_loop(lambda: handshake("http://testserver:9999")) is False
 
 
 HTTPS_ENV = {

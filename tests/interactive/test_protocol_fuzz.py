@@ -4,7 +4,6 @@ the documented codes) or a normal reply, never an exception, and the connection 
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +12,7 @@ from backend.interactive.protocol import ProtocolError
 from tests.conftest import World
 from tests.interactive.inprocess import Socket
 from tests.live_stack import token_for
+from tests.own_loop import run_in_own_loop
 
 FIELDS = ["type", "seq", "x", "y", "positive", "label", "model", "clicks", "object", "version", "threshold",
           "largest_component", "tolerance", "client_key"]  # fmt: skip
@@ -85,7 +85,7 @@ def test_any_messages_get_documented_answers_and_the_socket_stays_usable(world: 
         await socket.close()
         return socket.replies
 
-    replies = async_to_sync(scenario)()
+    replies = run_in_own_loop(scenario)
     assert {reply["type"] for reply in replies} <= KNOWN_REPLIES
     codes = {reply["code"] for reply in replies if reply["type"] == "error"}
     assert codes <= ERROR_CODES, codes
@@ -105,4 +105,4 @@ def test_a_message_nested_too_deep_is_a_bad_message(world: World, disk) -> None:
         await socket.close()
         return [first.get("code", first["type"]), second["type"]]
 
-    assert async_to_sync(scenario)() == ["bad_message", "pong"]
+    assert run_in_own_loop(scenario) == ["bad_message", "pong"]

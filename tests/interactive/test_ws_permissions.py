@@ -8,7 +8,7 @@ object re-checks it, so a socket opened while the batch was open cannot edit it 
 from pathlib import Path
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from channels.db import database_sync_to_async
 
 from backend.annotations.models import AnnotationObject
 from backend.annotations.services import object_create
@@ -18,6 +18,7 @@ from backend.interactive.consumer import AnnotateConsumer
 from tests.conftest import BATCH_STATES, SQUARE, World, set_batch_state
 from tests.interactive.inprocess import Socket, outcome
 from tests.live_stack import token_for
+from tests.own_loop import run_in_own_loop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,7 +82,7 @@ def test_who_may_open_a_socket(world, disk, state) -> None:
         want = connect_outcome(role, state)
         expected[role] = want if want == "ready" else f"{want} (closed {close_codes[want]})"
     expected["anonymous"] = "error:unauthenticated (closed 4401)"
-    assert async_to_sync(connect_all)() == expected
+    assert run_in_own_loop(connect_all) == expected
 
 
 @pytest.mark.parametrize("state", STATES)
@@ -95,7 +96,7 @@ def test_every_message_checks_the_right_to_edit_the_image_as_it_is_now(world, di
         assert (await socket.open())["type"] == "ready"
         await socket.send(type="start", label=world.label.pk, clicks=[{**CENTRE, "positive": True}], seq=1)
         assert (await socket.until("mask"))["seq"] == 1
-        await sync_to_async(set_batch_state)(disk, state)
+        await database_sync_to_async(set_batch_state)(disk, state)
         seen = {}
         await socket.send(type="ping")
         seen["ping"] = outcome(await socket.until("pong"))
@@ -118,7 +119,7 @@ def test_every_message_checks_the_right_to_edit_the_image_as_it_is_now(world, di
 
     allowed = may_edit(role, state)
     expected = {kind: answers[0 if allowed else 1] for kind, answers in MESSAGES.items()}
-    assert async_to_sync(scenario)() == expected
+    assert run_in_own_loop(scenario) == expected
     saved = AnnotationObject.objects.filter(image=disk, client_key=f"{role}-{state}").exists()
     assert saved == allowed
 
@@ -158,7 +159,7 @@ def test_resegmenting_an_object_of_another_image_is_refused_like_over_rest(world
         await on_image.close()
         return refused, refused_own_elsewhere, started
 
-    assert async_to_sync(scenario)() == ("error:unknown_object", "error:unknown_object", "started")
+    assert run_in_own_loop(scenario) == ("error:unknown_object", "error:unknown_object", "started")
     foreign.refresh_from_db()
     assert foreign.version == 1 and foreign.author == world.users["manager"]
 
@@ -184,6 +185,6 @@ def test_the_socket_offers_and_accepts_only_the_projects_models(world, disk, tmp
         await socket.close()
         return ready["models"], refused, accepted
 
-    models, refused, accepted = async_to_sync(scenario)()
+    models, refused, accepted = run_in_own_loop(scenario)
     assert sorted(models) == sorted(["hrnet18-ocr64-cocolvis", own])
     assert (refused, accepted) == ("error:unknown_model", "started")
