@@ -29,33 +29,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from click_latency import SETUP_SCRIPT  # one annotator, project, label and image per photo
 from websockets.sync.client import connect
 
 REPO = Path(__file__).resolve().parents[1]
 GRABCUT = REPO.parent / "shared" / "data" / "bench" / "grabcut"
-SETUP_SCRIPT = """
-import json, sys
-from django.contrib.auth.models import User
-from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
-from backend.images.services import batches_create, images_upload
-from backend.projects.services import label_create, member_add, project_create
-paths = json.loads(sys.stdin.read())
-owner = User.objects.create_user("bench-manager")
-project = project_create(name="Big image bench", created_by=owner)
-label = label_create(project=project, name="object")
-out = []
-for i, path in enumerate(paths):
-    user = User.objects.create_user(f"bench-annotator-{i}")
-    member_add(project=project, username=user.username, role="annotator")
-    with open(path, "rb") as f:
-        upload = SimpleUploadedFile(path.rsplit("/", 1)[-1], f.read())
-    image = images_upload(project=project, files=[upload], uploaded_by=owner).created[0]
-    batches_create(project=project, image_ids=[image.pk], assignee_id=user.pk)
-    out.append({"image": image.pk, "token": Token.objects.create(user=user).key, "label": label.pk,
-                "width": image.width, "height": image.height})
-print("BENCH" + json.dumps(out))
-"""
 
 
 def make_big(path: Path, size: int) -> None:

@@ -55,7 +55,8 @@ for i, path in enumerate(paths):
     image = images_upload(project=project, files=[SimpleUploadedFile(path.rsplit("/", 1)[-1], data)],
                           uploaded_by=owner).created[0]
     batches_create(project=project, image_ids=[image.pk], assignee_id=user.pk)
-    out.append({"image": image.pk, "token": Token.objects.create(user=user).key, "label": label.pk})
+    out.append({"image": image.pk, "token": Token.objects.create(user=user).key, "label": label.pk,
+                "width": image.width, "height": image.height})
 print("BENCH" + json.dumps(out))
 """
 

@@ -86,6 +86,18 @@ def set_batch_state(image, state: str) -> None:
     Image.objects.filter(pk=image.pk).update(status=image_status)
 
 
+def upload_to_batch(world: "World", name: str, data: bytes):
+    """An image uploaded by the manager and put in the world's batch (annotator `annotator`, reviewer `reviewer`)."""
+    from backend.images.models import Image
+    from backend.images.services import images_upload
+
+    image = images_upload(project=world.project, files=[upload(name, data)], uploaded_by=world.users["manager"])
+    image = image.created[0]
+    Image.objects.filter(pk=image.pk).update(batch=world.batch)
+    image.refresh_from_db()
+    return image
+
+
 SQUARE = [{"outer": [[10, 10], [40, 10], [40, 30], [10, 30]], "holes": []}]
 
 

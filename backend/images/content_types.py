@@ -1,6 +1,6 @@
 """The content type an image file is served with: that of the format it decoded as, never of its name."""
 
-# Each accepted format (backend.images.decoding) and the only content type its files are ever served with.
+# The formats uploads are accepted in (backend.images.decoding), each with the only content type it is served with.
 CONTENT_TYPES = {
     "JPEG": "image/jpeg",
     "PNG": "image/png",

@@ -12,11 +12,12 @@ from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
 from backend.common.errors import InvalidInput
+from backend.images.content_types import CONTENT_TYPES
 from backend.images.staging import StagedFile
 
 EXIF_ORIENTATION = 0x0112
 ROTATED_ORIENTATIONS = {5, 6, 7, 8}
-ACCEPTED_FORMATS = {"JPEG", "PNG", "BMP", "TIFF", "WEBP", "GIF"}
+ACCEPTED_FORMATS = frozenset(CONTENT_TYPES)  # each with the only content type it is served with
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def check_image(*, staged: StagedFile) -> CheckedImage:
     try:
         with PILImage.open(staged.path) as probe:
             width, height, fmt = probe.width, probe.height, probe.format or ""
-            if _orientation(probe) in ROTATED_ORIENTATIONS:
+            if exif_orientation(probe) in ROTATED_ORIENTATIONS:
                 width, height = height, width  # browsers and the model see the image upright
     except PILImage.DecompressionBombError as exc:
         raise InvalidInput(f"{name}: {exc}", code="image_too_large") from exc
@@ -58,7 +59,7 @@ def check_image(*, staged: StagedFile) -> CheckedImage:
     return CheckedImage(name, staged.path, staged.size, staged.sha256, width, height, fmt)
 
 
-def _orientation(img: PILImage.Image) -> int | None:
+def exif_orientation(img: PILImage.Image) -> int | None:
     try:
         return img.getexif().get(EXIF_ORIENTATION)
     except Exception:  # noqa: BLE001 - unreadable metadata does not make the pixels unreadable

@@ -9,17 +9,15 @@ from backend.annotations.api import ObjectOutput
 from backend.annotations.models import ObjectSource
 from backend.annotations.selectors import get_object_for
 from backend.annotations.services import object_create, object_update
-from backend.images.selectors import get_image_for
-from backend.interactive.context import Refused, load_context
+from backend.interactive.context import Refused, editable_image
 from backend.interactive.session import ObjectSession
 
 
 def save_object(
     *, user: AbstractBaseUser, image_id: int, obj: ObjectSession, polygons: list, client_key: str | None = None
 ) -> dict[str, Any]:
-    load_context(user, image_id)  # the caller may have lost the right to edit since connecting
+    image = editable_image(user, image_id)  # the caller may have lost the right to edit since connecting
     if obj.object_id is None:
-        image, _ = get_image_for(user, image_id)
         saved = object_create(
             image=image,
             author=user,

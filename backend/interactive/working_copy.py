@@ -17,12 +17,12 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageOps
 
+from backend.images.decoding import ROTATED_ORIENTATIONS, exif_orientation
 from ml.inference.image import to_rgb_uint8
 from ml.inference.working import WorkingFrame
 
 log = logging.getLogger(__name__)
 
-EXIF_ORIENTATION = 0x0112
 # The transpose that shows an image upright, per EXIF orientation (what ImageOps.exif_transpose does).
 UPRIGHT = {
     2: PILImage.Transpose.FLIP_LEFT_RIGHT,
@@ -33,7 +33,6 @@ UPRIGHT = {
     7: PILImage.Transpose.TRANSVERSE,
     8: PILImage.Transpose.ROTATE_90,
 }
-ROTATED = {5, 6, 7, 8}  # orientations whose upright width is the stored height
 SAFE_KEY = re.compile(r"[0-9A-Za-z_-]{1,128}")
 
 
@@ -50,8 +49,8 @@ def load_working_image(path: str, key: str, *, max_pixels: int, folder: Path) ->
     if cached is not None:
         return cached
     with PILImage.open(path) as img:
-        orientation = _orientation(img)
-        width, height = (img.height, img.width) if orientation in ROTATED else img.size
+        orientation = exif_orientation(img)
+        width, height = (img.height, img.width) if orientation in ROTATED_ORIENTATIONS else img.size
         frame = WorkingFrame.fit(width, height, max_pixels)
         if not frame.scaled:
             return _frozen(read_rgb(img), frame)
@@ -78,19 +77,12 @@ def _displayable(img: PILImage.Image) -> PILImage.Image:
 
 def _read_scaled(img: PILImage.Image, orientation: int | None, frame: WorkingFrame) -> np.ndarray:
     size = (frame.work_width, frame.work_height)
-    stored_size = size[::-1] if orientation in ROTATED else size
+    stored_size = size[::-1] if orientation in ROTATED_ORIENTATIONS else size
     img.draft(None, stored_size)  # JPEG: let the decoder scale down (to no less than the size)
     small = _displayable(img).resize(stored_size, PILImage.Resampling.BILINEAR, reducing_gap=2.0)
     if orientation in UPRIGHT:
         small = small.transpose(UPRIGHT[orientation])
     return to_rgb_uint8(np.asarray(small))
-
-
-def _orientation(img: PILImage.Image) -> int | None:
-    try:
-        return img.getexif().get(EXIF_ORIENTATION)
-    except Exception:  # noqa: BLE001 - unreadable metadata does not make the pixels unreadable
-        return None
 
 
 def _frozen(rgb: np.ndarray, frame: WorkingFrame) -> WorkingImage:

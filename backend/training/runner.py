@@ -19,7 +19,7 @@ from ml.data.sources import DatasetSpec
 from ml.paths import var_dir
 from ml.training.config import PhaseConfig, TrainConfig
 from ml.training.engine import Trainer, register
-from ml.weights.registry import registered_models
+from ml.weights.registry import registered_names
 
 log = logging.getLogger(__name__)
 TRAINING_SHARE = (0.1, 0.9)  # progress spent before and after training (export + NoC before, NoC after)
@@ -68,7 +68,7 @@ def run_finetune(job_id: int) -> None:
     threads = torch.get_num_threads()
     try:
         data = export_project_data(job.project, work_dir / "data", settings.FINETUNE_HELDOUT_FRACTION)
-        name = next_version_name(job.base_model, job.project_id, [n for n, _ in registered_models()])
+        name = next_version_name(job.base_model, job.project_id, registered_names())
         config = finetune_config(job, name, data, work_dir)
         _update(
             job_id,

@@ -8,7 +8,7 @@ from backend.projects.access import get_project_for
 from backend.projects.models import Project, Role
 from backend.training.models import FineTuneJob
 from backend.training.naming import owner_project
-from ml.weights.registry import registered_models
+from ml.weights.registry import registered_names
 
 
 def project_jobs(*, project: Project) -> QuerySet[FineTuneJob]:
@@ -31,4 +31,4 @@ def active_model(project: Project) -> str:
 
 def project_models(project: Project) -> list[str]:
     """Registered models the project may use: the general ones and its own fine-tuned versions."""
-    return [name for name, _ in registered_models() if owner_project(name) in (None, project.pk)]
+    return [name for name in registered_names() if owner_project(name) in (None, project.pk)]

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from ml.paths import models_dir
-from ml.weights.registry import registered_models
+from ml.weights.registry import registered_names
 
 TRAINING_QUEUE = "training"
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def _report_registry(sender: Any, **_: Any) -> None:
     (the same ``EDGEFLOW_VAR_DIR``, shared storage across machines), else every job fails."""
     if TRAINING_QUEUE not in sender.app.amqp.queues.consume_from:
         return
-    names = [name for name, _ in registered_models()]
+    names = registered_names()
     if names:
         log.info("training worker: model registry %s holds %s", models_dir(), ", ".join(names))
     else:

@@ -24,6 +24,14 @@ def is_registered(name: str) -> bool:
     return _NAME.match(name) is not None and checkpoint_path(name).is_file()
 
 
+def registered_names() -> list[str]:
+    """The names of all registered models, sorted (no checkpoint is opened: cheap enough for every request)."""
+    directory = models_dir()
+    if not directory.is_dir():
+        return []
+    return sorted(path.stem for path in directory.glob("*.pt") if _NAME.match(path.stem))
+
+
 def registered_models() -> list[tuple[str, CheckpointMeta]]:
     """All registered models, sorted by name, with their metadata."""
     directory = models_dir()

@@ -43,19 +43,12 @@ def stack(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[Stac
 
 @pytest.fixture
 def big_photo(transactional_db, settings, stack, world, annotator_password):  # noqa: F811
-    from backend.images.models import Image
-    from backend.images.services import images_upload
-    from tests.conftest import upload
+    from tests.conftest import upload_to_batch
 
     settings.MEDIA_ROOT = stack.media
     buffer = io.BytesIO()
     big_llama().save(buffer, format="PNG")
-    report = images_upload(
-        project=world.project, files=[upload("big-llama.png", buffer.getvalue())], uploaded_by=world.users["manager"]
-    )
-    image = report.created[0]
-    Image.objects.filter(pk=image.pk).update(batch=world.batch)
-    return image
+    return upload_to_batch(world, "big-llama.png", buffer.getvalue())
 
 
 def until(page: Page, script: str, what: str, timeout: float = 60) -> None:

@@ -59,13 +59,6 @@ def disk_png() -> bytes:
 @pytest.fixture
 def disk(world):
     """An image in the world's batch (annotator: `annotator`, reviewer: `reviewer`)."""
-    from backend.images.models import Image
-    from backend.images.services import images_upload
-    from tests.conftest import upload
+    from tests.conftest import upload_to_batch
 
-    image = images_upload(
-        project=world.project, files=[upload("disk.png", disk_png())], uploaded_by=world.users["manager"]
-    ).created[0]
-    Image.objects.filter(pk=image.pk).update(batch=world.batch)
-    image.refresh_from_db()
-    return image
+    return upload_to_batch(world, "disk.png", disk_png())
