@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import cv2
@@ -10,12 +11,15 @@ import pytest
 
 from ml.evaluation.metrics import iou
 from ml.postprocess import (
-    finish_object,
+    THRESHOLD_RANGE,
+    TOLERANCE_RANGE,
+    MaskOptions,
     largest_component,
     mask_area,
     mask_bbox,
     mask_to_polygons,
     mask_to_rle,
+    mask_to_shape,
     polygons_to_mask,
     rle_area,
     rle_bbox,
@@ -174,14 +178,27 @@ def test_empty_mask_rle() -> None:
     assert not rle_to_mask(rle).any()
 
 
-def test_finish_object() -> None:
+def test_mask_options_are_the_one_set_of_defaults() -> None:
+    assert MaskOptions() == MaskOptions(threshold=0.5, largest_component=True, tolerance=1.0)
+    assert THRESHOLD_RANGE == (0.01, 0.99) and TOLERANCE_RANGE == (0.0, 50.0)
+    assert THRESHOLD_RANGE[0] <= MaskOptions().threshold <= THRESHOLD_RANGE[1]
+    assert TOLERANCE_RANGE[0] <= MaskOptions().tolerance <= TOLERANCE_RANGE[1]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        MaskOptions().threshold = 0.3  # type: ignore[misc]
+
+
+def test_mask_to_shape() -> None:
     prob = np.zeros((60, 60), np.float32)
     prob[ring_with_island()] = 0.9
     prob[0, 0] = 0.7
-    result = finish_object(prob, largest_only=True)
+    result = mask_to_shape(prob, MaskOptions())
     json.dumps(result)
     assert result["area"] == (50 * 50 - 30 * 30)
     assert result["bbox"] == [5, 5, 50, 50]
     assert len(result["polygons"]) == 1 and len(result["polygons"][0]["holes"]) == 1
     assert rle_area(result["rle"]) == result["area"]
-    assert finish_object(np.zeros((4, 4), np.float32))["polygons"] == []
+    assert mask_to_shape(np.zeros((4, 4), np.float32), MaskOptions())["polygons"] == []
+    every = mask_to_shape(prob, MaskOptions(largest_component=False))
+    assert every["area"] == result["area"] + 10 * 10 + 1  # the island and the speck
+    assert len(every["polygons"]) == 2  # ring and island; a speck has no polygon
+    assert mask_to_shape(prob, MaskOptions(threshold=0.95))["area"] == 0

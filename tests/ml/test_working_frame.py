@@ -8,7 +8,7 @@ import pytest
 
 from ml.inference.clicks import Click
 from ml.inference.working import WorkingFrame
-from ml.postprocess import finish_object, polygons_to_mask
+from ml.postprocess import MaskOptions, mask_to_shape, polygons_to_mask
 
 
 def test_images_at_or_below_the_limit_are_used_as_they_are() -> None:
@@ -59,7 +59,7 @@ def test_shapes_map_back_to_image_pixels_and_cover_the_object() -> None:
     frame = WorkingFrame.fit(width, height, 200_000)
     working = cv2.resize(truth.astype(np.float32), (frame.work_width, frame.work_height), interpolation=cv2.INTER_AREA)
 
-    shape = frame.shape_to_image(finish_object(working, thresh=0.5, largest_only=True, tolerance=0.0))
+    shape = frame.shape_to_image(mask_to_shape(working, MaskOptions(tolerance=0.0)))
 
     vertices = np.array([v for p in shape["polygons"] for ring in [p["outer"], *p["holes"]] for v in ring])
     assert vertices.min() >= 0 and vertices[:, 0].max() < width and vertices[:, 1].max() < height
@@ -76,5 +76,5 @@ def test_shapes_map_back_to_image_pixels_and_cover_the_object() -> None:
 
 def test_an_empty_shape_stays_empty() -> None:
     frame = WorkingFrame.fit(1000, 800, 200_000)
-    empty = frame.shape_to_image(finish_object(np.zeros(frame.work_shape, np.float32)))
+    empty = frame.shape_to_image(mask_to_shape(np.zeros(frame.work_shape, np.float32), MaskOptions()))
     assert empty["polygons"] == [] and empty["bbox"] == [0, 0, 0, 0] and empty["area"] == 0
