@@ -4,7 +4,7 @@ from ml.inference.clicks import Click, click_maps, coord_features, disk_map
 from ml.inference.engine import Engine, TorchEngine, as_engine
 from ml.inference.image import to_rgb_uint8
 from ml.inference.predictor import ClickSession, Prediction
-from ml.inference.state import Snapshot, pack_state, unpack_state
+from ml.inference.state import Snapshot, decode_state, encode_state, pack_state, unpack_state
 from ml.inference.working import WorkingFrame
 from ml.inference.zoom_in import View, ZoomInParams
 
@@ -21,7 +21,9 @@ __all__ = [
     "as_engine",
     "click_maps",
     "coord_features",
+    "decode_state",
     "disk_map",
+    "encode_state",
     "pack_state",
     "to_rgb_uint8",
     "unpack_state",

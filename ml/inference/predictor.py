@@ -1,6 +1,6 @@
 """``ClickSession``: click-based interactive segmentation of one object, RITM/EISeg style.
 
-Per click (RITM ``BasePredictor.get_prediction`` with the transforms ZoomIn, LimitLongestSide, sigmoid
+Per prediction (RITM ``BasePredictor.get_prediction`` with the transforms ZoomIn, LimitLongestSide, sigmoid
 and optional horizontal flip):
 
 1. choose the view (zoom box or whole image, see :mod:`ml.inference.zoom_in`);
@@ -11,11 +11,20 @@ and optional horizontal flip):
 3. encode the clicks as radius-5 disks in the network frame and run the engine;
 4. average the flipped logits (if ``flip``), apply the sigmoid, resize back and paste into a zero canvas.
 
-Unlike EISeg, undo/redo also restore the previous edge.
+The session owns model state, not a click history: the client owns the click list and sends the whole
+list it wants (after its own undo, redo or clicks superseded while a prediction ran). :meth:`ClickSession.goto`
+brings the session there with as few forward passes as possible. It keeps a bounded set of *known states*
+(:class:`~ml.inference.state.Snapshot`, keyed by their clicks; the least recently used are dropped, the
+empty state is always known) and starts from the known state whose clicks are the longest prefix of the
+wanted ones. So undo (a prefix) and redo (a longer list still known) cost no forward pass and restore the
+probability, the edge and the zoom box exactly; new clicks are added together in one pass, so superseded
+clicks cost nothing. Rebuilding a lost state uses ``replay=True``: one pass per click, which reproduces
+the original predictions.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,8 +63,8 @@ class ClickSession:
     ``zoom_in``: RITM/EISeg zoom-in with ``zoom_params`` (default: RITM evaluation, target 400).
     ``max_size``: whole-image inference shrinks images whose longer side exceeds it (``None``: never).
     ``flip``: average with the horizontally flipped prediction (RITM evaluation's test-time augmentation).
-    ``max_history``: keep at most this many undo steps (``None``: all). Every step holds full-resolution
-    float32 maps (one, or two for EdgeFlow, of H×W), which matters for very large images.
+    ``max_history``: keep at most this many known states besides the empty one (the most recently used).
+    Every state holds full-resolution float32 maps (one, or two for EdgeFlow, of H×W).
     """
 
     def __init__(
@@ -68,8 +77,10 @@ class ClickSession:
         max_size: int | None = 800,
         threads: int | None = None,
         radius: float = DISK_RADIUS,
-        max_history: int | None = None,
+        max_history: int = 16,
     ) -> None:
+        if max_history < 1:
+            raise ValueError(f"max_history must be at least 1, not {max_history}")
         self.engine = as_engine(model, threads)
         self.zoom_params = (zoom_params or ZoomInParams()) if zoom_in else None
         self.flip = flip
@@ -78,8 +89,8 @@ class ClickSession:
         self.max_history = max_history
         self._image: np.ndarray | None = None
         self._state: Snapshot | None = None
-        self._undo: list[Snapshot] = []
-        self._redo: list[Snapshot] = []
+        self._empty: Snapshot | None = None
+        self._known: OrderedDict[tuple[Click, ...], Snapshot] = OrderedDict()  # least recently used first
         self.last_prediction: Prediction | None = None
 
     # ----------------------------------------------------------------- properties
@@ -111,31 +122,25 @@ class ClickSession:
 
     @property
     def probability(self) -> np.ndarray:
-        """Foreground probability of the last prediction, read-only float32 H×W (zeros before any click)."""
+        """Foreground probability of the last prediction, read-only float32 H×W (zeros before any click).
+
+        It is also the previous-mask channel of the next prediction.
+        """
         return self.state.probability
 
     @property
-    def prev_mask(self) -> np.ndarray:
-        """Full-resolution previous-mask channel (the soft probability)."""
-        return self.state.probability
-
-    @property
-    def prev_edge(self) -> np.ndarray | None:
+    def edge(self) -> np.ndarray | None:
         """Full-resolution previous edge probability (EdgeFlow), else ``None``."""
         return self.state.edge
 
     @property
     def zoom_box(self) -> Box | None:
         """The kept zoom box ``(rmin, rmax, cmin, cmax)``, inclusive, or ``None``."""
-        return self.state.roi
+        return self.state.zoom_box
 
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._undo)
-
-    @property
-    def can_redo(self) -> bool:
-        return bool(self._redo)
+    def knows(self, clicks: Sequence[Click]) -> bool:
+        """Whether :meth:`goto` to ``clicks`` would need no forward pass."""
+        return not clicks or tuple(clicks) in self._known
 
     # ----------------------------------------------------------------- interaction
     def set_image(self, image: np.ndarray) -> None:
@@ -150,62 +155,69 @@ class ClickSession:
         self.reset()
 
     def reset(self) -> None:
-        """Forget the clicks, the previous mask/edge, the zoom box and the undo/redo history."""
-        self._state = Snapshot.empty(*self.shape, with_edge=self.uses_edge)
-        self._undo.clear()
-        self._redo.clear()
+        """Forget the clicks and every known state (a new object); the state is then the empty one."""
+        self._empty = Snapshot.empty(*self.shape, with_edge=self.uses_edge)
+        self._state = self._empty
+        self._known.clear()
         self.last_prediction = None
+
+    def goto(self, clicks: Sequence[Click], *, replay: bool = False) -> int:
+        """Make ``self.clicks == clicks``; return the number of predictions run (0 for a known state).
+
+        Starts from the known state whose clicks are the longest prefix of ``clicks`` and adds the missing
+        clicks in one prediction, or one prediction each with ``replay`` (as when rebuilding a lost state).
+        Raises ``ValueError`` for a missing click outside the image (the state is then unchanged).
+        """
+        wanted = tuple(clicks)
+        if wanted == self.state.clicks:
+            return 0
+        state = self._longest_known_prefix(wanted)
+        missing = wanted[len(state.clicks) :]
+        for click in missing:
+            check_inside(click, *self.shape)
+        if not missing:  # a known state
+            self._state = state
+            return 0
+        ends = range(len(state.clicks) + 1, len(wanted) + 1) if replay else [len(wanted)]
+        for end in ends:
+            state = self._next_state(state, wanted[:end])
+            self._remember(state)
+        self._state = state
+        return len(ends)
 
     def add_click(self, x: float, y: float, positive: bool = True) -> np.ndarray:
         """Add a click at column ``x``, row ``y`` (pixel indices); return the read-only float32 H×W probability.
 
         Raises ``ValueError`` for a click outside the image (the state is then unchanged).
         """
-        return self.add_clicks([Click(x, y, bool(positive))])
-
-    def add_clicks(self, clicks: Sequence[Click]) -> np.ndarray:
-        """Add several clicks with one prediction (clicks superseded before they were computed).
-
-        They form a single undo step.
-        """
-        for click in clicks:
-            check_inside(click, *self.shape)
-        previous = self.state
-        self._state = self._next_state(previous, (*previous.clicks, *clicks))
-        self._undo.append(previous)
-        if self.max_history is not None:
-            del self._undo[: max(0, len(self._undo) - self.max_history)]
-        self._redo.clear()
+        self.goto([*self.state.clicks, Click(x, y, bool(positive))])
         return self.probability
 
-    @property
-    def next_redo_clicks(self) -> tuple[Click, ...]:
-        """The clicks :meth:`redo` would restore (empty when there is nothing to redo)."""
-        return self._redo[-1].clicks if self._redo else ()
+    def _longest_known_prefix(self, wanted: tuple[Click, ...]) -> Snapshot:
+        for length in range(len(wanted), 0, -1):
+            known = self._known.get(wanted[:length])
+            if known is not None:
+                self._known.move_to_end(known.clicks)
+                return known
+        assert self._empty is not None  # set with the image, as the state
+        return self._empty
 
-    def undo(self) -> np.ndarray:
-        """Go back one click (no-op without clicks); return the probability then current."""
-        if self._undo:
-            self._redo.append(self.state)
-            self._state = self._undo.pop()
-        return self.probability
-
-    def redo(self) -> np.ndarray:
-        """Re-apply the last undone click (no-op if none); return the probability then current."""
-        if self._redo:
-            self._undo.append(self.state)
-            self._state = self._redo.pop()
-        return self.probability
+    def _remember(self, state: Snapshot) -> None:
+        self._known[state.clicks] = state
+        self._known.move_to_end(state.clicks)
+        while len(self._known) > self.max_history:
+            self._known.popitem(last=False)
 
     # ----------------------------------------------------------------- state
-    def export_state(self, with_history: bool = True) -> dict[str, Any]:
+    def export_state(self, with_known: bool = True) -> dict[str, Any]:
         """Plain dict (lists, float32 full-resolution arrays) from which any worker can continue.
 
-        Keys: ``version``, ``model``, ``prev_channel``, ``image_shape`` ``[H, W]``, ``clicks``
-        ``[[x, y, positive], ...]``, ``prev_mask`` (H×W probability), ``prev_edge`` (H×W or ``None``),
-        ``zoom_box`` (``[rmin, rmax, cmin, cmax]`` or ``None``) and, ``with_history``, ``undo``/``redo``
-        lists of the same per-step dicts (oldest first). Arrays are read-only and shared with the session.
-        Size: about ``4·H·W`` bytes per map and step; :func:`~ml.inference.state.pack_state` makes bytes.
+        Keys: ``version``, ``model``, ``prev_channel``, ``image_shape`` ``[H, W]`` and the current state's
+        ``clicks`` ``[[x, y, positive], ...]``, ``probability`` (H×W), ``edge`` (H×W or ``None``) and
+        ``zoom_box`` (``[rmin, rmax, cmin, cmax]`` or ``None``); with ``with_known``, ``known``: the other
+        known states as dicts of the same keys, least recently used first. Arrays are read-only and shared
+        with the session. Size: about ``4·H·W`` bytes per map and state;
+        :func:`~ml.inference.state.encode_state` makes compact bytes.
         """
         state: dict[str, Any] = {
             "version": STATE_VERSION,
@@ -214,9 +226,9 @@ class ClickSession:
             "image_shape": list(self.shape),
             **self.state.to_dict(),
         }
-        if with_history:
-            state["undo"] = [snapshot.to_dict() for snapshot in self._undo]
-            state["redo"] = [snapshot.to_dict() for snapshot in self._redo]
+        if with_known:
+            current = self.state.clicks
+            state["known"] = [known.to_dict() for clicks, known in self._known.items() if clicks != current]
         return state
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -230,9 +242,12 @@ class ClickSession:
         if tuple(state["image_shape"]) != self.shape:
             raise ValueError(f"state is for an image of shape {tuple(state['image_shape'])}, not {self.shape}")
         current = self._restore(state)
-        undo = [self._restore(item) for item in state.get("undo", [])]
-        redo = [self._restore(item) for item in state.get("redo", [])]
-        self._state, self._undo, self._redo = current, undo, redo
+        known = [self._restore(item) for item in state.get("known", [])]
+        self._known.clear()
+        for snapshot in [*known, current]:
+            if snapshot.clicks:
+                self._remember(snapshot)
+        self._state = current
         self.last_prediction = None
 
     @classmethod
@@ -251,7 +266,7 @@ class ClickSession:
     # ----------------------------------------------------------------- prediction
     def _next_state(self, previous: Snapshot, clicks: tuple[Click, ...]) -> Snapshot:
         """Predict with ``clicks`` from ``previous``; includes RITM's zoom-in recalculation."""
-        roi, use_roi = self._select(previous.probability, clicks, previous.roi)
+        roi, use_roi = self._select(previous.probability, clicks, previous.zoom_box)
         prediction = self._predict(previous, clicks, roi if use_roi else None)
         params = self.zoom_params
         if params is not None and not use_roi and needs_recalculation(prediction.probability, roi, params):
