@@ -11,7 +11,16 @@ import pytest
 import torch
 
 from ml.evaluation.metrics import iou
-from ml.inference import ClickSession, TorchEngine, ZoomInParams, pack_state, to_rgb_uint8, unpack_state
+from ml.inference import (
+    ClickSession,
+    TorchEngine,
+    ZoomInParams,
+    decode_state,
+    encode_state,
+    pack_state,
+    to_rgb_uint8,
+    unpack_state,
+)
 from ml.inference.clicks import Click, coord_features
 from ml.inference.resize import resize_bilinear
 from ml.inference.zoom_in import (
@@ -72,7 +81,7 @@ def snapshot(session: ClickSession) -> dict:
     return {
         "clicks": session.clicks,
         "probability": session.probability.copy(),
-        "prev_mask": session.prev_mask.copy(),
+        "edge": None if session.edge is None else session.edge.copy(),
         "zoom_box": session.zoom_box,
     }
 
@@ -81,7 +90,10 @@ def assert_same_state(session: ClickSession, expected: dict) -> None:
     assert session.clicks == expected["clicks"]
     assert session.zoom_box == expected["zoom_box"]
     np.testing.assert_array_equal(session.probability, expected["probability"])
-    np.testing.assert_array_equal(session.prev_mask, expected["prev_mask"])
+    if expected["edge"] is None:
+        assert session.edge is None
+    else:
+        np.testing.assert_array_equal(session.edge, expected["edge"])
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -162,7 +174,7 @@ def test_three_clicks_with_a_given_previous_mask_reproduce_paddle(ritm: TorchEng
     session = ClickSession(recorder, zoom_in=False)
     session.set_image(case_b["image_uint8"])
     state = session.export_state()
-    state.update(clicks=[c.as_list() for c in clicks[:2]], prev_mask=(case_a["out0"] > 0).astype(np.float32))
+    state.update(clicks=[c.as_list() for c in clicks[:2]], probability=(case_a["out0"] > 0).astype(np.float32))
     session.load_state(state)
     session.add_click(clicks[2].x, clicks[2].y, clicks[2].positive)
     np.testing.assert_array_equal(recorder.inputs[0][1][0], case_b["coord_features"].astype(np.float32))
@@ -176,9 +188,9 @@ def test_edgeflow_feeds_back_the_sigmoid_of_its_edge_output(edgeflow: TorchEngin
     session = ClickSession(recorder, zoom_in=False)
     session.set_image(case["image_uint8"])
     state = session.export_state()
-    state.update(clicks=[c.as_list() for c in clicks[:2]], prev_edge=case["coord_features"][0])
+    state.update(clicks=[c.as_list() for c in clicks[:2]], edge=case["coord_features"][0])
     session.load_state(state)
-    before = session.prev_edge.copy()
+    before = session.edge.copy()
     session.add_click(clicks[2].x, clicks[2].y, clicks[2].positive)
 
     np.testing.assert_array_equal(recorder.inputs[0][1][0], case["coord_features"])
@@ -187,60 +199,87 @@ def test_edgeflow_feeds_back_the_sigmoid_of_its_edge_output(edgeflow: TorchEngin
         scale = max(1.0, float(np.abs(case[key]).max()))
         assert np.abs(outputs[key] - case[key]).max() <= 1e-2 * scale, key
     expected_edge = 1 / (1 + np.exp(-case["instances_edge"].astype(np.float64)))
-    np.testing.assert_allclose(session.prev_edge, expected_edge, atol=1e-2)
+    np.testing.assert_allclose(session.edge, expected_edge, atol=1e-2)
     np.testing.assert_allclose(
         session.probability, 1 / (1 + np.exp(-outputs["instances"].astype(np.float64))), atol=1e-6
     )
 
-    after_third = session.prev_edge.copy()
+    after_third = session.edge.copy()
     session.add_click(300, 120, True)
     np.testing.assert_array_equal(recorder.inputs[1][1][0, 0], after_third)  # fed back at full resolution
-    session.undo()
-    np.testing.assert_array_equal(session.prev_edge, after_third)
-    session.undo()
-    np.testing.assert_array_equal(session.prev_edge, before)
-    session.redo()
-    np.testing.assert_array_equal(session.prev_edge, after_third)
+    assert session.goto(clicks[:3]) == 0  # undo
+    np.testing.assert_array_equal(session.edge, after_third)
+    assert session.goto(clicks[:2]) == 0  # the loaded state is known too
+    np.testing.assert_array_equal(session.edge, before)
+    assert session.goto(clicks[:3]) == 0  # redo
+    np.testing.assert_array_equal(session.edge, after_third)
+    assert len(recorder.inputs) == 2
 
 
-# --------------------------------------------------------------------------- undo / redo / state
-def test_undo_redo_restore_clicks_previous_mask_and_zoom_box(ritm: TorchEngine, astronaut: np.ndarray) -> None:
+# --------------------------------------------------------------------------- known states (undo / redo) and state
+def test_goto_known_states_restores_clicks_probability_and_zoom_box(ritm: TorchEngine, astronaut: np.ndarray) -> None:
     recorder = Recorder(ritm)
     session = ClickSession(recorder)
     session.set_image(astronaut)
     empty = snapshot(session)
-    session.add_click(190, 110, True)
-    first = snapshot(session)
-    session.add_click(200, 250, True)
-    second = snapshot(session)
-    assert second["zoom_box"] is not None, "the second click should zoom in (RITM skip_clicks=1)"
-    session.add_click(330, 60, False)
-    third = snapshot(session)
+    clicks = [Click(190, 110, True), Click(200, 250, True), Click(330, 60, False)]
+    states = [empty]
+    for click in clicks:
+        session.add_click(click.x, click.y, click.positive)
+        states.append(snapshot(session))
+    assert states[2]["zoom_box"] is not None, "the second click should zoom in (RITM skip_clicks=1)"
     assert len(recorder.inputs) == 3
 
-    np.testing.assert_array_equal(session.undo(), second["probability"])
-    assert_same_state(session, second)
-    session.undo()
-    assert_same_state(session, first)
-    session.redo()
-    assert_same_state(session, second)
-    session.redo()
-    assert_same_state(session, third)
-    assert not session.can_redo
-
-    session.undo()
-    again = session.add_click(330, 60, False)  # same click from the restored state: same input, same result
-    np.testing.assert_array_equal(recorder.inputs[3][0], recorder.inputs[2][0])
-    np.testing.assert_array_equal(recorder.inputs[3][1], recorder.inputs[2][1])
-    np.testing.assert_array_equal(again, third["probability"])
-    assert not session.can_redo
-
-    for _ in range(5):
-        session.undo()
+    assert session.goto(clicks[:2]) == 0  # undo: no forward pass, the exact state before the click
+    assert_same_state(session, states[2])
+    assert session.goto(clicks[:1]) == 0
+    assert_same_state(session, states[1])
+    assert session.goto(clicks[:2]) == 0  # redo
+    assert_same_state(session, states[2])
+    assert session.goto(clicks) == 0 and session.goto(clicks) == 0
+    assert_same_state(session, states[3])
+    assert session.goto([]) == 0  # the empty state is always known
     assert_same_state(session, empty)
-    assert not session.probability.any() and not session.can_undo
+    assert not session.probability.any()
+    assert session.goto(clicks[:1]) == 0
+    assert len(recorder.inputs) == 3
+
+    other = Click(250, 300, True)  # a new branch from the first click starts from its state
+    assert session.goto([clicks[0], other]) == 1
+    fresh = Recorder(ritm)
+    straight = ClickSession(fresh)
+    straight.set_image(astronaut)
+    straight.add_click(clicks[0].x, clicks[0].y, True)
+    straight.add_click(other.x, other.y, True)
+    np.testing.assert_array_equal(recorder.inputs[3][1], fresh.inputs[1][1])  # same previous mask and disks
+    np.testing.assert_array_equal(session.probability, straight.probability)
+    assert session.knows(clicks) and session.knows([clicks[0], other])  # the other branch is still known
+
     session.reset()
-    assert session.clicks == [] and not session.can_redo
+    assert session.clicks == [] and not session.knows(clicks[:1])
+    assert session.goto(clicks) == 1  # missing clicks are added in one forward pass
+    assert session.clicks == clicks and len(recorder.inputs) == 5
+    assert session.knows(clicks) and not session.knows(clicks[:2])
+
+
+def test_replay_reproduces_the_click_by_click_predictions(ritm: TorchEngine, astronaut: np.ndarray) -> None:
+    clicks = [Click(190, 110, True), Click(200, 250, True), Click(330, 60, False)]
+    original = ClickSession(ritm)
+    original.set_image(astronaut)
+    states = []
+    for click in clicks:
+        original.add_click(click.x, click.y, click.positive)
+        states.append(snapshot(original))
+
+    recorder = Recorder(ritm)
+    rebuilt = ClickSession(recorder)
+    rebuilt.set_image(astronaut)
+    assert rebuilt.goto(clicks, replay=True) == 3 and len(recorder.inputs) == 3
+    assert_same_state(rebuilt, states[2])
+    for count in (1, 2):
+        assert rebuilt.goto(clicks[:count]) == 0
+        assert_same_state(rebuilt, states[count - 1])
+    assert rebuilt.goto([*clicks[:1], Click(50, 50, False), Click(60, 60, False)], replay=True) == 2
 
 
 def test_exported_state_continues_in_another_session(ritm: TorchEngine, astronaut: np.ndarray) -> None:
@@ -250,34 +289,82 @@ def test_exported_state_continues_in_another_session(ritm: TorchEngine, astronau
     session.add_click(200, 250, True)
 
     state = unpack_state(pack_state(session.export_state()))
-    assert state["prev_mask"].shape == astronaut.shape[:2] and state["prev_mask"].dtype == np.float32
-    assert len(state["undo"]) == 2 and state["redo"] == []
+    assert state["probability"].shape == astronaut.shape[:2] and state["probability"].dtype == np.float32
+    assert state["version"] == 2 and state["edge"] is None
+    assert [len(known["clicks"]) for known in state["known"]] == [1]  # the current state is not repeated
     assert state["zoom_box"] == list(session.zoom_box)
     other = ClickSession.from_state(ritm, astronaut, state)
     assert other.clicks == session.clicks and other.zoom_box == session.zoom_box
 
     np.testing.assert_array_equal(other.add_click(330, 60, False), session.add_click(330, 60, False))
-    np.testing.assert_array_equal(other.undo(), session.undo())
-    np.testing.assert_array_equal(other.undo(), session.undo())
+    for count in (2, 1):
+        assert other.goto(session.clicks[:count]) == 0 and session.goto(session.clicks[:count]) == 0
+        np.testing.assert_array_equal(other.probability, session.probability)
     assert other.zoom_box == session.zoom_box is None
 
     with pytest.raises(ValueError, match="shape"):
         ClickSession.from_state(ritm, astronaut[:300], state)
+    with pytest.raises(ValueError, match="version"):
+        ClickSession.from_state(ritm, astronaut, {**state, "version": 1})
 
 
-def test_add_clicks_is_one_step_and_history_can_be_bounded(ritm: TorchEngine, astronaut: np.ndarray) -> None:
+def test_encoded_state_is_compact_faithful_and_keeps_eight_known_states(
+    ritm: TorchEngine, astronaut: np.ndarray
+) -> None:
     image = np.ascontiguousarray(astronaut[60:220, 100:300])
-    session = ClickSession(ritm, max_history=1)
+    session = ClickSession(ritm)
     session.set_image(image)
-    session.add_clicks([Click(90, 50, True), Click(100, 120, True)])
-    assert len(session.clicks) == 2
-    session.add_click(20, 20, False)
-    assert session.undo() is session.probability and len(session.clicks) == 2
-    session.undo()  # only one step is kept
-    assert len(session.clicks) == 2 and not session.can_undo
+    clicks = [Click(90 + 5 * i, 50 + 6 * i, i % 3 != 2) for i in range(12)]
+    assert session.goto(clicks, replay=True) == 12
+    state = session.export_state()
+    assert len(state["known"]) == 11
+
+    blob = encode_state(state)
+    back = decode_state(blob)
+    assert len(blob) < 8 * image.shape[0] * image.shape[1] * 2  # below 8 float16 maps unpacked
+    assert back["probability"].dtype == np.float32 and len(back["known"]) == 7  # plus the current one: 8
+    assert np.abs(back["probability"] - state["probability"]).max() < 5e-4
+    assert [known["clicks"] for known in back["known"]] == [known["clicks"] for known in state["known"][-7:]]
+
+    restored = ClickSession.from_state(ritm, image, back)
+    assert restored.clicks == clicks
+    assert all(restored.knows(clicks[:count]) for count in range(5, 13))
+    assert not restored.knows(clicks[:4])
+    assert restored.goto(clicks[:8]) == 0
+    assert np.abs(restored.probability - session.goto(clicks[:8]) - session.probability).max() < 5e-4
+
+
+def test_known_states_are_bounded_least_recently_used_first(ritm: TorchEngine, astronaut: np.ndarray) -> None:
+    image = np.ascontiguousarray(astronaut[60:220, 100:300])
+    session = ClickSession(ritm, max_history=3)
+    session.set_image(image)
+    a = [Click(90, 50, True), Click(100, 120, True), Click(20, 20, False)]
+    assert session.goto(a, replay=True) == 3
+    assert all(session.knows(a[:count]) for count in range(4))
+    assert session.goto(a[:1]) == 0  # now the most recently used
+    b = [a[0], Click(150, 30, False)]
+    assert session.goto(b) == 1  # drops a[:2], the least recently used
+    assert session.knows(a[:1]) and session.knows(a) and session.knows(b) and not session.knows(a[:2])
+    assert session.goto(a[:2]) == 1
+    assert session.goto([]) == 0
+
+    single = ClickSession(ritm, max_history=1)
+    single.set_image(image)
+    single.goto(a[:2])
+    assert single.goto(a) == 1 and single.goto(a[:2]) == 1 and single.goto([]) == 0
+    with pytest.raises(ValueError, match="max_history"):
+        ClickSession(ritm, max_history=0)
+
+
+def test_goto_checks_the_missing_clicks_first(ritm: TorchEngine, astronaut: np.ndarray) -> None:
+    image = np.ascontiguousarray(astronaut[60:220, 100:300])
+    recorder = Recorder(ritm)
+    session = ClickSession(recorder)
+    session.set_image(image)
+    session.goto([Click(90, 50, True), Click(100, 120, True)])
     with pytest.raises(ValueError, match="outside"):
-        session.add_clicks([Click(10, 10, True), Click(200, 10, True)])
-    assert len(session.clicks) == 2
+        session.goto([*session.clicks, Click(10, 10, True), Click(200, 10, True)])
+    assert len(session.clicks) == 2 and len(recorder.inputs) == 1
 
 
 def test_click_outside_the_image_is_rejected(ritm: TorchEngine, astronaut: np.ndarray) -> None:
@@ -286,9 +373,11 @@ def test_click_outside_the_image_is_rejected(ritm: TorchEngine, astronaut: np.nd
     for x, y in [(150, 10), (-1, 10), (10, 100), (10, -0.5), (float("nan"), 3)]:
         with pytest.raises(ValueError, match="outside the image"):
             session.add_click(x, y, True)
-    assert session.clicks == [] and not session.can_undo
+    assert session.clicks == [] and session.goto([]) == 0
     with pytest.raises(RuntimeError, match="set_image"):
         ClickSession(ritm).add_click(1, 1, True)
+    with pytest.raises(RuntimeError, match="set_image"):
+        ClickSession(ritm).goto([])
 
 
 # --------------------------------------------------------------------------- image formats and sizes
