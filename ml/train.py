@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import ml  # noqa: F401  (sets OMP_WAIT_POLICY before torch loads)
 from ml.training.config import TrainConfig
-from ml.training.engine import Trainer, register
+from ml.training.trainer import Trainer, register
 
 
 def build_parser() -> argparse.ArgumentParser:

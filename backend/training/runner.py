@@ -18,7 +18,7 @@ from backend.training.naming import next_version_name
 from ml.data.sources import DatasetSpec
 from ml.paths import var_dir
 from ml.training.config import PhaseConfig, TrainConfig
-from ml.training.engine import Trainer, register
+from ml.training.trainer import Trainer, register
 from ml.weights.registry import registered_names
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,8 @@
   chosen with probabilities 0.1 / 0.4 / 0.5: the background, the other objects of the image, or a border
   ring (the mask dilated ⌈0.1·√area⌉ times, minus the mask); an empty region falls back to the next one.
 
-Clicks are rows ``(y, x, positive)`` of an integer array; :data:`PADDING` rows fill the fixed size.
+Clicks are rows ``(x, y, positive)`` of an integer array (``Click.as_list`` order, ``x`` the column);
+:data:`PADDING` rows fill the fixed size.
 """
 
 from __future__ import annotations
@@ -43,17 +44,18 @@ def border_ring(mask: np.ndarray) -> np.ndarray:
 
 
 def _pick(region: np.ndarray, count: int, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """Up to ``count`` distinct pixels ``(x, y)`` of ``region``."""
     ys, xs = np.nonzero(region)
     if len(ys) == 0 or count == 0:
         return []
     chosen = rng.choice(len(ys), size=min(count, len(ys)), replace=False)
-    return [(int(ys[i]), int(xs[i])) for i in chosen]
+    return [(int(xs[i]), int(ys[i])) for i in chosen]
 
 
 def sample_points(
     target: np.ndarray, others: np.ndarray, valid: np.ndarray, params: SamplerParams, rng: np.random.Generator
 ) -> np.ndarray:
-    """(2·max_points + 1)×3 int32 rows ``(y, x, positive)``, positives first, then negatives, then padding.
+    """(2·max_points + 1)×3 int32 rows ``(x, y, positive)``, positives first, then negatives, then padding.
 
     ``valid`` excludes pixels that must never be clicked (ignored regions).
     """
@@ -63,7 +65,7 @@ def sample_points(
     if rng.random() < params.erode_prob:
         eroded = cv2.erode(region.astype(np.uint8), _KERNEL, iterations=3) > 0
         region = eroded if eroded.any() else region
-    rows += [(y, x, 1) for y, x in _pick(region, num_positive, rng)]
+    rows += [(x, y, 1) for x, y in _pick(region, num_positive, rng)]
 
     num_negative = int(rng.choice(params.max_points + 1, p=geometric_probs(params.max_points + 1, params.prob_gamma)))
     regions = [~target & ~others & valid, others & ~target & valid, border_ring(target) & valid]

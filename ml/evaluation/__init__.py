@@ -1,6 +1,6 @@
 """NoC evaluation harness for click-based interactive segmentation (RITM protocol; never imports Django)."""
 
-from ml.evaluation.clicker import Click, Clicker, deepest_error_click
+from ml.evaluation.clicker import Clicker, deepest_error_click
 from ml.evaluation.datasets import open_dataset
 from ml.evaluation.grabcut import GrabCutSession, GrabCutSettings
 from ml.evaluation.report import summarize
@@ -10,7 +10,6 @@ from ml.evaluation.session import Session
 
 __all__ = [
     "PRED_THRESHOLD",
-    "Click",
     "Clicker",
     "GrabCutSession",
     "GrabCutSettings",

@@ -1,23 +1,17 @@
-"""RITM's click simulator: the next click goes to the deepest point of the larger error region."""
+"""RITM's click simulator: the next click goes to the deepest point of the larger error region.
+
+Clicks are :class:`ml.inference.clicks.Click` (``x`` column, ``y`` row), with integer pixel indices here.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Click:
-    """A click in image pixels: ``y`` is the row, ``x`` the column."""
-
-    y: int
-    x: int
-    positive: bool
+from ml.inference.clicks import Click
 
 
-def _padded_distance(region: np.ndarray) -> np.ndarray:
+def padded_distance(region: np.ndarray) -> np.ndarray:
     """Exact L2 distance to the nearest pixel outside ``region``, the image border counting as outside."""
     padded = np.pad(region, 1).astype(np.uint8)
     return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
@@ -29,8 +23,8 @@ def deepest_error_click(false_neg: np.ndarray, false_pos: np.ndarray, not_clicke
     The click is positive when the deepest false-negative pixel is strictly deeper than the deepest
     false-positive one; its location is the first such pixel in row-major order.
     """
-    fn_depth = _padded_distance(false_neg) * not_clicked
-    fp_depth = _padded_distance(false_pos) * not_clicked
+    fn_depth = padded_distance(false_neg) * not_clicked
+    fp_depth = padded_distance(false_pos) * not_clicked
     fn_max, fp_max = float(fn_depth.max()), float(fp_depth.max())
     if fn_max == 0.0 and fp_max == 0.0:
         return None
@@ -38,7 +32,7 @@ def deepest_error_click(false_neg: np.ndarray, false_pos: np.ndarray, not_clicke
     depth = fn_depth if positive else fp_depth
     flat = int(np.argmax(depth))
     y, x = divmod(flat, depth.shape[1])
-    return Click(y=y, x=x, positive=positive)
+    return Click(x=x, y=y, positive=positive)
 
 
 class Clicker:
@@ -56,6 +50,6 @@ class Clicker:
         false_pos = ~self.mask & pred & self.valid
         click = deepest_error_click(false_neg, false_pos, self.not_clicked)
         if click is not None:
-            self.not_clicked[click.y, click.x] = 0.0
+            self.not_clicked[int(click.y), int(click.x)] = 0.0
             self.clicks.append(click)
         return click

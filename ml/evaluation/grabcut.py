@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ml.evaluation.clicker import Click
+from ml.inference.clicks import Click
 
 
 @dataclass(frozen=True)
@@ -24,21 +24,21 @@ class GrabCutSettings:
 
 
 class GrabCutSession:
-    """Same interface as the deep ``ClickSession``: ``set_image``, ``add_click``, ``undo``, ``reset``.
+    """The evaluation :class:`~ml.evaluation.session.Session` interface (``set_image``, ``add_click``) and ``reset``.
 
     Seeds: a disk of ``sure_radius_px`` around each positive click is sure foreground and around each
     negative click sure background. The last mask is probable foreground and the rest probable background.
     A positive click outside the last mask (or the first click) adds a probable-foreground disk around it
     (``first_region`` of the diagonal, never reaching past half the way to a negative click); a negative
     click adds a probable-background disk (``correction_region``). Components of the result that contain no
-    positive click are dropped.
+    positive click are dropped. Clicks are kept at integer pixels.
     """
 
     def __init__(self, settings: GrabCutSettings | None = None) -> None:
         self.settings = settings or GrabCutSettings()
         self.image: np.ndarray | None = None
         self.clicks: list[Click] = []
-        self.masks: list[np.ndarray] = []
+        self.mask: np.ndarray | None = None
 
     def set_image(self, image: np.ndarray) -> None:
         self.image = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
@@ -46,27 +46,14 @@ class GrabCutSession:
 
     def reset(self) -> None:
         self.clicks = []
-        self.masks = []
-
-    def undo(self) -> np.ndarray:
-        if self.clicks:
-            self.clicks.pop()
-            self.masks.pop()
-        return self._probability(self.masks[-1] if self.masks else None)
+        self.mask = None
 
     def add_click(self, x: int, y: int, positive: bool) -> np.ndarray:
         if self.image is None:
             raise RuntimeError("set_image must be called before add_click")
-        self.clicks.append(Click(y=int(y), x=int(x), positive=bool(positive)))
-        mask = self._segment(self.masks[-1] if self.masks else None)
-        self.masks.append(mask)
-        return self._probability(mask)
-
-    def _probability(self, mask: np.ndarray | None) -> np.ndarray:
-        assert self.image is not None
-        if mask is None:
-            return np.zeros(self.image.shape[:2], dtype=np.float32)
-        return mask.astype(np.float32)
+        self.clicks.append(Click(x=int(x), y=int(y), positive=bool(positive)))
+        self.mask = self._segment(self.mask)
+        return self.mask.astype(np.float32)
 
     def _segment(self, previous: np.ndarray | None) -> np.ndarray:
         assert self.image is not None

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from ml.evaluation.clicker import Click, Clicker
+from ml.evaluation.clicker import Clicker
 from ml.evaluation.metrics import iou, noc
 from ml.evaluation.sample import Sample
 from ml.evaluation.session import Session
+from ml.inference.clicks import Click
 
 PRED_THRESHOLD = 0.49
 

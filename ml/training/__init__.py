@@ -6,5 +6,5 @@
 - :mod:`ml.training.forward`: the training forward pass (keeps the coarse logits) and the BN policy.
 - :mod:`ml.training.iterative`: RITM's iterative corrective clicks, fed back without gradients.
 - :mod:`ml.training.validation`: held-out NoC with the real click session.
-- :mod:`ml.training.engine`: the loop: phases, Adam + poly decay, checkpoints, resume, CSV log, curve.
+- :mod:`ml.training.trainer`: the loop: phases, Adam + poly decay, checkpoints, resume, CSV log, curve.
 """

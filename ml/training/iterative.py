@@ -1,6 +1,7 @@
 """Clicks during training: disk encoding of point tensors and RITM's iterative corrective clicks.
 
-Points are N×P×3 integer tensors of rows ``(y, x, positive)``, ``(-1, -1, -1)`` rows being padding. Each
+Points are N×P×3 integer tensors of rows ``(x, y, positive)`` (``Click.as_list`` order), ``(-1, -1, -1)`` rows
+being padding. Each
 iterative step runs the network without gradients (eval mode), feeds back the previous output (the mask
 probability for RITM models, σ(edge logits) for EdgeFlow) and adds one click per sample at a random
 pixel deeper than half the maximum of the distance transform of the larger error region (FN or FP).
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import cv2
 import numpy as np
 import torch
 
+from ml.data.points_sampler import PADDING
+from ml.evaluation.clicker import padded_distance
 from ml.inference.clicks import DISK_RADIUS, Click, click_maps
 
 PRED_THRESHOLD = 0.49
@@ -25,29 +27,24 @@ def coord_features(points: torch.Tensor, prev: torch.Tensor, radius: float = DIS
     height, width = prev.shape[-2:]
     maps = []
     for rows in points.tolist():
-        clicks = [Click(x, y, bool(p)) for y, x, p in rows if p >= 0]
+        clicks = [Click.from_list(row) for row in rows if row[2] >= 0]
         maps.append(click_maps(clicks, height, width, radius))
     return torch.cat([prev, torch.from_numpy(np.stack(maps))], dim=1)
 
 
-def _padded_distance(region: np.ndarray) -> np.ndarray:
-    padded = np.pad(region, 1).astype(np.uint8)
-    return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
-
-
-def next_click(prob: np.ndarray, gt: np.ndarray, valid: np.ndarray, rng: np.random.Generator) -> tuple[int, int, int]:
-    """One corrective click ``(y, x, positive)``, or padding when there is no error left."""
+def next_click(prob: np.ndarray, gt: np.ndarray, valid: np.ndarray, rng: np.random.Generator) -> Click | None:
+    """One corrective click, or ``None`` when there is no error left."""
     pred = prob > PRED_THRESHOLD
-    false_neg = _padded_distance(gt & ~pred & valid)
-    false_pos = _padded_distance(~gt & pred & valid)
+    false_neg = padded_distance(gt & ~pred & valid)
+    false_pos = padded_distance(~gt & pred & valid)
     fn_max, fp_max = float(false_neg.max()), float(false_pos.max())
     if max(fn_max, fp_max) == 0.0:
-        return (-1, -1, -1)
+        return None
     positive = fn_max > fp_max
     depth, deepest = (false_neg, fn_max) if positive else (false_pos, fp_max)
     ys, xs = np.nonzero(depth > deepest / 2.0)
     pick = int(rng.integers(len(ys)))
-    return (int(ys[pick]), int(xs[pick]), int(positive))
+    return Click(x=int(xs[pick]), y=int(ys[pick]), positive=positive)
 
 
 def add_corrective_clicks(
@@ -57,7 +54,8 @@ def add_corrective_clicks(
     gt = (mask[:, 0] > 0.5).numpy()
     valid = (mask[:, 0] >= 0).numpy()
     probs = prob[:, 0].numpy()
-    rows = [next_click(probs[i], gt[i], valid[i], rng) for i in range(len(probs))]
+    clicks = [next_click(probs[i], gt[i], valid[i], rng) for i in range(len(probs))]
+    rows = [PADDING if click is None else click.as_list() for click in clicks]
     return torch.cat([points, torch.tensor(rows, dtype=points.dtype)[:, None]], dim=1)
 
 

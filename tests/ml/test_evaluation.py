@@ -13,7 +13,7 @@ from pycocotools import mask as coco_mask
 
 from ml.evaluate import main as evaluate_main
 from ml.evaluation import metrics
-from ml.evaluation.clicker import Click, Clicker, deepest_error_click
+from ml.evaluation.clicker import Clicker, deepest_error_click
 from ml.evaluation.coco import CocoDataset
 from ml.evaluation.folder import FolderDataset
 from ml.evaluation.grabcut import GrabCutSession
@@ -21,6 +21,7 @@ from ml.evaluation.images import read_object_mask, read_rgb
 from ml.evaluation.report import summarize
 from ml.evaluation.runner import evaluate_dataset, evaluate_sample
 from ml.evaluation.sample import Sample
+from ml.inference.clicks import Click
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 SHARED_DIR = Path(os.environ.get("EDGEFLOW_SHARED_DIR", REPO_DIR.parent / "shared"))
@@ -310,10 +311,12 @@ def test_grabcut_session_follows_the_session_interface() -> None:
     rectangle = np.zeros((60, 80), dtype=bool)
     rectangle[15:45, 20:60] = True
     assert metrics.iou(first > 0.49, rectangle) > 0.9
-    session.add_click(5, 5, False)
-    np.testing.assert_array_equal(session.undo(), first)
+    assert session.clicks == [Click(x=40, y=30, positive=True)]
+    second = session.add_click(5, 5, False)
+    assert not second[5, 5] and session.clicks[-1] == Click(x=5, y=5, positive=False)
     session.reset()
-    assert not session.undo().any()
+    assert session.clicks == [] and session.mask is None
+    np.testing.assert_array_equal(session.add_click(40, 30, True), first)  # reset: the same first result
 
 
 def test_grabcut_baseline_end_to_end_on_two_real_images(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import torch
 from ml.data.augment import AugmentParams
 from ml.data.click_dataset import ClickTrainingDataset, PooledObject
 from ml.data.sources import DatasetSpec, index_objects, open_instance_dataset
+from ml.inference.clicks import Click
 from ml.model.loaded import LoadedModel
 from ml.training.forward import COARSE_KEY, freeze_batch_norm, training_forward
 from ml.training.init_from_ritm import edgeflow_from_ritm
@@ -55,8 +56,16 @@ def test_corrective_click_goes_to_the_largest_error() -> None:
     gt = np.zeros((30, 30), bool)
     gt[5:25, 5:25] = True
     click = next_click(np.zeros((30, 30), np.float32), gt, np.ones_like(gt), np.random.default_rng(0))
-    assert click[2] == 1 and gt[click[0], click[1]]
-    assert next_click(gt.astype(np.float32), gt, np.ones_like(gt), np.random.default_rng(0)) == (-1, -1, -1)
+    assert click is not None and click.positive and gt[click.y, click.x]
+    assert next_click(gt.astype(np.float32), gt, np.ones_like(gt), np.random.default_rng(0)) is None
+
+
+def test_point_rows_are_x_y_positive_like_click_lists() -> None:
+    points = torch.tensor([[Click(10, 3, True).as_list(), Click(2, 15, False).as_list(), [-1, -1, -1]]])
+    features = coord_features(points, torch.zeros(1, 1, 20, 30))
+    assert features.shape == (1, 3, 20, 30)
+    assert features[0, 1, 3, 10] == 1 and features[0, 1, 10, 3] == 0  # row y = 3, column x = 10
+    assert features[0, 2, 15, 2] == 1 and features[0, 2, 2, 15] == 0
 
 
 def test_edgeflow_starts_as_the_pretrained_ritm(hrnet18_model: LoadedModel) -> None:
@@ -145,7 +154,7 @@ def _config(tmp_path: Path, iterations: int) -> Path:
 def test_train_cli_resume_export_and_fp16_parity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ml.train import main
     from ml.training.config import TrainConfig
-    from ml.training.engine import Trainer
+    from ml.training.trainer import Trainer
     from ml.weights import load_model
     from ml.weights.checkpoint import read_checkpoint
     from ml.weights.registry import checkpoint_path

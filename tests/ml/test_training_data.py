@@ -115,8 +115,8 @@ def test_sampler_clicks_fall_in_the_right_regions() -> None:
         assert points.shape == (13, 3)
         used = points[points[:, 2] >= 0]
         positive, negative = used[used[:, 2] == 1], used[used[:, 2] == 0]
-        assert len(positive) >= 1 and target[positive[:, 0], positive[:, 1]].all()
-        assert not target[negative[:, 0], negative[:, 1]].any()
+        assert len(positive) >= 1 and target[positive[:, 1], positive[:, 0]].all()  # rows are (x, y, positive)
+        assert not target[negative[:, 1], negative[:, 0]].any()
         assert (points[len(used) :] == -1).all()
     ring = border_ring(target)
     assert ring.any() and not (ring & target).any()
