@@ -50,7 +50,7 @@ frontend/dist/.built: $(shell find frontend -path frontend/node_modules -prune -
 frontend-test: frontend ## unit tests of the browser client's pure logic (vitest)
 	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
 
-migrate: venv
+migrate: venv ## database tables; first makes var/ and, unless SECRET_KEY is set, the development key var/secret_key
 	$(PY) manage.py migrate --noinput -v 1
 	$(PY) manage.py collectstatic --noinput -v 0
 

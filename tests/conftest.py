@@ -1,7 +1,8 @@
-"""Fixtures shared by the whole suite: a project with one user per role, images, a batch and an object."""
+"""Fixtures shared by the whole suite: a project with one user per role, images, a batch and an object.
+
+Settings of the suite: backend/config/test_settings.py (pyproject.toml points pytest-django at it)."""
 
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +13,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image as PILImage
 from rest_framework.test import APIClient
 
+from ml.paths import shared_dir
+
 REPO_DIR = Path(__file__).resolve().parents[1]
-SHARED_DIR = Path(os.environ.get("EDGEFLOW_SHARED_DIR", REPO_DIR.parent / "shared"))
+SHARED_DIR = shared_dir()  # $EDGEFLOW_SHARED_DIR, default <repo>/../shared
 
 
 def png_bytes(width: int = 64, height: int = 48, seed: int = 0, mode: str = "RGB") -> bytes:
@@ -28,12 +31,6 @@ def png_bytes(width: int = 64, height: int = 48, seed: int = 0, mode: str = "RGB
 
 def upload(name: str, data: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data)
-
-
-def pytest_configure(config) -> None:
-    from django.conf import settings
-
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from backend.annotations.geometry import shape_from_polygons
-from backend.annotations.locking import lock_image, lock_object
+from backend.annotations.locking import (
+    lock_image,
+    lock_labels_for_move,
+    lock_object,
+    lock_objects_of_label,
+    share_label,
+)
 from backend.annotations.models import (
     AnnotationObject,
     AnnotationRevision,
@@ -53,9 +59,13 @@ def _record(obj: AnnotationObject, action: RevisionAction, user: AbstractBaseUse
     )
 
 
-def _label_of(image: Image, label_id: Any) -> LabelClass:
-    label = LabelClass.objects.filter(project_id=image.project_id, pk=label_id).first() if label_id else None
-    if label is None:
+def _share_label(label_id: Any) -> LabelClass | None:
+    """The label an object is to take, kept from deletion (taken before the image: see `locking`)."""
+    return share_label(label_id) if label_id else None
+
+
+def _label_of(image: Image, label: LabelClass | None, label_id: Any) -> LabelClass:
+    if label is None or label.project_id != image.project_id:
         raise InvalidInput(f"Label {label_id!r} does not exist in this project.", code="unknown_label")
     return label
 
@@ -95,6 +105,7 @@ def object_create(
 
     The key makes a create safe to retry when its answer was lost (a dropped connection, a replayed journal).
     """
+    label = _share_label(label_id)
     image = lock_image(image.pk)
     if client_key:
         existing = image.annotation_objects.filter(client_key=client_key).first()
@@ -103,7 +114,7 @@ def object_create(
     shape = shape_from_polygons(polygons, image.width, image.height)
     obj = AnnotationObject.objects.create(
         image=image,
-        label=_label_of(image, label_id),
+        label=_label_of(image, label, label_id),
         polygons=shape.polygons,
         mask_rle=shape.mask_rle,
         bbox=shape.bbox,
@@ -131,10 +142,11 @@ def object_update(
     clicks_used: int | None = None,
     seconds_spent: float | None = None,
 ) -> AnnotationObject:
+    label = _share_label(label_id) if label_id is not None else None
     obj = lock_object(obj.pk)
     _check_version(obj, version)
     if label_id is not None:
-        obj.label = _label_of(obj.image, label_id)
+        obj.label = _label_of(obj.image, label, label_id)
     if polygons is not None:
         shape = shape_from_polygons(polygons, obj.image.width, obj.image.height)
         obj.polygons, obj.mask_rle, obj.bbox, obj.area = shape.polygons, shape.mask_rle, shape.bbox, shape.area
@@ -167,23 +179,25 @@ def object_restore(*, object_id: int, author: AbstractBaseUser, version: Any) ->
     ``version`` is the version the object had when it was deleted (what the deleting client knew); a restore of
     an object that was changed or restored since, or that still exists, is a conflict.
     """
-    last = AnnotationRevision.objects.filter(object_id=object_id).order_by("-version").first()
-    if last is None:
+    revisions = AnnotationRevision.objects.filter(object_id=object_id).order_by("-version")
+    seen = revisions.first()
+    if seen is None:
         raise InvalidInput(f"Object {object_id} never existed.", code="unknown_object")
-    image = lock_image(last.image_id)
+    label = _share_label(seen.snapshot.get("label"))
+    image = lock_image(seen.image_id)
     existing = AnnotationObject.objects.filter(pk=object_id).first()
     if existing is not None:
         raise Conflict("The object is not deleted.", code="not_deleted", details={"current": object_snapshot(existing)})
-    last = AnnotationRevision.objects.filter(object_id=object_id).order_by("-version").first()  # under the lock
-    if not isinstance(version, int) or last.action != RevisionAction.DELETE or last.version != version + 1:
+    last = revisions.first()  # under the lock; a newer one than `seen` means a newer delete than the caller's
+    stale = last.pk != seen.pk or last.action != RevisionAction.DELETE
+    if stale or not isinstance(version, int) or last.version != version + 1:
         raise Conflict(
             f"The object was not deleted at version {version}; it cannot be restored from it.",
             code="stale_version",
             details={"current": None},
         )
     snapshot = last.snapshot
-    label = LabelClass.objects.filter(project_id=image.project_id, pk=snapshot["label"]).first()
-    if label is None:
+    if label is None or label.project_id != image.project_id:
         raise Conflict("The object's label has been deleted since; create it again with another.", code="label_gone")
     client_key = snapshot.get("client_key")
     if client_key and image.annotation_objects.filter(client_key=client_key).exists():
@@ -213,10 +227,17 @@ def object_restore(*, object_id: int, author: AbstractBaseUser, version: Any) ->
 
 @transaction.atomic
 def objects_relabel(*, source: LabelClass, target: LabelClass) -> int:
-    """Move every object of `source` to `target`, each as a new version with a revision."""
+    """Move every object of `source` to `target`, each as a new version with a revision.
+
+    Locks `source` (no object takes it meanwhile), keeps `target` from deletion, then locks the images and their
+    objects, in the order of `locking`.
+    """
+    source_locked, target_locked = lock_labels_for_move(source_id=source.pk, target_id=target.pk)
+    if source_locked is None or target_locked is None:
+        raise Conflict("A label was deleted meanwhile.", code="label_gone")
     moved = 0
-    for obj in AnnotationObject.objects.select_for_update().filter(label=source).order_by("image_id", "id"):
-        obj.label = target
+    for obj in lock_objects_of_label(source.pk):
+        obj.label = target_locked
         obj.version += 1
         obj.save(update_fields=["label", "version", "updated_at"])
         _record(obj, RevisionAction.UPDATE, None)

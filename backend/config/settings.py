@@ -1,15 +1,29 @@
-"""Settings for EdgeFlow Studio, all read from environment variables (see README)."""
+"""Settings for EdgeFlow Studio, each read from an environment variable (README, "Configuration").
+
+A flat read: no branches and no side effects here (importing them writes nothing); what takes more than a default lives in `backend.config.env`.
+The test suite runs `backend.config.test_settings`, these plus the values only tests want.
+"""
 
 from pathlib import Path
 
-import dj_database_url
-
-from backend.config.env import env_bool, env_int, env_list, env_str, persistent_secret_key
+from backend.config.env import (
+    caches,
+    channel_layers,
+    database,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    job_runner_default,
+    proxy_ssl_header,
+    secret_key,
+)
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(env_str("EDGEFLOW_VAR_DIR", str(REPO_DIR / "var")))
 
-SECRET_KEY = persistent_secret_key(VAR_DIR)
+SECRET_KEY = secret_key(VAR_DIR)  # SECRET_KEY, else var/secret_key written by `manage.py migrate`
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -18,7 +32,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
 # "1" trusts X-Forwarded-Proto: https from the reverse proxy (set it only behind one that always sets the header).
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(env_bool("TRUST_X_FORWARDED_PROTO", False))
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
@@ -97,23 +111,15 @@ TEMPLATES = [
     },
 ]
 
+# DATABASE_URL, else an SQLite file under var/ (write-ahead log, writers wait for each other).
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'edgeflow.sqlite3'}"),
+    "default": database(
+        env_str("DATABASE_URL", ""),
+        sqlite_file=VAR_DIR / "edgeflow.sqlite3",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        sqlite_busy_timeout_s=env_int("SQLITE_BUSY_TIMEOUT_S", 30),
     )
 }
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # A file, not memory, so that servers started by the tests share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-    # Concurrent writers (several requests of one daphne) wait for each other instead of failing with "database
-    # is locked": write-ahead log (readers never block), and transactions that take the write lock when they
-    # begin, waiting up to SQLITE_BUSY_TIMEOUT_S for it.
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": env_int("SQLITE_BUSY_TIMEOUT_S", 30),
-    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Django's ModelBackend, refusing while a username or address is throttled (backend.accounts.throttling).
@@ -194,26 +200,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# Embedded default: no REDIS_URL → in-memory channel layer and in-process inference.
+# Embedded default: no REDIS_URL → in-memory channel layer and cache, in-process inference.
 REDIS_URL = env_str("REDIS_URL", "")
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
-        }
-    }
-else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-# Shared by every web process in team mode (login throttling counts live here).
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "edgeflow"}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
-INFERENCE_BACKEND = env_str("INFERENCE_BACKEND", "celery" if REDIS_URL else "local")
+CHANNEL_LAYERS = channel_layers(REDIS_URL)
+CACHES = caches(REDIS_URL)
+INFERENCE_BACKEND = env_str("INFERENCE_BACKEND", job_runner_default(REDIS_URL))
 INFERENCE_TIMEOUT_S = env_int("INFERENCE_TIMEOUT_S", 20)
 INFERENCE_IMAGE_CACHE_BYTES = env_int("INFERENCE_IMAGE_CACHE_MB", 512) * 1024 * 1024
 INFERENCE_SESSION_CACHE_SIZE = env_int("INFERENCE_SESSION_CACHE_SIZE", 32)
@@ -240,14 +231,14 @@ DEFAULT_MODEL_NAME = env_str("EDGEFLOW_DEFAULT_MODEL", "hrnet18-ocr64-cocolvis")
 
 # "Fine-tune on this project" jobs (backend.training): a Celery task on the `training` queue in team mode,
 # a background thread of the server in the embedded default.
-TRAINING_BACKEND = env_str("TRAINING_BACKEND", "celery" if REDIS_URL else "local")
+TRAINING_BACKEND = env_str("TRAINING_BACKEND", job_runner_default(REDIS_URL))
 FINETUNE_ITERATIONS = env_int("FINETUNE_ITERATIONS", 60)
-FINETUNE_LR = float(env_str("FINETUNE_LR", "1e-4"))
+FINETUNE_LR = env_float("FINETUNE_LR", 1e-4)
 FINETUNE_BATCH_SIZE = env_int("FINETUNE_BATCH_SIZE", 2)
 FINETUNE_CROP_SIZE = (env_int("FINETUNE_CROP_HEIGHT", 320), env_int("FINETUNE_CROP_WIDTH", 480))
 FINETUNE_THREADS = env_int("FINETUNE_THREADS", 1)
 FINETUNE_MIN_OBJECTS = env_int("FINETUNE_MIN_OBJECTS", 2)
-FINETUNE_HELDOUT_FRACTION = float(env_str("FINETUNE_HELDOUT_FRACTION", "0.25"))
+FINETUNE_HELDOUT_FRACTION = env_float("FINETUNE_HELDOUT_FRACTION", 0.25)
 FINETUNE_MAX_HELDOUT = env_int("FINETUNE_MAX_HELDOUT", 50)
 FINETUNE_VAL_MAX_CLICKS = env_int("FINETUNE_VAL_MAX_CLICKS", 10)
 FINETUNE_TIMEOUT_S = env_int("FINETUNE_TIMEOUT_S", 6 * 3600)

@@ -10,22 +10,21 @@ from backend.projects.access import MANAGING_ROLES, get_project_for
 from backend.projects.models import Project, Role
 
 
-def visible_batches(*, user: AbstractBaseUser, project: Project, role: Role) -> QuerySet[Batch]:
-    batches = Batch.objects.filter(project=project)
+def _visible_to(queryset: QuerySet, *, user: AbstractBaseUser, role: Role, batch: str) -> QuerySet:
+    """``queryset`` narrowed to what ``role`` sees: everything for managers, else the batches ``user`` annotates
+    (annotators) or reviews (reviewers). ``batch`` is the path from the rows to their batch ("" for batches)."""
     if role in MANAGING_ROLES:
-        return batches
-    if role == Role.ANNOTATOR:
-        return batches.filter(assignee=user)
-    return batches.filter(reviewer=user)
+        return queryset
+    person = "assignee" if role == Role.ANNOTATOR else "reviewer"
+    return queryset.filter(**{f"{batch}{person}": user})
+
+
+def visible_batches(*, user: AbstractBaseUser, project: Project, role: Role) -> QuerySet[Batch]:
+    return _visible_to(Batch.objects.filter(project=project), user=user, role=role, batch="")
 
 
 def visible_images(*, user: AbstractBaseUser, project: Project, role: Role) -> QuerySet[Image]:
-    images = Image.objects.filter(project=project)
-    if role in MANAGING_ROLES:
-        return images
-    if role == Role.ANNOTATOR:
-        return images.filter(batch__assignee=user)
-    return images.filter(batch__reviewer=user)
+    return _visible_to(Image.objects.filter(project=project), user=user, role=role, batch="batch__")
 
 
 def filter_images(

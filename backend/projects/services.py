@@ -142,20 +142,30 @@ def label_update(
 
 @transaction.atomic
 def label_delete(*, label: LabelClass, reassign_to: LabelClass | None = None) -> int:
-    """Delete a label; objects using it must be moved to `reassign_to`, else 409. Returns objects moved."""
+    """Delete a label; objects using it must be moved to `reassign_to`, else 409. Returns objects moved.
+
+    The label is locked before its objects are counted: an object taking it meanwhile (its writer keeps the label,
+    see `annotations.locking`) is either counted here or refused there, never left on a deleted label.
+    """
+    from backend.annotations.locking import lock_label
     from backend.annotations.services import objects_relabel
 
-    in_use = label.annotation_objects.count()
-    if in_use and reassign_to is None:
-        raise Conflict(
-            f"Label {label.name!r} is used by {in_use} object(s); pass reassign_to=<label id> to move them first.",
-            code="label_in_use",
-            details={"objects": in_use},
-        )
     if reassign_to is not None and reassign_to.project_id != label.project_id:
         raise InvalidInput("reassign_to must be a label of the same project.", code="unknown_label")
     if reassign_to is not None and reassign_to.pk == label.pk:
         raise InvalidInput("reassign_to must be another label.", code="unknown_label")
-    moved = objects_relabel(source=label, target=reassign_to) if in_use else 0
+    if reassign_to is not None:
+        moved = objects_relabel(source=label, target=reassign_to)
+    else:
+        if lock_label(label.pk) is None:
+            raise Conflict(f"Label {label.name!r} was deleted meanwhile.", code="label_gone")
+        in_use = label.annotation_objects.count()
+        if in_use:
+            raise Conflict(
+                f"Label {label.name!r} is used by {in_use} object(s); pass reassign_to=<label id> to move them first.",
+                code="label_in_use",
+                details={"objects": in_use},
+            )
+        moved = 0
     label.delete()
     return moved
