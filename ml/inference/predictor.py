@@ -194,13 +194,15 @@ class ClickSession:
         return self.probability
 
     def _longest_known_prefix(self, wanted: tuple[Click, ...]) -> Snapshot:
-        for length in range(len(wanted), 0, -1):
-            known = self._known.get(wanted[:length])
-            if known is not None:
-                self._known.move_to_end(known.clicks)
-                return known
+        """The known state whose clicks are the longest prefix of ``wanted`` (marked as used), else the empty one."""
         assert self._empty is not None  # set with the image, as the state
-        return self._empty
+        best = self._empty
+        for clicks, known in self._known.items():
+            if len(best.clicks) < len(clicks) <= len(wanted) and wanted[: len(clicks)] == clicks:
+                best = known
+        if best.clicks:
+            self._known.move_to_end(best.clicks)
+        return best
 
     def _remember(self, state: Snapshot) -> None:
         self._known[state.clicks] = state
