@@ -2,12 +2,14 @@
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from backend.annotations.locking import lock_images, share_label
 from backend.annotations.models import ObjectSource
 from backend.annotations.services import object_create
 from backend.common.errors import InvalidInput, TooLarge
@@ -74,6 +76,14 @@ def _label(
     return labels[name]
 
 
+def _lock_in_order(labels: Iterable[LabelClass], images: Iterable[Image | None]) -> None:
+    """Take every label, then every image, before the first object (the order of ``annotations.locking``): the
+    import writes across many of both, and each create alone would lock a label after an image."""
+    for label in sorted(labels, key=lambda label: label.pk):
+        share_label(label.pk)
+    lock_images(image.pk for image in images if image is not None)
+
+
 def check_import_size(size: int) -> None:
     """Refuse a document before it is read: parsing JSON holds several times its size in memory."""
     if size > settings.MAX_IMPORT_BYTES:
@@ -100,6 +110,7 @@ def coco_import(*, project: Project, data: bytes, author: AbstractBaseUser, crea
     digest = hashlib.sha256(data).hexdigest()[:16]
     by_name, by_id = _images_by_name(project)
     labels = {label.name: label for label in project.labels.all()}
+    _lock_in_order(labels.values(), [_match(a.file_name, by_name, by_id) for a in annotations])
     report = ImportReport()
     unmatched: set[str] = set()
     for annotation in annotations:
