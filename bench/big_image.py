@@ -128,14 +128,16 @@ class Annotator:
     def __init__(self, url: str, session: dict) -> None:
         address = f"{url.replace('http', 'ws', 1)}/ws/images/{session['image']}/annotate/?token={session['token']}"
         self.ws = connect(address, origin=url, max_size=2**26, open_timeout=60).__enter__()  # open until the end
-        self.session, self.seq = session, 0
+        self.session, self.seq, self.clicks = session, 0, []
         json.loads(self.ws.recv())  # ready
         self.ws.send(json.dumps({"type": "start", "label": session["label"]}))
 
     def click(self, x: float, y: float, positive: bool = True) -> tuple[float, dict]:
+        """One more click: the whole list goes to the server (protocol v2); the round trip and its answer."""
         self.seq += 1
+        self.clicks.append({"x": x, "y": y, "positive": positive})
         sent = time.perf_counter()
-        self.ws.send(json.dumps({"type": "click", "seq": self.seq, "x": x, "y": y, "positive": positive}))
+        self.ws.send(json.dumps({"type": "clicks", "seq": self.seq, "clicks": self.clicks}))
         while True:
             reply = json.loads(self.ws.recv(timeout=300))
             if reply.get("seq") == self.seq and reply["type"] in {"mask", "error"}:

@@ -150,6 +150,7 @@ class Annotator:
             json.loads(ws.recv())
             clicker = Clicker(self.truth, self.ignore)
             prediction = np.zeros_like(self.truth)
+            clicks: list[dict] = []  # the client owns the click list and sends all of it (protocol v2)
             time.sleep(self.rng.uniform(0, self.think_s))  # people do not start in lockstep
             for seq in range(1, self.clicks + 1):
                 click = clicker.next_click(prediction)
@@ -158,8 +159,8 @@ class Annotator:
                 if seq > 1:
                     time.sleep(self.think_s * self.rng.uniform(0.5, 1.5))  # looking at the mask
                 sent_at = time.perf_counter()
-                ws.send(json.dumps({"type": "click", "seq": seq, "x": click.x, "y": click.y,
-                                    "positive": click.positive}))  # fmt: skip
+                clicks.append({"x": click.x, "y": click.y, "positive": click.positive})
+                ws.send(json.dumps({"type": "clicks", "seq": seq, "clicks": clicks}))
                 self.sent += 1
                 reply = self.wait(ws, seq)
                 if reply is None:

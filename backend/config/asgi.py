@@ -10,8 +10,8 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from backend.common.body_limit import limit_request_body  # noqa: E402
-from backend.config.routing import websocket_urlpatterns  # noqa: E402
 from backend.interactive.auth import websocket_auth  # noqa: E402
+from backend.interactive.consumer import websocket_urlpatterns  # noqa: E402
 from backend.interactive.origin import SameOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(

@@ -8,4 +8,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
 
 app = Celery("edgeflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+app.autodiscover_tasks()  # each app's tasks.py (fine-tuning)
+app.autodiscover_tasks(["backend.interactive"], related_name="jobs")  # click jobs, beside their contract

@@ -1,8 +1,8 @@
 """Websocket authentication: the session cookie (browsers) or `?token=` (scripts, benchmarks).
 
 A connection is authenticated once, at connect; :func:`credentials_still_valid` re-checks that the credential
-still stands (not logged out, expired, revoked or invalidated by a password change) before an object is started
-or saved, so a socket left open cannot outlive the login it was opened with.
+still stands (not logged out, expired, revoked or invalidated by a password change) when an object is started
+and before clicks are computed, so a socket left open cannot outlive the login it was opened with.
 """
 
 from importlib import import_module

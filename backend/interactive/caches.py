@@ -2,6 +2,7 @@
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -10,6 +11,7 @@ from django.conf import settings
 from backend.interactive.working_copy import WorkingImage, load_working_image
 from ml.inference.engine import Engine
 from ml.inference.engines import create_engine
+from ml.inference.predictor import ClickSession
 from ml.weights import load_model
 
 K = TypeVar("K")
@@ -51,16 +53,17 @@ class LRU(Generic[K, V]):
             return item[0]
 
 
-_engines: dict[str, Engine] = {}
-_engines_lock = threading.Lock()
+_models: dict[str, Engine] = {}
+_models_lock = threading.Lock()
 
 
-def engine(name: str) -> Engine:
-    """The inference engine of registered model `name`, loaded (and compiled, if the engine does) once."""
-    with _engines_lock:
-        if name not in _engines:
-            _engines[name] = create_engine(load_model(name), settings.INFERENCE_ENGINE or None)
-        return _engines[name]
+def loaded_model(name: str) -> Engine:
+    """Registered model ``name`` ready to run: loaded into its inference engine (and compiled, if the engine
+    does) once per process."""
+    with _models_lock:
+        if name not in _models:
+            _models[name] = create_engine(load_model(name), settings.INFERENCE_ENGINE or None)
+        return _models[name]
 
 
 class ImageCache:
@@ -91,3 +94,16 @@ class ImageCache:
             with self._changed:
                 self._loading.discard(key)
                 self._changed.notify_all()
+
+
+@dataclass
+class Live:
+    """An object's click session held by this process, with the version of its state it last stored."""
+
+    version: int
+    session: ClickSession
+    lock: threading.Lock
+
+
+images = ImageCache(settings.INFERENCE_IMAGE_CACHE_BYTES)
+live_sessions: LRU[str, Live] = LRU(settings.INFERENCE_SESSION_CACHE_SIZE)

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404
 
-from backend.annotations.models import AnnotationObject
 from backend.images.models import Image
 from backend.images.selectors import edit_refusal, get_image_for
 from backend.training.selectors import project_models
@@ -59,9 +58,3 @@ def editable_image(user: AbstractBaseUser, image_id: int) -> Image:
     if refusal:
         raise Refused("forbidden", refusal, 4403)
     return image
-
-
-def check_object_on_image(*, object_id: int, image_id: int) -> None:
-    """An object re-segmented on a socket must be one of the socket's image (whose edit right was checked)."""
-    if not AnnotationObject.objects.filter(pk=object_id, image_id=image_id).exists():
-        raise Refused("unknown_object", f"Object {object_id} is not on this image.", 4404)

@@ -1,11 +1,17 @@
 """The websocket protocol of interactive annotation: validating what clients send.
 
-See docs/interactive-protocol.md for the messages and replies.
+Small pure parsers with stable error codes (``bad_message``, ``click_outside_image``, ``stale_seq``); they return
+the types of ``ml`` (:class:`~ml.inference.clicks.Click`, :class:`~ml.postprocess.MaskOptions`) and apply its
+rules (``check_inside``, the options' ranges). See docs/interactive-protocol.md for the messages and replies.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
+
+from ml.inference.clicks import Click, check_inside
+from ml.postprocess import MaskOptions
+from ml.postprocess.shape import THRESHOLD_RANGE, TOLERANCE_RANGE
 
 MAX_CLICKS = 100
 
@@ -17,29 +23,12 @@ class ProtocolError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Options:
-    threshold: float = 0.5
-    largest_component: bool = True
-    tolerance: float = 1.0
-
-
-@dataclass(frozen=True)
-class ClickIn:
-    x: float
-    y: float
-    positive: bool
-
-    def as_list(self) -> list:
-        return [self.x, self.y, int(self.positive)]
-
-
-def _number(message: dict, key: str, *, low: float | None = None, high: float | None = None) -> float:
+def _number(message: dict, key: str, bounds: tuple[float, float] | None = None) -> float:
     value = message.get(key)
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
         raise ProtocolError("bad_message", f"'{key}' must be a number.")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ProtocolError("bad_message", f"'{key}' must be between {low} and {high}.")
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        raise ProtocolError("bad_message", f"'{key}' must be between {bounds[0]} and {bounds[1]}.")
     return float(value)
 
 
@@ -57,27 +46,38 @@ def _bool(message: dict, key: str, default: bool | None = None) -> bool:
     return value
 
 
-def parse_click(message: dict, width: int, height: int) -> ClickIn:
-    """A click in pixel-index coordinates (x column, y row); outside the image is an error."""
-    x, y = _number(message, "x"), _number(message, "y")
-    if not (0 <= x <= width - 1 and 0 <= y <= height - 1):
-        raise ProtocolError("click_outside_image", f"Click ({x}, {y}) is outside the {width}×{height} image.")
-    return ClickIn(x, y, _bool(message, "positive", True))
+def parse_click(item: Any, width: int, height: int) -> Click:
+    """``{x, y, positive}`` in pixel-index coordinates of the image (x column, y row); ``positive`` defaults
+    to true. Outside the image is ``click_outside_image``."""
+    if not isinstance(item, dict):
+        raise ProtocolError("bad_message", "A click is an object {x, y, positive}.")
+    click = Click(_number(item, "x"), _number(item, "y"), _bool(item, "positive", True))
+    try:
+        check_inside(click, height, width)
+    except ValueError as exc:
+        raise ProtocolError(
+            "click_outside_image", f"Click ({click.x}, {click.y}) is outside the {width}×{height} image."
+        ) from exc
+    return click
 
 
-def parse_clicks(value: Any, width: int, height: int) -> list[ClickIn]:
-    if value is None:
-        return []
+def parse_clicks(value: Any, width: int, height: int) -> tuple[Click, ...]:
+    """The whole wanted click list, oldest first (``[]``: no clicks)."""
     if not isinstance(value, list) or len(value) > MAX_CLICKS:
         raise ProtocolError("bad_message", f"'clicks' must be a list of at most {MAX_CLICKS} clicks.")
-    return [parse_click(item if isinstance(item, dict) else {}, width, height) for item in value]
+    return tuple(parse_click(item, width, height) for item in value)
 
 
-def parse_options(message: dict, current: Options) -> Options:
-    threshold = _number(message, "threshold", low=0.01, high=0.99) if "threshold" in message else current.threshold
-    largest = _bool(message, "largest_component") if "largest_component" in message else current.largest_component
-    tolerance = _number(message, "tolerance", low=0.0, high=50.0) if "tolerance" in message else current.tolerance
-    return Options(threshold, largest, tolerance)
+def parse_options(message: dict, current: MaskOptions) -> MaskOptions:
+    """``current`` with the options the message gives."""
+    changes: dict[str, Any] = {}
+    if "threshold" in message:
+        changes["threshold"] = _number(message, "threshold", THRESHOLD_RANGE)
+    if "largest_component" in message:
+        changes["largest_component"] = _bool(message, "largest_component")
+    if "tolerance" in message:
+        changes["tolerance"] = _number(message, "tolerance", TOLERANCE_RANGE)
+    return replace(current, **changes)
 
 
 def parse_seq(message: dict, last_seq: int) -> int:
@@ -89,21 +89,3 @@ def parse_seq(message: dict, last_seq: int) -> int:
 
 def parse_label(message: dict) -> int:
     return _int(message, "label")
-
-
-def parse_object(message: dict) -> int | None:
-    """The object a `start` re-segments (with the `version` the change is based on), or ``None`` for a new one."""
-    if message.get("object") is None:
-        return None
-    object_id = _int(message, "object")
-    _int(message, "version")
-    return object_id
-
-
-def parse_client_key(message: dict) -> str | None:
-    key = message.get("client_key")
-    if key is None:
-        return None
-    if not isinstance(key, str) or not 0 < len(key) <= 64 or not key.isprintable():
-        raise ProtocolError("bad_message", "'client_key' is a string of 1 to 64 printable characters.")
-    return key

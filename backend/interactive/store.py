@@ -8,6 +8,7 @@ Embedded mode: nothing leaves the process; the worker's session cache is the sta
 from typing import Protocol
 
 import redis
+from django.conf import settings
 
 STATE_TTL_SECONDS = 6 * 3600
 
@@ -80,3 +81,14 @@ class ProcessStateStore:
 
     def delete(self, session_id: str) -> None:
         self._versions.pop(session_id, None)
+
+
+_store: StateStore | None = None
+
+
+def state_store() -> StateStore:
+    """This process's store: Redis when ``REDIS_URL`` is set (team mode), else the process itself."""
+    global _store
+    if _store is None:
+        _store = RedisStateStore(settings.REDIS_URL) if settings.REDIS_URL else ProcessStateStore()
+    return _store

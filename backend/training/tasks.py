@@ -1,21 +1,18 @@
 """How a fine-tuning job runs: a Celery task on the ``training`` queue (team mode) or a background thread
-of this process (embedded default), one job at a time."""
+of this process (embedded default), one job at a time (see ``backend.common.background``)."""
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from celery import shared_task
 from celery.signals import worker_ready
-from django.conf import settings
-from django.db import close_old_connections
 
+from backend.common.background import Background
 from ml.paths import models_dir
 from ml.weights.registry import registered_names
 
 TRAINING_QUEUE = "training"
 log = logging.getLogger(__name__)
-_executor: ThreadPoolExecutor | None = None
 
 
 @shared_task(name="training.run_finetune_job", acks_late=False, ignore_result=True)
@@ -25,24 +22,12 @@ def run_finetune_job(job_id: int) -> None:
     run_finetune(job_id)
 
 
-def _run_in_thread(job_id: int) -> None:
-    from backend.training.runner import run_finetune
-
-    try:
-        run_finetune(job_id)
-    finally:
-        close_old_connections()
+finetune_jobs = Background(run_finetune_job, queue=TRAINING_QUEUE, setting="TRAINING_BACKEND")
 
 
 def dispatch(job_id: int) -> None:
     """Queue job ``job_id`` (call after the transaction that created it has committed)."""
-    global _executor
-    if settings.TRAINING_BACKEND == "celery":
-        run_finetune_job.apply_async(args=[job_id], queue=TRAINING_QUEUE)
-        return
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finetune")
-    _executor.submit(_run_in_thread, job_id)
+    finetune_jobs.submit(job_id)
 
 
 @worker_ready.connect

@@ -62,3 +62,19 @@ def disk(world):
     from tests.conftest import upload_to_batch
 
     return upload_to_batch(world, "disk.png", disk_png())
+
+
+@pytest.fixture(scope="session")
+def model_loading() -> Iterator[None]:
+    """The default model loading in a thread while the test database is created (in-process socket tests ask
+    for it first): the first socket's `prepare`, and its first click, wait for this load instead of starting one."""
+    import threading
+
+    from django.conf import settings
+
+    from backend.interactive.caches import loaded_model
+
+    thread = threading.Thread(target=loaded_model, args=(settings.DEFAULT_MODEL_NAME,), daemon=True)
+    thread.start()
+    yield
+    thread.join()

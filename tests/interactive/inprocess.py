@@ -2,6 +2,9 @@
 inference backend and the real model — no daphne, no Redis, no worker (the embedded default's path)."""
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from channels.testing import WebsocketCommunicator
@@ -43,6 +46,13 @@ class Socket:
             if reply["type"] in kinds or reply["type"] == "error":
                 return reply
 
+    async def answer(self, seq: int, timeout: float = 60) -> dict[str, Any]:
+        """What answers request ``seq``: its mask, its error or its `superseded`."""
+        while True:
+            reply = await self.recv(timeout)
+            if reply.get("seq") == seq and reply["type"] in {"mask", "error", "superseded"}:
+                return reply
+
     async def close_code(self, timeout: float = 10) -> int:
         output = await self.communicator.receive_output(timeout=timeout)
         assert output["type"] == "websocket.close", output
@@ -55,3 +65,16 @@ class Socket:
 def outcome(reply: dict[str, Any]) -> str:
     """A reply as one word for matrices: its type, or `error:<code>`."""
     return f"error:{reply['code']}" if reply["type"] == "error" else reply["type"]
+
+
+@contextmanager
+def inference_thread_busy() -> Iterator[None]:
+    """The in-process inference thread held busy until the block ends: jobs submitted meanwhile wait for it."""
+    from backend.interactive.jobs import click_jobs
+
+    release = threading.Event()
+    click_jobs.in_thread(release.wait)
+    try:
+        yield
+    finally:
+        release.set()

@@ -22,11 +22,13 @@ import redis
 from PIL import Image as PILImage
 from PIL import ImageOps
 
-from backend.interactive import caches, worker
-from backend.interactive.codec import decode_state
+from backend.interactive import caches, jobs, store
+from backend.interactive.jobs import ClickJob, JobReply, LocalBackend
 from backend.interactive.store import RedisStateStore
 from backend.interactive.working_copy import load_working_image
-from ml.postprocess import polygons_to_mask
+from ml.inference.clicks import Click
+from ml.inference.state import decode_state
+from ml.postprocess import MaskOptions, polygons_to_mask
 from tests.live_stack import GRABCUT, TEST_REDIS_URL, Client, Stack, grabcut_mask, run_stack, token_for
 from tests.waiting import wait_until
 
@@ -34,7 +36,6 @@ MODEL = "hrnet18-ocr64-cocolvis"
 LIMIT = 200_000  # 1000×800 → a 500×400 working copy
 WIDTH, HEIGHT = 1000, 800
 CLICK = [round(250 * WIDTH / 513), round(200 * HEIGHT / 371)]  # the llama's body, as in test_worker
-OPTIONS = {"threshold": 0.5, "largest_component": True, "tolerance": 1.0}
 
 
 def big_llama() -> PILImage.Image:
@@ -65,36 +66,39 @@ def big_png(tmp_path) -> Path:
 
 @pytest.fixture
 def redis_store(monkeypatch) -> RedisStateStore:
-    store = RedisStateStore(TEST_REDIS_URL)
-    monkeypatch.setattr(worker, "_store", store)
-    monkeypatch.setattr(worker, "_sessions", worker.LRU(8))
-    return store
+    state = RedisStateStore(TEST_REDIS_URL)
+    monkeypatch.setattr(store, "_store", state)
+    monkeypatch.setattr(caches, "live_sessions", caches.LRU(8))
+    return state
 
 
 def fresh_worker(monkeypatch, folder: Path, max_pixels: int = LIMIT) -> None:
     """As if the next job reached a worker process that has not seen the image yet."""
-    monkeypatch.setattr(worker, "_images", caches.ImageCache(64 * 2**20, max_pixels=max_pixels, folder=folder))
-    monkeypatch.setattr(worker, "_sessions", worker.LRU(8))
+    monkeypatch.setattr(caches, "images", caches.ImageCache(64 * 2**20, max_pixels=max_pixels, folder=folder))
+    monkeypatch.setattr(caches, "live_sessions", caches.LRU(8))
 
 
-def job(path: Path, session: str, seq: int, clicks: list, sha256: str = "big-llama") -> dict:
-    return {
-        "expect_state": seq > 1,
-        "session": session,
-        "seq": seq,
-        "image": {"id": 1, "path": str(path), "sha256": sha256},
-        "model": MODEL,
-        "clicks": clicks,
-        "options": OPTIONS,
-        "submitted_at": time.time(),
-    }
+def job(path: Path, session: str, seq: int, clicks: list, sha256: str = "big-llama", channel: str = "") -> ClickJob:
+    return ClickJob(
+        session=session,
+        seq=seq,
+        model=MODEL,
+        image_path=str(path),
+        image_sha256=sha256,
+        clicks=tuple(Click.from_list(row) for row in clicks),
+        options=MaskOptions(),
+        expect_state=seq > 1,
+        reply_channel=channel,
+        submitted_at=time.time(),
+    )
 
 
-def run(spec: dict) -> dict:
-    reply, persist = worker.run_job(spec)
+def run(spec: ClickJob) -> dict:
+    """The job's `mask` message, as the client gets it."""
+    reply, persist = jobs.run_job(spec)
     persist()
-    assert reply["ok"], reply
-    return reply
+    assert reply.ok, reply
+    return reply.to_client()
 
 
 def test_a_click_on_a_huge_image_is_computed_on_the_working_copy_and_answered_in_image_pixels(
@@ -122,8 +126,8 @@ def test_a_click_on_a_huge_image_is_computed_on_the_working_copy_and_answered_in
     # What Redis keeps of the object is at the working size, never the image's.
     version, blob = redis_store.load(session)
     state = decode_state(blob)
-    assert state["image_shape"] == [400, 500] and state["prev_mask"].shape == (400, 500)
-    assert state["prev_edge"] is None or state["prev_edge"].shape == (400, 500)
+    assert state["image_shape"] == [400, 500] and state["probability"].shape == (400, 500)
+    assert state["edge"] is None or state["edge"].shape == (400, 500)
 
     # A second click continues from that state, and a worker that never saw the object continues it alike.
     second = run(job(big_png, session, 2, [[*CLICK, 1], [60 * WIDTH // 513, 330 * HEIGHT // 371, 0]]))
@@ -184,10 +188,8 @@ def test_preparing_a_huge_image_does_not_hold_up_the_clicks_of_others(
     """A decode that takes long (here: an original that is not there to read yet) runs beside the clicks."""
     from channels.layers import get_channel_layer
 
-    from backend.interactive.backends import LocalBackend
-
     fresh_worker(monkeypatch, tmp_path / "working")
-    caches.engine(MODEL)  # loaded, as in a running server
+    caches.loaded_model(MODEL)  # loaded, as in a running server
     slow = tmp_path / "slow.png"
     os.mkfifo(slow)  # opening it for reading waits until someone writes
     small = shutil.copy(GRABCUT / "images" / "llama.bmp", tmp_path / "llama.bmp")
@@ -196,32 +198,27 @@ def test_preparing_a_huge_image_does_not_hold_up_the_clicks_of_others(
     async def prepare_then_click() -> dict:
         layer = get_channel_layer()
         channel = await layer.new_channel()
-        await backend.prepare(MODEL, {"path": str(slow), "sha256": "slow"})
-        await backend.submit(
-            {**job(Path(small), uuid.uuid4().hex, 1, [[250, 200, 1]], "small"), "reply_channel": channel}
-        )
-        return await asyncio.wait_for(layer.receive(channel), timeout=60)
+        await backend.prepare(MODEL, str(slow), "slow")
+        await backend.submit(job(Path(small), uuid.uuid4().hex, 1, [[250, 200, 1]], "small", channel))
+        return JobReply.from_message(await asyncio.wait_for(layer.receive(channel), timeout=60))
 
     try:
         with ThreadPoolExecutor(1) as loop_thread:  # its own event loop: the suite may have one in this thread
             reply = loop_thread.submit(asyncio.run, prepare_then_click()).result()
-        assert reply["ok"] and reply["area"] > 10000
+        assert reply.ok and reply.area > 10000
     finally:
         threading.Thread(target=lambda: open(slow, "wb").close(), daemon=True).start()  # let prepare go on
-        backend._preparer.shutdown(wait=True)
-        backend._executor.shutdown(wait=True)
+        backend.preparer.shutdown(wait=True)
+        jobs.click_jobs.drain()
 
 
 def test_prepare_builds_the_working_copy_before_the_first_click(redis_store, monkeypatch, tmp_path, big_png) -> None:
-    from backend.interactive.backends import LocalBackend
-
     folder = tmp_path / "working"
     fresh_worker(monkeypatch, folder)
     backend = LocalBackend()
     with ThreadPoolExecutor(1) as loop_thread:
-        loop_thread.submit(asyncio.run, backend.prepare(MODEL, {"path": str(big_png), "sha256": "big-llama"})).result()
-    backend._preparer.shutdown(wait=True)
-    backend._executor.shutdown(wait=True)
+        loop_thread.submit(asyncio.run, backend.prepare(MODEL, str(big_png), "big-llama")).result()
+    backend.preparer.shutdown(wait=True)
     assert (folder / f"big-llama-{LIMIT}.npz").exists()
     big_png.unlink()  # the first click is served from what prepare built
     reply = run(job(big_png, uuid.uuid4().hex, 1, [[*CLICK, 1]]))
@@ -251,7 +248,7 @@ def test_team_mode_click_on_a_huge_image(big_stack, world, big_photo) -> None:
     assert conn.recv()["image"] == {"id": big_photo.pk, "width": WIDTH, "height": HEIGHT}
     conn.send(type="start", label=world.label.pk)
     session = conn.until("started")["session"]
-    conn.send(type="click", seq=1, x=CLICK[0], y=CLICK[1], positive=True)
+    conn.send(type="clicks", seq=1, clicks=[{"x": CLICK[0], "y": CLICK[1], "positive": True}])
     mask = conn.until("mask", seq=1)
     conn.close()
 
@@ -264,13 +261,13 @@ def test_team_mode_click_on_a_huge_image(big_stack, world, big_photo) -> None:
     built = stored.stat()
     key = f"edgeflow:click:{session}:state"
     blob = wait_until(lambda: redis.Redis.from_url(TEST_REDIS_URL).get(key), timeout=30, what="the stored state")
-    assert decode_state(blob)["prev_mask"].shape == (400, 500)
+    assert decode_state(blob)["probability"].shape == (400, 500)
 
     # Another annotator's object on the same image: the working copy is reused, not rebuilt.
     other = Client(big_stack, big_photo.pk, token)
     other.recv()
     other.send(type="start", label=world.label.pk)
-    other.send(type="click", seq=1, x=CLICK[0], y=CLICK[1], positive=True)
+    other.send(type="clicks", seq=1, clicks=[{"x": CLICK[0], "y": CLICK[1], "positive": True}])
     assert other.until("mask", seq=1)["polygons"] == mask["polygons"]
     other.close()
     assert (stored.stat().st_ino, stored.stat().st_mtime_ns) == (built.st_ino, built.st_mtime_ns)

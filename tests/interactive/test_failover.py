@@ -46,12 +46,14 @@ def test_killed_worker_gives_an_error_and_the_next_click_works_elsewhere(failove
     conn = Client(failover_stack, photo.pk, token_for(world.users["annotator"]))
     conn.recv()
     conn.send(type="start", label=world.label.pk)
-    conn.send(type="click", seq=1, x=250, y=200, positive=True)
+    clicks = [{"x": 250, "y": 200, "positive": True}]
+    conn.send(type="clicks", seq=1, clicks=clicks)
     conn.until("mask", seq=1)
     wait_until_idle(failover_stack.workers)
     before = {w.name: received(w) for w in failover_stack.workers}
 
-    conn.send(type="click", seq=2, x=60, y=330, positive=False)
+    clicks.append({"x": 60, "y": 330, "positive": False})
+    conn.send(type="clicks", seq=2, clicks=clicks)
     busy = wait_until(
         lambda: [w for w in failover_stack.workers if received(w) > before[w.name]],
         timeout=30,
@@ -68,7 +70,8 @@ def test_killed_worker_gives_an_error_and_the_next_click_works_elsewhere(failove
     assert answer["type"] == "error" and answer["code"] == "worker_timeout", answer
     assert time.time() - killed_at <= timeout + 2
 
-    conn.send(type="click", seq=3, x=300, y=150, positive=True)
+    clicks.append({"x": 300, "y": 150, "positive": True})
+    conn.send(type="clicks", seq=3, clicks=clicks)
     third = conn.until("mask", seq=3, timeout=60)
     assert not third["worker"].endswith(f":{victim.popen.pid}") and third["clicks"] == 3
     assert not third["rebuilt"] and third["steps"] == 1  # clicks 2 and 3 together, on top of click 1's state

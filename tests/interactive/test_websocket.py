@@ -1,18 +1,23 @@
-"""The click loop end to end in team mode: websocket → Celery worker → real model → websocket."""
+"""The click loop end to end on a live stack (team mode: websocket → Celery worker → real model → websocket; and
+the embedded default), and the object saved as the browser saves it: over REST."""
 
 import time
 
 import numpy as np
 import pytest
+import redis
 from pycocotools import mask as coco_mask
 
 from backend.annotations.models import AnnotationObject
 from tests.conftest import World
-from tests.live_stack import Client, Stack, grabcut_mask, token_for
+from tests.http import call
+from tests.live_stack import TEST_REDIS_URL, Client, Stack, grabcut_mask, token_for
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LLAMA_CLICK = {"x": 250, "y": 200}  # on the llama's body
+LLAMA_CLICK = {"x": 250, "y": 200, "positive": True}  # on the llama's body
+BACKGROUND = {"x": 20, "y": 20, "positive": False}
 
 
 def iou(rle: dict, truth: np.ndarray, ignore: np.ndarray) -> float:
@@ -40,29 +45,43 @@ def test_only_editors_may_connect(team_stack, world, photo, who, code, close_cod
     assert closed.value.rcvd.code == close_code
 
 
-def test_click_streams_a_mask_and_finish_saves_the_object(team_stack, world, photo) -> None:
-    conn = client(team_stack, world, "annotator", photo.pk)
+def save_over_rest(stack: Stack, token: str, image_id: int, body: dict) -> tuple[int, dict]:
+    """What the browser's saver does with a finished object: POST it to the REST API."""
+    reply = call("POST", f"{stack.url}/api/images/{image_id}/objects/", json_body=body,
+                 headers={"Authorization": f"Token {token}"})  # fmt: skip
+    return reply.status, reply.json()
+
+
+def test_a_click_streams_a_mask_and_the_object_is_saved_over_rest(team_stack, world, photo) -> None:
+    token = token_for(world.users["annotator"])
+    conn = Client(team_stack, photo.pk, token)
     ready = conn.recv()
     assert ready["type"] == "ready" and ready["image"] == {"id": photo.pk, "width": 513, "height": 371}
+    assert ready["options"] == {"threshold": 0.5, "largest_component": True, "tolerance": 1.0}
     conn.send(type="start", label=world.label.pk)
-    assert conn.recv()["type"] == "started"
-    conn.send(type="click", seq=1, positive=True, **LLAMA_CLICK)
+    session = conn.until("started")["session"]
+    conn.send(type="clicks", seq=1, clicks=[LLAMA_CLICK])
     mask = conn.until("mask", seq=1)
     truth, ignore = grabcut_mask("llama")
     assert iou(mask["rle"], truth, ignore) > 0.8
-    assert mask["polygons"] and mask["area"] > 10000 and mask["can_undo"]
+    assert mask["polygons"] and mask["area"] > 10000 and "can_undo" not in mask
     assert set(mask["latency"]) >= {"queue_s", "load_s", "forward_s", "post_s", "total_s"}
-    conn.send(type="finish", client_key="tab1-object1")
-    saved = conn.until("saved")["object"]
+    state_key = f"edgeflow:click:{session}:state"
+    wait_until(lambda: redis.Redis.from_url(TEST_REDIS_URL).exists(state_key), timeout=30, what="the stored state")
+
+    body = {"label": world.label.pk, "polygons": mask["polygons"], "source": "interactive", "clicks_used": 1,
+            "seconds_spent": 4.5, "client_key": "tab1-object1"}  # fmt: skip
+    status, saved = save_over_rest(team_stack, token, photo.pk, body)
+    assert status == 201, saved
     obj = AnnotationObject.objects.get(pk=saved["id"])
     assert obj.source == "interactive" and obj.clicks_used == 1 and obj.version == 1 and obj.label_id == world.label.pk
-    assert obj.author == world.users["annotator"] and obj.client_key == "tab1-object1"
+    assert obj.author == world.users["annotator"] and obj.client_key == "tab1-object1" and obj.area > 10000
     # the same save retried (its answer was lost) returns the first object, not a duplicate
-    conn.send(type="start", label=world.label.pk, clicks=[{**LLAMA_CLICK, "positive": True}], seq=2)
-    conn.until("mask", seq=2)
-    conn.send(type="finish", client_key="tab1-object1")
-    assert conn.until("saved")["object"]["id"] == obj.pk
+    assert save_over_rest(team_stack, token, photo.pk, body)[1]["id"] == obj.pk
     assert AnnotationObject.objects.filter(image=photo).count() == 1
+    conn.send(type="cancel")  # saved: the socket forgets the object's state
+    assert conn.until("cancelled")["session"] == session
+    assert not redis.Redis.from_url(TEST_REDIS_URL).exists(state_key)
     conn.close()
 
 
@@ -70,19 +89,19 @@ def test_undo_redo_and_options_need_no_forward_pass(team_stack, world, photo) ->
     conn = client(team_stack, world, "annotator", photo.pk)
     conn.recv()
     conn.send(type="start", label=world.label.pk)
-    conn.send(type="click", seq=1, positive=True, **LLAMA_CLICK)
+    conn.send(type="clicks", seq=1, clicks=[LLAMA_CLICK])
     first = conn.until("mask", seq=1)
-    conn.send(type="click", seq=2, x=20, y=20, positive=False)
+    conn.send(type="clicks", seq=2, clicks=[LLAMA_CLICK, BACKGROUND])
     conn.until("mask", seq=2)
-    conn.send(type="undo", seq=3)
+    conn.send(type="clicks", seq=3, clicks=[LLAMA_CLICK])
     undone = conn.until("mask", seq=3)
-    assert undone["steps"] == 0 and undone["rle"] == first["rle"] and undone["can_redo"]
-    conn.send(type="redo", seq=4)
+    assert undone["steps"] == 0 and undone["rle"] == first["rle"]
+    conn.send(type="clicks", seq=4, clicks=[LLAMA_CLICK, BACKGROUND])
     assert conn.until("mask", seq=4)["steps"] == 0
     conn.send(type="options", seq=5, threshold=0.9, largest_component=False)
     stricter = conn.until("mask", seq=5)
     assert stricter["steps"] == 0 and stricter["area"] <= first["area"]
-    conn.send(type="reset", seq=6)
+    conn.send(type="clicks", seq=6, clicks=[])
     empty = conn.until("mask", seq=6)
     assert empty["area"] == 0 and empty["polygons"] == []
     conn.close()
@@ -92,16 +111,15 @@ def test_superseded_clicks_are_dropped_not_queued(team_stack, world, photo) -> N
     conn = client(team_stack, world, "annotator", photo.pk)
     conn.recv()
     conn.send(type="start", label=world.label.pk)
-    for seq, (x, y) in enumerate([(250, 200), (260, 210), (240, 190), (270, 220), (230, 180)], start=1):
-        conn.send(type="click", seq=seq, x=x, y=y, positive=True)
+    points = [(250, 200), (260, 210), (240, 190), (270, 220), (230, 180)]
+    for seq in range(1, 6):
+        conn.send(type="clicks", seq=seq, clicks=[{"x": x, "y": y, "positive": True} for x, y in points[:seq]])
     last = conn.until("mask", seq=5)
     kinds = {r["seq"]: r["type"] for r in conn.replies if r.get("seq")}
-    assert kinds[5] == "mask"
+    assert kinds[5] == "mask" and set(kinds) == {1, 2, 3, 4, 5}  # each answered: a mask or superseded
     superseded = [seq for seq, kind in kinds.items() if kind == "superseded"]
     assert len(superseded) >= 3  # only the first click and the last one were computed
     assert last["clicks"] == 5 and last["steps"] == 1  # the 4 newer clicks went in together
-    masks = [r for r in conn.replies if r["type"] == "mask"]
-    assert all(m["seq"] < last["seq"] for m in masks[:-1])
     conn.close()
 
 
@@ -114,20 +132,17 @@ def closed_with(conn: Client) -> int:
     return closed.value.rcvd.code
 
 
-def test_a_revoked_token_cannot_save_on_a_socket_opened_before(team_stack, world, photo) -> None:
+def test_a_revoked_token_cannot_start_on_a_socket_opened_before(team_stack, world, photo) -> None:
     from rest_framework.authtoken.models import Token
 
     conn = client(team_stack, world, "annotator", photo.pk)
     conn.recv()
-    conn.send(type="start", label=world.label.pk)
-    conn.until("started")
-    conn.send(type="click", seq=1, positive=True, **LLAMA_CLICK)
+    conn.send(type="start", label=world.label.pk, clicks=[LLAMA_CLICK], seq=1)
     conn.until("mask", seq=1)
     Token.objects.filter(user=world.users["annotator"]).delete()
-    conn.send(type="finish", client_key="after-revocation")
+    conn.send(type="start", label=world.label.pk)
     assert conn.until("error")["code"] == "unauthenticated"
     assert closed_with(conn) == 4401
-    assert not AnnotationObject.objects.filter(image=photo).exists()
 
 
 def session_socket(stack, world, photo) -> tuple[Client, str]:
@@ -160,10 +175,10 @@ def test_a_click_after_the_login_ended_is_not_computed(team_stack, world, photo)
     conn, session_key = session_socket(team_stack, world, photo)
     conn.send(type="start", label=world.label.pk)
     conn.until("started")
-    conn.send(type="click", seq=1, positive=True, **LLAMA_CLICK)
+    conn.send(type="clicks", seq=1, clicks=[LLAMA_CLICK])
     conn.until("mask", seq=1)
     Session.objects.filter(session_key=session_key).delete()
-    conn.send(type="click", seq=2, positive=False, x=LLAMA_CLICK["x"] + 5, y=LLAMA_CLICK["y"])
+    conn.send(type="clicks", seq=2, clicks=[LLAMA_CLICK, BACKGROUND])
     assert conn.until("error")["code"] == "unauthenticated"
     assert closed_with(conn) == 4401
 
@@ -173,33 +188,23 @@ def test_bad_messages_get_errors_and_the_connection_stays_usable(team_stack, wor
     conn.recv()
     conn.send_raw("{not json")
     assert conn.recv()["code"] == "bad_message"
-    conn.send(type="click", seq=1, x=1, y=1)
+    conn.send(type="clicks", seq=1, clicks=[])
     assert conn.recv()["code"] == "no_object"
-    conn.send(type="launch")
+    conn.send(type="click", seq=1, x=1, y=1)  # protocol v1
     assert conn.recv()["code"] == "unknown_type"
-    conn.send(type="start", label=999999)
-    assert conn.recv()["code"] == "unknown_label"
-    conn.send(type="start", label=world.label.pk, model="no-such-model")
-    assert conn.recv()["code"] == "unknown_model"
     conn.send(type="start", label=world.label.pk)
     assert conn.recv()["type"] == "started"
-    conn.send(type="click", seq=1, x=513, y=10)
+    conn.send(type="clicks", seq=1, clicks=[{"x": 513, "y": 10}])
     assert conn.recv() == {
         "type": "error",
         "code": "click_outside_image",
         "message": "Click (513.0, 10.0) is outside the 513×371 image.",
         "seq": 1,
     }
-    conn.send(type="click", seq=2, x="a", y=10)
-    assert conn.recv()["code"] == "bad_message"
-    conn.send(type="click", seq=3, positive=True, **LLAMA_CLICK)
+    conn.send(type="clicks", seq=3, clicks=[LLAMA_CLICK])
     assert conn.until("mask")["seq"] == 3
-    conn.send(type="click", seq=3, x=5, y=5)
+    conn.send(type="clicks", seq=3, clicks=[])
     assert conn.recv()["code"] == "stale_seq"
-    conn.send(type="finish", client_key="nul\x00key")  # PostgreSQL could not even store it
-    assert conn.until("error")["code"] == "bad_message"
-    conn.send(type="finish", client_key="after-a-bad-key")  # the connection is still usable
-    assert conn.until("saved")["object"]["clicks_used"] == 1
     conn.close()
 
 
@@ -217,29 +222,6 @@ def test_a_flood_of_messages_is_bounded(team_stack, world, photo) -> None:
     pongs = [r for r in replies if r["type"] == "pong"]
     assert limited and len(limited) + len(pongs) == flood
     assert 2 * rate <= len(pongs) <= 2 * rate + rate * elapsed, (len(pongs), elapsed)
-    conn.close()
-
-
-def test_finish_refuses_an_empty_mask_and_conflicts_show_the_current_object(team_stack, world, photo) -> None:
-    conn = client(team_stack, world, "annotator", photo.pk)
-    conn.recv()
-    conn.send(type="start", label=world.label.pk)
-    assert conn.recv()["type"] == "started"
-    conn.send(type="finish")
-    assert conn.recv()["code"] == "nothing_to_save"
-    conn.send(type="cancel")
-    assert conn.recv()["type"] == "cancelled"
-    # re-segmenting an existing object with a stale version: 409-style error with the current state
-    obj = AnnotationObject.objects.create(
-        image=photo, label=world.label, mask_rle={}, polygons=[], bbox=[0, 0, 1, 1], area=1, version=3
-    )
-    conn.send(type="start", label=world.label.pk, object=obj.pk, version=2)
-    conn.recv()
-    conn.send(type="click", seq=1, positive=True, **LLAMA_CLICK)
-    conn.until("mask", seq=1)
-    conn.send(type="finish")
-    error = conn.until("error")
-    assert error["code"] == "stale_version" and error["details"]["current"]["version"] == 3
     conn.close()
 
 
@@ -263,7 +245,7 @@ def test_a_4000x3000_photo_gets_masks_under_100_kb(team_stack, world, media_root
     conn = client(team_stack, world, "annotator", image.pk)
     conn.recv()
     conn.send(type="start", label=world.label.pk)
-    conn.send(type="click", seq=1, x=1950, y=1620, positive=True)
+    conn.send(type="clicks", seq=1, clicks=[{"x": 1950, "y": 1620, "positive": True}])
     mask = conn.until("mask", seq=1)
     assert mask["area"] > 1_000_000
     assert conn.sizes[-1] < 100_000, conn.sizes[-1]
@@ -271,17 +253,22 @@ def test_a_4000x3000_photo_gets_masks_under_100_kb(team_stack, world, media_root
 
 
 def test_embedded_mode_computes_clicks_in_the_web_process(embedded_stack, world, photo) -> None:
-    conn = client(embedded_stack, world, "annotator", photo.pk)
+    token = token_for(world.users["annotator"])
+    conn = Client(embedded_stack, photo.pk, token)
     conn.recv()
     conn.send(type="start", label=world.label.pk)
-    conn.send(type="click", seq=1, positive=True, **LLAMA_CLICK)
+    conn.send(type="clicks", seq=1, clicks=[LLAMA_CLICK])
     mask = conn.until("mask", seq=1)
     truth, ignore = grabcut_mask("llama")
     assert iou(mask["rle"], truth, ignore) > 0.8
-    conn.send(type="undo", seq=2)
+    conn.send(type="clicks", seq=2, clicks=[])
     assert conn.until("mask", seq=2)["area"] == 0
-    conn.send(type="redo", seq=3)
-    assert conn.until("mask", seq=3)["steps"] == 0
-    conn.send(type="finish")
-    assert conn.until("saved")["object"]["source"] == "interactive"
+    conn.send(type="clicks", seq=3, clicks=[LLAMA_CLICK])
+    again = conn.until("mask", seq=3)
+    assert again["steps"] == 0 and again["rle"] == mask["rle"]
+    body = {"label": world.label.pk, "polygons": again["polygons"], "source": "interactive", "clicks_used": 1}
+    status, saved = save_over_rest(embedded_stack, token, photo.pk, body)
+    assert status == 201 and saved["source"] == "interactive" and saved["area"] > 10000
+    conn.send(type="cancel")
+    assert conn.until("cancelled")["type"] == "cancelled"
     conn.close()

@@ -1,0 +1,379 @@
+"""Click jobs: what the consumer asks of a model, how a worker computes it, and how it reaches that worker.
+
+A :class:`ClickJob` carries an object's whole wanted click list and its mask options. The worker brings the
+object's click session (this process's, else the one in the state store, else a new one) to exactly those
+clicks with ``ClickSession.goto`` and turns the probability into a shape with ``mask_to_shape``; the
+:class:`JobReply` goes back to the consumer's channel, and only then is the new state stored. A job is a pure
+function of the stored state and the wanted clicks, so any worker may serve any click, and a job lost with its
+worker is simply sent again.
+
+Team mode: the Celery task ``interactive.run_click_job`` on the ``inference`` queue. Embedded mode: one thread
+of the web process. The choice is ``INFERENCE_BACKEND``'s (``backend.common.background``), and the consumer
+only ever talks to :func:`inference_backend`.
+"""
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from asgiref.sync import async_to_sync
+from celery import shared_task
+from celery.signals import worker_process_init
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from backend.common.background import Background
+from backend.interactive import caches
+from backend.interactive.store import state_store
+from backend.interactive.working_copy import WorkingImage
+from ml.inference.clicks import Click
+from ml.inference.predictor import ClickSession
+from ml.inference.state import decode_state, encode_state
+from ml.postprocess import MaskOptions, mask_to_shape
+
+log = logging.getLogger(__name__)
+
+INFERENCE_QUEUE = "inference"
+RESULT_MESSAGE_TYPE = "inference.result"  # handled by the consumer's `inference_result`
+
+
+def worker_id() -> str:
+    """This process, as named in replies (read per job: a prefork child is not the process that imported us)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# ---------------------------------------------------------------------------------------------- the contract
+@dataclass(frozen=True)
+class ClickJob:
+    session: str  # the object's click session: the key of its state
+    seq: int  # the client's request this computes
+    model: str
+    image_path: str
+    image_sha256: str  # the key of the image's working copy
+    clicks: tuple[Click, ...]  # the whole wanted list, in image pixels
+    options: MaskOptions
+    expect_state: bool  # the client has masks of this object: a state found nowhere is rebuilt, and says so
+    reply_channel: str
+    submitted_at: float  # time.time() when the consumer sent it
+
+    def to_message(self) -> dict[str, Any]:
+        return {
+            "session": self.session,
+            "seq": self.seq,
+            "model": self.model,
+            "image": {"path": self.image_path, "sha256": self.image_sha256},
+            "clicks": [click.as_list() for click in self.clicks],
+            "options": {
+                "threshold": self.options.threshold,
+                "largest_component": self.options.largest_component,
+                "tolerance": self.options.tolerance,
+            },
+            "expect_state": self.expect_state,
+            "reply_channel": self.reply_channel,
+            "submitted_at": self.submitted_at,
+        }
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> "ClickJob":
+        options = message["options"]
+        return cls(
+            session=message["session"],
+            seq=message["seq"],
+            model=message["model"],
+            image_path=message["image"]["path"],
+            image_sha256=message["image"]["sha256"],
+            clicks=tuple(Click.from_list(row) for row in message["clicks"]),
+            options=MaskOptions(
+                threshold=options["threshold"],
+                largest_component=options["largest_component"],
+                tolerance=options["tolerance"],
+            ),
+            expect_state=message["expect_state"],
+            reply_channel=message["reply_channel"],
+            submitted_at=message["submitted_at"],
+        )
+
+
+@dataclass(frozen=True)
+class JobReply:
+    """A job's outcome: a mask, or (``code`` set) why there is none."""
+
+    seq: int
+    code: str | None = None
+    message: str = ""
+    clicks: int = 0  # how many clicks the mask is of
+    steps: int = 0  # forward passes run
+    rebuilt: bool = False  # the state the client's masks came from was lost and rebuilt from the clicks
+    rle: dict[str, Any] | None = None  # at the working size (smaller than the image when it is huge)
+    bbox: list[int] | None = None  # bbox, area and polygons in image pixels
+    area: int = 0
+    polygons: list[dict[str, Any]] = field(default_factory=list)
+    latency: dict[str, float] = field(default_factory=dict)
+    worker: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.code is None
+
+    @classmethod
+    def failed(cls, seq: int, code: str, message: str) -> "JobReply":
+        return cls(seq=seq, code=code, message=message)
+
+    def to_message(self) -> dict[str, Any]:
+        """For the channel layer: its ``type`` routes it to the consumer's ``inference_result``."""
+        message: dict[str, Any] = {"type": RESULT_MESSAGE_TYPE, "seq": self.seq}
+        if not self.ok:
+            return {**message, "code": self.code, "message": self.message}
+        return {
+            **message,
+            "clicks": self.clicks,
+            "steps": self.steps,
+            "rebuilt": self.rebuilt,
+            "rle": self.rle,
+            "bbox": self.bbox,
+            "area": self.area,
+            "polygons": self.polygons,
+            "latency": self.latency,
+            "worker": self.worker,
+        }
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> "JobReply":
+        if "code" in message:
+            return cls.failed(message["seq"], message["code"], message["message"])
+        return cls(
+            seq=message["seq"],
+            clicks=message["clicks"],
+            steps=message["steps"],
+            rebuilt=message["rebuilt"],
+            rle=message["rle"],
+            bbox=message["bbox"],
+            area=message["area"],
+            polygons=message["polygons"],
+            latency=message["latency"],
+            worker=message["worker"],
+        )
+
+    def to_client(self) -> dict[str, Any]:
+        """The websocket message: ``mask``, or ``error`` with the seq it answers."""
+        return {**self.to_message(), "type": "mask" if self.ok else "error"}
+
+
+# ---------------------------------------------------------------------------------------------- running a job
+class JobError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def run_job(job: ClickJob) -> tuple[JobReply, Callable[[], None]]:
+    """(the reply for the client, a function that stores the new state — call it after replying)."""
+    timings = {"queue_s": max(0.0, time.time() - job.submitted_at)}
+    try:
+        t0 = time.perf_counter()
+        image = _load_image(job)
+        live, from_scratch = _session_for(job, image)
+        timings["load_s"] = time.perf_counter() - t0
+        with live.lock:
+            t1 = time.perf_counter()
+            frame = image.frame  # clicks and shapes are in image pixels, the session in working pixels
+            wanted = [frame.click_to_working(click) for click in job.clicks]
+            steps = live.session.goto(wanted, replay=from_scratch)  # a rebuilt state replays click by click
+            timings["forward_s"] = time.perf_counter() - t1
+            t2 = time.perf_counter()
+            shape = frame.shape_to_image(mask_to_shape(live.session.probability, job.options))
+            timings["post_s"] = time.perf_counter() - t2
+            live.version += 1
+            version = live.version
+    except JobError as exc:
+        return JobReply.failed(job.seq, exc.code, exc.message), _nothing
+    except Exception as exc:  # noqa: BLE001 - the client hears of it now rather than after the timeout
+        log.exception("click job %s/%s failed", job.session, job.seq)
+        caches.live_sessions.pop(job.session)  # possibly half-changed: the next job starts from the store
+        return JobReply.failed(job.seq, "inference_failed", f"The mask could not be computed: {exc}"), _nothing
+    timings["total_s"] = time.time() - job.submitted_at
+    reply = JobReply(
+        seq=job.seq,
+        clicks=len(job.clicks),
+        steps=steps,
+        rebuilt=from_scratch and job.expect_state,
+        rle=shape["rle"],
+        bbox=shape["bbox"],
+        area=shape["area"],
+        polygons=shape["polygons"],
+        latency={key: round(value, 4) for key, value in timings.items()},
+        worker=worker_id(),
+    )
+    return reply, lambda: _persist(job.session, live, version)
+
+
+def _nothing() -> None:
+    """What is stored after a failed job."""
+
+
+def _load_image(job: ClickJob) -> WorkingImage:
+    try:
+        return caches.images.get(job.image_sha256, job.image_path)
+    except OSError as exc:
+        raise JobError("image_unavailable", f"The image cannot be read: {exc}") from exc
+
+
+def _new_session(model: str, image: WorkingImage) -> ClickSession:
+    try:
+        runnable = caches.loaded_model(model)
+    except Exception as exc:  # noqa: BLE001 - a missing or broken model is reported, not raised
+        raise JobError("model_unavailable", f"Model {model!r} cannot be loaded: {exc}") from exc
+    session = ClickSession(runnable, zoom_in=True)
+    session.set_image(image.rgb)
+    return session
+
+
+def _session_for(job: ClickJob, image: WorkingImage) -> tuple[caches.Live, bool]:
+    """The live session (this process's, else restored from the store, else new) and whether it starts empty:
+    then its clicks are replayed one forward pass each (a resumed object, or a lost state)."""
+    store = state_store()
+    stored_version = store.version(job.session)
+    live = caches.live_sessions.get(job.session)
+    if live is not None and live.version >= stored_version:
+        return live, False
+    session = _new_session(job.model, image)
+    loaded = store.load(job.session) if stored_version else None
+    restored = False
+    if loaded is not None:
+        try:
+            session.load_state(decode_state(loaded[1]))
+            restored = True
+        except (ValueError, KeyError) as exc:
+            log.warning("click state of %s unusable (%s); rebuilding it from the clicks", job.session, exc)
+    # Continue the stored version numbering even when rebuilding, so that this state's writes are accepted.
+    live = caches.Live(max(stored_version, loaded[0] if loaded else 0), session, threading.Lock())
+    caches.live_sessions.put(job.session, live)
+    return live, not restored
+
+
+def _persist(session_id: str, live: caches.Live, version: int) -> None:
+    store = state_store()
+    if not store.persistent:
+        store.save(session_id, version, b"")
+        return
+    with live.lock:
+        blob = encode_state(live.session.export_state())
+    store.save(session_id, version, blob)
+
+
+def forget(session_id: str) -> None:
+    """The object is saved or abandoned: drop its state here and in the store."""
+    caches.live_sessions.pop(session_id)
+    state_store().delete(session_id)
+
+
+def prepare(model: str, image_path: str, image_sha256: str) -> None:
+    """Load ``model`` and the image's working copy into this process's caches, so that its first click only runs
+    the network (a huge image's working copy is built now if no worker has built it yet).
+
+    Best effort: a failure here is reported by the click that needs the model or image.
+    """
+    try:
+        caches.loaded_model(model)
+        caches.images.get(image_sha256, image_path)
+    except Exception as exc:  # noqa: BLE001
+        log.info("could not prepare %s / %s: %s", model, image_path, exc)
+
+
+# ---------------------------------------------------------------------------------------------- team mode
+@shared_task(name="interactive.run_click_job", acks_late=False, ignore_result=True)
+def run_click_job(message: dict[str, Any]) -> None:
+    job = ClickJob.from_message(message)
+    if time.time() - job.submitted_at > settings.INFERENCE_TIMEOUT_S:
+        return  # the client was told this job timed out (its worker died); it has moved on
+    reply, persist = run_job(job)
+    async_to_sync(get_channel_layer().send)(job.reply_channel, reply.to_message())
+    persist()
+
+
+@worker_process_init.connect  # in each process that runs tasks: a prefork child, or the solo pool's worker itself
+def _preload_default_model(**_: Any) -> None:
+    """An inference worker's processes load the default model once, before their first click. Workers of other
+    queues (fine-tuning, background jobs) never run a click: they skip it (hundreds of MB, and a compile)."""
+    from backend.config.celery import app
+    from ml.inference.engines import engine_name
+
+    if INFERENCE_QUEUE not in app.amqp.queues.consume_from:
+        return
+    try:
+        loaded = caches.loaded_model(settings.DEFAULT_MODEL_NAME)
+    except Exception as exc:  # noqa: BLE001 - a worker without weights still starts; jobs report the error
+        log.warning("default model not loaded: %s", exc)
+        return
+    log.info("default model %s loaded (%s engine)", settings.DEFAULT_MODEL_NAME, engine_name(loaded))
+
+
+click_jobs = Background(run_click_job, queue=INFERENCE_QUEUE, setting="INFERENCE_BACKEND")
+
+
+# ---------------------------------------------------------------------------------------------- the backends
+class InferenceBackend(Protocol):
+    async def submit(self, job: ClickJob) -> None:
+        """Compute ``job``; its JobReply arrives on ``job.reply_channel``."""
+
+    async def prepare(self, model: str, image_path: str, image_sha256: str) -> None:
+        """An image was opened for annotation: get ready for its first click (without waiting for that)."""
+
+    async def forget(self, session_id: str) -> None:
+        """The object is saved or abandoned: its state is no longer needed."""
+
+
+class CeleryBackend:
+    async def submit(self, job: ClickJob) -> None:
+        await asyncio.to_thread(click_jobs.submit, job.to_message())
+
+    async def prepare(self, model: str, image_path: str, image_sha256: str) -> None:
+        """Nothing: workers load the default model when they start, and any worker may serve the first click."""
+
+    async def forget(self, session_id: str) -> None:
+        await asyncio.to_thread(forget, session_id)  # the state is in Redis; workers' copies age out of their LRU
+
+
+class LocalBackend:
+    """Click jobs run in one thread of this process (the model uses every core by itself).
+
+    Opening an image prepares it in a second thread, so that decoding a huge image (or building its working
+    copy) never holds up the clicks of others; a click on that image waits for the decode instead of repeating it.
+    """
+
+    def __init__(self) -> None:
+        self.preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
+        self._running: set[asyncio.Task] = set()
+
+    async def prepare(self, model: str, image_path: str, image_sha256: str) -> None:
+        self.preparer.submit(prepare, model, image_path, image_sha256)
+
+    async def submit(self, job: ClickJob) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(job))
+        self._running.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._running.discard)
+
+    async def _run(self, job: ClickJob) -> None:
+        reply, persist = await asyncio.wrap_future(click_jobs.in_thread(run_job, job))
+        await get_channel_layer().send(job.reply_channel, reply.to_message())  # on this loop: in-memory layer
+        click_jobs.in_thread(persist)
+
+    async def forget(self, session_id: str) -> None:
+        click_jobs.in_thread(forget, session_id)  # after the object's job in flight and its persist
+
+
+_backend: InferenceBackend | None = None
+
+
+def inference_backend() -> InferenceBackend:
+    global _backend
+    if _backend is None:
+        _backend = CeleryBackend() if click_jobs.uses_celery else LocalBackend()
+    return _backend
