@@ -13,21 +13,21 @@ MODEL = "hrnet18-ocr64-cocolvis"
 
 @pytest.fixture
 def empty_engine_cache():
-    saved = dict(caches._engines)
-    caches._engines.clear()
+    saved = dict(caches._models)
+    caches._models.clear()
     yield
-    caches._engines.clear()
-    caches._engines.update(saved)
+    caches._models.clear()
+    caches._models.update(saved)
 
 
 @pytest.mark.parametrize("setting", ["torch-fused", ""])
 def test_setting_selects_the_engine(empty_engine_cache, setting: str) -> None:
     with override_settings(INFERENCE_ENGINE=setting):
-        engine = caches.engine(MODEL)
+        engine = caches.loaded_model(MODEL)
     assert engine_name(engine) == (setting or default_engine())
-    assert caches.engine(MODEL) is engine  # built once per model
+    assert caches.loaded_model(MODEL) is engine  # built once per model
 
 
 def test_unknown_engine_setting_is_reported(empty_engine_cache) -> None:
     with override_settings(INFERENCE_ENGINE="tensorrt"), pytest.raises(ValueError, match="unknown inference engine"):
-        caches.engine(MODEL)
+        caches.loaded_model(MODEL)
