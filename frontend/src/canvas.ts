@@ -6,15 +6,10 @@
 
 import Konva from "konva";
 import type { MaskPixels } from "./maskpixels";
+import type { Click } from "./messages";
 import { sizeTo } from "./maskpixels";
 import type { Shape, VertexRef } from "./polygon";
 import { fit, type Point, toImage, toScreen, type View, zoomAt } from "./view";
-
-export interface Click {
-  x: number;
-  y: number;
-  positive: boolean;
-}
 
 export interface DrawnObject {
   id: string;
@@ -253,13 +248,7 @@ export class Canvas {
       if (!obj.visible) continue;
       const node = new Konva.Shape({
         sceneFunc: (ctx, shape) => {
-          ctx.beginPath();
-          for (const polygon of obj.polygons) {
-            for (const ring of [polygon.outer, ...polygon.holes]) {
-              ring.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
-              ctx.closePath();
-            }
-          }
+          traceShape(ctx, obj.polygons);
           ctx.fillStrokeShape(shape);
         },
         fill: hexWithAlpha(obj.color, obj.selected ? fillOpacity * 0.8 : fillOpacity * 0.6),
@@ -336,13 +325,7 @@ export class Canvas {
     const node = this.objectsGroup.findOne(`.object-${obj.id}`) as Konva.Shape | undefined;
     if (node) {
       node.sceneFunc((ctx, shape) => {
-        ctx.beginPath();
-        for (const polygon of obj.polygons) {
-          for (const ring of [polygon.outer, ...polygon.holes]) {
-            ring.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
-            ctx.closePath();
-          }
-        }
+        traceShape(ctx, obj.polygons);
         ctx.fillStrokeShape(shape);
       });
     }
@@ -369,18 +352,24 @@ export class Canvas {
         dash: [6, 4],
         strokeScaleEnabled: false,
         sceneFunc: (ctx, shape) => {
-          ctx.beginPath();
-          for (const polygon of polygons)
-            for (const ring of [polygon.outer, ...polygon.holes]) {
-              ring.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
-              ctx.closePath();
-            }
+          traceShape(ctx, polygons);
           ctx.strokeShape(shape);
         },
       });
       this.overlay.add(ghost);
     }
     this.overlay.batchDraw();
+  }
+}
+
+/** The path of every ring of a shape (outer and holes, filled even-odd) on a Konva context. */
+function traceShape(ctx: Konva.Context, shape: Shape): void {
+  ctx.beginPath();
+  for (const polygon of shape) {
+    for (const ring of [polygon.outer, ...polygon.holes]) {
+      ring.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
+      ctx.closePath();
+    }
   }
 }
 

@@ -3,7 +3,7 @@
 import type { ReviewComment, ServerObject } from "./api";
 import { byId, h } from "./dom";
 import type { LocalObject } from "./objects";
-import { shapeArea, vertexCount } from "./polygon";
+import { sameShape, shapeArea, vertexCount } from "./polygon";
 import type { SaveState } from "./saver";
 import { type Action, ACTION_NAMES, type Bindings } from "./shortcuts";
 
@@ -14,8 +14,8 @@ export interface Label {
 }
 
 export function buildLayout(root: HTMLElement, title: string, backUrl: string, prevUrl: string | null, nextUrl: string | null): void {
-  const slider = (id: string, name: string, min: number, max: number, value: number) =>
-    h("label", { class: "ws-slider" }, name, h("input", { id, type: "range", min, max, value, "aria-label": name }));
+  const slider = (id: string, name: string, min: number, max: number, value?: number) =>
+    h("label", { class: "ws-slider" }, name, h("input", { id, type: "range", min, max, value, "aria-label": name, disabled: value === undefined }));
   root.append(
     h(
       "div",
@@ -28,8 +28,8 @@ export function buildLayout(root: HTMLElement, title: string, backUrl: string, p
       slider("ws-brightness", "Brightness", 20, 300, 100),
       slider("ws-contrast", "Contrast", 20, 300, 100),
       slider("ws-opacity", "Opacity", 0, 100, 50),
-      slider("ws-threshold", "Threshold", 1, 99, 50),
-      h("label", {}, h("input", { id: "ws-largest", type: "checkbox", checked: true }), " Largest component"),
+      slider("ws-threshold", "Threshold", 1, 99), // both set from the server's defaults once it is ready
+      h("label", {}, h("input", { id: "ws-largest", type: "checkbox", disabled: true }), " Largest component"),
       h("button", { id: "ws-undo", type: "button", title: "Undo" }, "↶ Undo"),
       h("button", { id: "ws-redo", type: "button", title: "Redo" }, "↷ Redo"),
       h("button", { id: "ws-finish", type: "button", class: "primary" }, "Finish"),
@@ -184,7 +184,7 @@ export function renderConflict(
     : "Someone deleted this object.";
   const changes: string[] = [];
   if (current && current.label !== obj.label) changes.push(`label: theirs ${name(current.label)}, yours ${name(obj.label)}`);
-  if (current && JSON.stringify(current.polygons) !== JSON.stringify(obj.polygons)) changes.push("the outline differs (theirs is dashed on the image)");
+  if (current && !sameShape(current.polygons, obj.polygons, 1e-3)) changes.push("the outline differs (theirs is dashed on the image)");
   dialog.replaceChildren(
     h("h2", {}, "This object was changed by someone else"),
     h("p", {}, `Yours (based on version ${obj.version ?? "–"}): ${obj.deleted ? "deleted" : describe(obj.label, obj.polygons)}`),

@@ -5,8 +5,9 @@
  */
 
 import { ApiError, type ReviewComment as Comment, request, type ServerObject } from "./api";
-import { Canvas, type Click, type DrawnObject } from "./canvas";
+import { Canvas, type DrawnObject } from "./canvas";
 import { byId, h } from "./dom";
+import type { Click } from "./messages";
 import type { Label } from "./panels";
 import type { Point } from "./view";
 

@@ -1,5 +1,7 @@
 /**
- * Autosave: every local change is journaled first, then sent to the server one object at a time.
+ * Autosave: every local change is journaled first, then sent to the server one object at a time, over REST
+ * only (an object finished from clicks is created here too: source "interactive", its clicks_used and
+ * seconds_spent, its localId as the client key that makes a repeated create return the first object).
  * Unreachable server → retried with backoff (and when the browser comes back online); expired session →
  * stops and asks to log in again (the journal replays afterwards); 409 → the annotator chooses.
  */
@@ -22,8 +24,6 @@ export interface SaverHost {
   changed(obj: LocalObject): void;
   status(state: SaveState, unsaved: number, message: string): void;
   conflict(conflict: Conflict): void;
-  /** Create through the websocket's `finish` when the object came from clicks and the socket is up. */
-  createViaSocket?(obj: LocalObject): Promise<ServerObject | null>;
 }
 
 const MAX_BACKOFF_MS = 8000;
@@ -156,8 +156,6 @@ export class Saver {
       if (restored) return restored;
       obj.maybeOnServer = true;
       await this.journal.put(pendingOf(obj, this.imageId));
-      const viaSocket = this.host.createViaSocket ? await this.host.createViaSocket(obj) : null;
-      if (viaSocket) return viaSocket;
       // The object's localId is its client key: if an earlier create reached the server but its answer was
       // lost, this one returns that object instead of making a second.
       const saved = await this.api.create({

@@ -1,10 +1,10 @@
-/** The websocket of one image (docs/interactive-protocol.md), reconnecting with backoff when it drops. */
+/** The websocket of one image (docs/interactive-protocol.md, types in messages.ts), reconnecting with backoff when it drops. */
 
-export type ServerMessage = { type: string; [key: string]: any };
+import { type ClientMessage, parseServerMessage, type ReadyMessage, type ServerMessage } from "./messages";
 
 export interface SocketHost {
-  message(msg: ServerMessage): void;
-  opened(): void; // after `ready`: resume the object under way
+  opened(ready: ReadyMessage): void; // after `ready`: resume the object under way
+  message(msg: ServerMessage): void; // every other message
   closed(code: number): void;
 }
 
@@ -24,18 +24,12 @@ export class AnnotateSocket {
     const ws = new WebSocket(this.url);
     this.ws = ws;
     ws.onmessage = (event) => {
-      let msg: ServerMessage;
-      try {
-        msg = JSON.parse(event.data);
-      } catch {
-        return;
-      }
-      if (msg.type === "ready") {
-        this.ready = true;
-        this.retryMs = 500;
-        this.host.opened();
-      }
-      this.host.message(msg);
+      const msg = typeof event.data === "string" ? parseServerMessage(event.data) : null;
+      if (!msg) return;
+      if (msg.type !== "ready") return this.host.message(msg);
+      this.ready = true;
+      this.retryMs = 500;
+      this.host.opened(msg);
     };
     ws.onclose = (event) => {
       if (this.ws !== ws) return;
@@ -50,7 +44,7 @@ export class AnnotateSocket {
     };
   }
 
-  send(msg: Record<string, unknown>): boolean {
+  send(msg: ClientMessage): boolean {
     if (!this.ws || !this.ready || this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify(msg));
     return true;

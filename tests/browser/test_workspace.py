@@ -53,17 +53,7 @@ def server_log_on_failure(request, stack: Stack) -> Iterator[None]:
 
 
 @pytest.fixture
-def annotator_password(world: World) -> None:
-    """The live server only knows the default hashers (the tests' own settings use fast MD5)."""
-    from django.contrib.auth.hashers import PBKDF2PasswordHasher
-
-    user = world.users["annotator"]
-    user.password = PBKDF2PasswordHasher().encode("pw-annotator", "browser-test-salt")
-    user.save(update_fields=["password"])
-
-
-@pytest.fixture
-def photo(transactional_db, settings, stack, world, annotator_password):
+def photo(transactional_db, settings, stack, world):
     """GrabCut's llama, uploaded by the test into the annotator's batch (stored where the live server reads)."""
     from backend.images.models import Image
     from backend.images.services import images_upload
@@ -202,7 +192,7 @@ def test_click_mask_finish_edit_undo_redo_and_reload(stack, world, photo, browse
             "(() => { const s = window.edgeflow.state(); return s.awaiting === null && s.maskArea > 0; })()",
             timeout=60_000,
         )
-        rle = page.evaluate("window.edgeflow.session.mask.rle")
+        rle = page.evaluate("window.edgeflow.clicking.mask.rle")
         mask = rle_to_mask(rle)
         scores.append(iou(mask, truth, ignore))
         if scores[-1] >= 0.8:
@@ -212,10 +202,11 @@ def test_click_mask_finish_edit_undo_redo_and_reload(stack, world, photo, browse
     first_session_ms = page.evaluate("window.edgeflow.metrics.clickToPaintMs")
     screenshot(page, "workspace-2-live-mask")
 
-    page.keyboard.press("Space")  # finish: the mask becomes a polygon, saved through the websocket
+    page.keyboard.press("Space")  # finish: the newest mask's polygons become an object, created over REST
     wait_saved(page)
     obj = saved_object(photo.pk)
     assert obj.source == "interactive" and obj.clicks_used == len(scores) and obj.version == 1
+    assert obj.client_key == state(page)["objects"][0]["localId"] and obj.seconds_spent > 0
     assert iou(rle_to_mask(obj.mask_rle), truth, ignore) >= 0.8, "the saved object (read back) matches the truth"
     expect(page.locator("#ws-objects li.ws-object")).to_have_count(1)
     screenshot(page, "workspace-3-finished-polygon")
@@ -404,7 +395,10 @@ def test_a_lost_websocket_reconnects_and_resumes_the_object(stack, world, photo,
     wait_for_js(page, "window.edgeflow.state().maskArea > 0 && window.edgeflow.state().awaiting === null")
     assert state(page)["clicks"] == 1
 
-    # Undo and redo over clicks; a click's marker can be removed; the threshold re-post-processes the mask.
+    # The mask options start as the server's defaults (ready.options); undo and redo over clicks; a click's marker
+    # can be removed; the threshold re-post-processes the mask.
+    expect(page.locator("#ws-threshold")).to_have_value("50")
+    expect(page.locator("#ws-largest")).to_be_checked()
     one_click_area = state(page)["maskArea"]
     click_image(page, 40, 40, "right")
     wait_mask(page, clicks=2)
@@ -422,7 +416,7 @@ def test_a_lost_websocket_reconnects_and_resumes_the_object(stack, world, photo,
     page.keyboard.press("Space")
     wait_saved(page)
     obj = saved_object(photo.pk)
-    assert obj.clicks_used == 1 and obj.area > 10000
+    assert obj.clicks_used == 2 and obj.area > 10000  # distinct clicks placed: the removed one counts too
     context.close()
 
 

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.browser.conftest import screenshot
-from tests.browser.test_workspace import annotator_password, click_image, log_in, new_page  # noqa: F401
+from tests.browser.test_workspace import click_image, log_in, new_page
 from tests.interactive.test_big_image import CLICK, HEIGHT, LIMIT, WIDTH, big_llama, big_truth, drawn, iou
 from tests.live_stack import Stack, run_stack
 from tests.waiting import wait_until
@@ -42,7 +42,7 @@ def stack(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[Stac
 
 
 @pytest.fixture
-def big_photo(transactional_db, settings, stack, world, annotator_password):  # noqa: F811
+def big_photo(transactional_db, settings, stack, world):
     from tests.conftest import upload_to_batch
 
     settings.MEDIA_ROOT = stack.media
@@ -63,7 +63,7 @@ def test_a_working_size_mask_is_drawn_over_the_whole_image(stack, world, big_pho
     until(page, "() => document.body.dataset.ready === '1' && window.edgeflow.state().connected", "the workspace")
     click_image(page, *CLICK)
     until(page, "() => { const s = window.edgeflow.state(); return s.awaiting === null && s.maskArea > 0; }", "a mask")
-    mask = page.evaluate("window.edgeflow.session.mask")
+    mask = page.evaluate("window.edgeflow.clicking.mask")
     screenshot(page, "workspace-big-image-mask")
     assert mask["rle"]["size"] == [HEIGHT // 2, WIDTH // 2]
     truth, ignore = big_truth()

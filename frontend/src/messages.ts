@@ -1,0 +1,119 @@
+/**
+ * The websocket protocol v2 (docs/interactive-protocol.md) as types: what the browser sends, what the server
+ * answers (a discriminated union on `type`), and the guard that turns a received frame into one of them.
+ */
+
+import type { Shape } from "./polygon";
+import type { Rle } from "./rle";
+
+/** One click: `x` column, `y` row, pixel indices of the full image. */
+export interface Click {
+  x: number;
+  y: number;
+  positive: boolean;
+}
+
+/** Post-processing of the mask; the server's `ready.options` are the defaults. */
+export interface MaskOptions {
+  threshold: number;
+  largest_component: boolean;
+  tolerance: number;
+}
+
+// ---------------------------------------------------------------- client → server
+export type ClientMessage =
+  | ({ type: "start"; label: number; model?: string; clicks?: Click[]; seq?: number } & Partial<MaskOptions>)
+  | { type: "clicks"; seq: number; clicks: Click[] }
+  | ({ type: "options"; seq: number } & Partial<MaskOptions>)
+  | { type: "cancel" }
+  | { type: "ping" };
+
+// ---------------------------------------------------------------- server → client
+export interface ReadyMessage {
+  type: "ready";
+  image: { id: number; width: number; height: number };
+  model: string;
+  models: string[];
+  options: MaskOptions;
+}
+
+export interface StartedMessage {
+  type: "started";
+  session: string;
+  model: string;
+  label: number;
+}
+
+export interface MaskMessage {
+  type: "mask";
+  seq: number;
+  clicks: number; // how many clicks the mask was computed from
+  steps: number; // forward passes run (0: a known state)
+  rebuilt: boolean;
+  rle: Rle; // at the image's size, or the working size of a huge image
+  bbox: number[];
+  area: number;
+  polygons: Shape;
+  latency: { queue_s?: number; load_s?: number; forward_s?: number; post_s?: number; total_s?: number };
+  worker?: string;
+}
+
+export interface SupersededMessage {
+  type: "superseded";
+  seq: number;
+}
+
+export interface CancelledMessage {
+  type: "cancelled";
+  session?: string;
+}
+
+export interface ErrorMessage {
+  type: "error";
+  code: string;
+  message: string;
+  seq?: number;
+  details?: Record<string, unknown>;
+}
+
+export interface PongMessage {
+  type: "pong";
+  time?: number;
+}
+
+export type ServerMessage = ReadyMessage | StartedMessage | MaskMessage | SupersededMessage | CancelledMessage | ErrorMessage | PongMessage;
+
+type Fields = Record<string, unknown>;
+const isObject = (v: unknown): v is Fields => typeof v === "object" && v !== null && !Array.isArray(v);
+const isNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+
+function isOptions(v: unknown): v is MaskOptions {
+  return isObject(v) && isNumber(v.threshold) && typeof v.largest_component === "boolean" && isNumber(v.tolerance);
+}
+
+/** What each type must carry for the client to use it (further fields pass through). */
+const REQUIRED: Record<ServerMessage["type"], (m: Fields) => boolean> = {
+  ready: (m) => isObject(m.image) && isNumber(m.image.width) && isNumber(m.image.height) && Array.isArray(m.models) && isOptions(m.options),
+  started: () => true,
+  mask: (m) => isNumber(m.seq) && isNumber(m.area) && Array.isArray(m.polygons) && isObject(m.rle) && Array.isArray(m.rle.size) && typeof m.rle.counts === "string",
+  superseded: (m) => isNumber(m.seq),
+  cancelled: () => true,
+  error: (m) => typeof m.code === "string" && (m.seq === undefined || isNumber(m.seq)),
+  pong: () => true,
+};
+
+/** A received frame as a typed message; null for anything that is not JSON, of an unknown type or malformed. */
+export function parseServerMessage(data: string): ServerMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (!isObject(value) || typeof value.type !== "string" || !Object.prototype.hasOwnProperty.call(REQUIRED, value.type)) return null;
+  const type = value.type as ServerMessage["type"];
+  if (!REQUIRED[type](value)) return null;
+  if (type === "error" && typeof value.message !== "string") value.message = value.code;
+  if (type === "mask" && !isObject(value.latency)) value.latency = {};
+  return value as unknown as ServerMessage;
+}
