@@ -215,7 +215,7 @@ INFERENCE_WORKING_DIR = Path(env_str("INFERENCE_WORKING_DIR", str(MEDIA_ROOT / "
 # within the parity tolerance. A failing engine falls back to torch with a warning.
 INFERENCE_ENGINE = env_str("INFERENCE_ENGINE", "")
 WS_MAX_MESSAGES_PER_SECOND = env_int("WS_MAX_MESSAGES_PER_SECOND", 30)
-# Between `start` and `finish`, a click re-checks the socket's login when the last check is older than this.
+# While an object is under way, a request re-checks the socket's login when the last check is older than this.
 WS_LOGIN_RECHECK_S = env_int("WS_LOGIN_RECHECK_S", 30)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
