@@ -14,9 +14,8 @@ from PIL import ImageOps, UnidentifiedImageError
 from backend.common.errors import InvalidInput
 from backend.images.content_types import CONTENT_TYPES
 from backend.images.staging import StagedFile
+from ml.inference.image import ROTATED_ORIENTATIONS, exif_orientation
 
-EXIF_ORIENTATION = 0x0112
-ROTATED_ORIENTATIONS = {5, 6, 7, 8}
 ACCEPTED_FORMATS = frozenset(CONTENT_TYPES)  # each with the only content type it is served with
 
 
@@ -57,13 +56,6 @@ def check_image(*, staged: StagedFile) -> CheckedImage:
         )
     _decode_fully(name, staged.path)
     return CheckedImage(name, staged.path, staged.size, staged.sha256, width, height, fmt)
-
-
-def exif_orientation(img: PILImage.Image) -> int | None:
-    try:
-        return img.getexif().get(EXIF_ORIENTATION)
-    except Exception:  # noqa: BLE001 - unreadable metadata does not make the pixels unreadable
-        return None
 
 
 def _decode_fully(name: str, path: Path) -> None:

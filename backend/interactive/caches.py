@@ -8,10 +8,10 @@ from typing import Generic, TypeVar
 
 from django.conf import settings
 
-from backend.interactive.working_copy import WorkingImage, load_working_image
 from ml.inference.engine import Engine
 from ml.inference.engines import create_engine
 from ml.inference.predictor import ClickSession
+from ml.inference.working_copy import WorkingImage, load_working_image
 from ml.weights import load_model
 
 K = TypeVar("K")
@@ -67,7 +67,7 @@ def loaded_model(name: str) -> Engine:
 
 
 class ImageCache:
-    """Working images (see ``working_copy``) by content hash, bounded by their bytes.
+    """Working images (see ``ml.inference.working_copy``) by content hash, bounded by their bytes.
 
     Threads wanting an image that is being loaded wait for that load rather than decoding it again at once.
     """

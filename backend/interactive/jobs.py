@@ -32,10 +32,10 @@ from django.conf import settings
 from backend.common.background import Background
 from backend.interactive import caches
 from backend.interactive.store import state_store
-from backend.interactive.working_copy import WorkingImage
 from ml.inference.clicks import Click
 from ml.inference.predictor import ClickSession
 from ml.inference.state import decode_state, encode_state
+from ml.inference.working_copy import WorkingImage
 from ml.postprocess import MaskOptions, mask_to_shape
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image as PILImage
+from PIL import ImageOps
 
 BACKGROUND = 255.0
 
@@ -56,3 +58,41 @@ def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
     if values.shape[2] == 1:
         values = np.repeat(values, 3, axis=2)
     return np.ascontiguousarray(np.clip(np.rint(values), 0, 255).astype(np.uint8))
+
+
+# ------------------------------------------------------------------ image files as a browser shows them
+EXIF_ORIENTATION = 0x0112
+ROTATED_ORIENTATIONS = {5, 6, 7, 8}  # shown upright, the width and height swap
+# The transpose that shows an image upright, per EXIF orientation (what ImageOps.exif_transpose does).
+UPRIGHT = {
+    2: PILImage.Transpose.FLIP_LEFT_RIGHT,
+    3: PILImage.Transpose.ROTATE_180,
+    4: PILImage.Transpose.FLIP_TOP_BOTTOM,
+    5: PILImage.Transpose.TRANSPOSE,
+    6: PILImage.Transpose.ROTATE_270,
+    7: PILImage.Transpose.TRANSVERSE,
+    8: PILImage.Transpose.ROTATE_90,
+}
+
+
+def exif_orientation(img: PILImage.Image) -> int | None:
+    """The EXIF orientation tag of an opened image, or None (also when its metadata cannot be read)."""
+    try:
+        return img.getexif().get(EXIF_ORIENTATION)
+    except Exception:  # noqa: BLE001 - unreadable metadata does not make the pixels unreadable
+        return None
+
+
+def read_upright_rgb(img: PILImage.Image) -> np.ndarray:
+    """The whole image as shown in a browser (EXIF orientation applied), RGB uint8."""
+    upright = ImageOps.exif_transpose(img)
+    return to_rgb_uint8(np.asarray(displayable(upright)))
+
+
+def displayable(img: PILImage.Image) -> PILImage.Image:
+    """``img`` in a mode NumPy and resizing handle as the browser shows it (palette and the like to RGB(A))."""
+    if img.mode in {"P", "PA", "LA"}:
+        return img.convert("RGBA")
+    if img.mode in {"CMYK", "YCbCr", "LAB", "HSV", "1"}:
+        return img.convert("RGB")
+    return img

@@ -25,9 +25,9 @@ from PIL import ImageOps
 from backend.interactive import caches, jobs, store
 from backend.interactive.jobs import ClickJob, JobReply, LocalBackend
 from backend.interactive.store import RedisStateStore
-from backend.interactive.working_copy import load_working_image
 from ml.inference.clicks import Click
 from ml.inference.state import decode_state
+from ml.inference.working_copy import load_working_image
 from ml.postprocess import MaskOptions, polygons_to_mask
 from tests.live_stack import GRABCUT, TEST_REDIS_URL, Client, Stack, grabcut_mask, run_stack, token_for
 from tests.waiting import wait_until

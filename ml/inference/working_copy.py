@@ -15,24 +15,19 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image as PILImage
-from PIL import ImageOps
 
-from backend.images.decoding import ROTATED_ORIENTATIONS, exif_orientation
-from ml.inference.image import to_rgb_uint8
+from ml.inference.image import (
+    ROTATED_ORIENTATIONS,
+    UPRIGHT,
+    displayable,
+    exif_orientation,
+    read_upright_rgb,
+    to_rgb_uint8,
+)
 from ml.inference.working import WorkingFrame
 
 log = logging.getLogger(__name__)
 
-# The transpose that shows an image upright, per EXIF orientation (what ImageOps.exif_transpose does).
-UPRIGHT = {
-    2: PILImage.Transpose.FLIP_LEFT_RIGHT,
-    3: PILImage.Transpose.ROTATE_180,
-    4: PILImage.Transpose.FLIP_TOP_BOTTOM,
-    5: PILImage.Transpose.TRANSPOSE,
-    6: PILImage.Transpose.ROTATE_270,
-    7: PILImage.Transpose.TRANSVERSE,
-    8: PILImage.Transpose.ROTATE_90,
-}
 SAFE_KEY = re.compile(r"[0-9A-Za-z_-]{1,128}")
 
 
@@ -53,33 +48,18 @@ def load_working_image(path: str, key: str, *, max_pixels: int, folder: Path) ->
         width, height = (img.height, img.width) if orientation in ROTATED_ORIENTATIONS else img.size
         frame = WorkingFrame.fit(width, height, max_pixels)
         if not frame.scaled:
-            return _frozen(read_rgb(img), frame)
+            return _frozen(read_upright_rgb(img), frame)
         rgb = _read_scaled(img, orientation, frame)
     if stored:
         _store(stored, rgb, frame)
     return _frozen(rgb, frame)
 
 
-def read_rgb(img: PILImage.Image) -> np.ndarray:
-    """The whole image as shown in a browser (EXIF orientation applied), RGB uint8."""
-    upright = ImageOps.exif_transpose(img)
-    return to_rgb_uint8(np.asarray(_displayable(upright)))
-
-
-def _displayable(img: PILImage.Image) -> PILImage.Image:
-    """``img`` in a mode NumPy and resizing handle as the browser shows it (palette and the like to RGB(A))."""
-    if img.mode in {"P", "PA", "LA"}:
-        return img.convert("RGBA")
-    if img.mode in {"CMYK", "YCbCr", "LAB", "HSV", "1"}:
-        return img.convert("RGB")
-    return img
-
-
 def _read_scaled(img: PILImage.Image, orientation: int | None, frame: WorkingFrame) -> np.ndarray:
     size = (frame.work_width, frame.work_height)
     stored_size = size[::-1] if orientation in ROTATED_ORIENTATIONS else size
     img.draft(None, stored_size)  # JPEG: let the decoder scale down (to no less than the size)
-    small = _displayable(img).resize(stored_size, PILImage.Resampling.BILINEAR, reducing_gap=2.0)
+    small = displayable(img).resize(stored_size, PILImage.Resampling.BILINEAR, reducing_gap=2.0)
     if orientation in UPRIGHT:
         small = small.transpose(UPRIGHT[orientation])
     return to_rgb_uint8(np.asarray(small))
