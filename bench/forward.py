@@ -35,8 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ml.inference.clicks import Click, coord_features  # noqa: E402
-from ml.inference.engine import Engine  # noqa: E402
 from ml.inference.engines import ENGINES, create_engine, default_engine, engine_name  # noqa: E402
+from ml.inference.engines.base import Engine  # noqa: E402
 from ml.model.build import arch_spec  # noqa: E402
 from ml.model.loaded import LoadedModel  # noqa: E402
 from ml.paths import shared_dir, var_dir  # noqa: E402

@@ -8,8 +8,8 @@ from typing import Generic, TypeVar
 
 from django.conf import settings
 
-from ml.inference.engine import Engine
 from ml.inference.engines import create_engine
+from ml.inference.engines.base import Engine
 from ml.inference.predictor import ClickSession
 from ml.inference.working_copy import WorkingImage, load_working_image
 from ml.weights import load_model

@@ -1,7 +1,7 @@
 """Click-based inference: click encoding, zoom-in, engines and the interactive ``ClickSession``."""
 
 from ml.inference.clicks import Click, click_maps, coord_features, disk_map
-from ml.inference.engine import Engine, TorchEngine, as_engine
+from ml.inference.engines.base import Engine, TorchEngine, as_engine
 from ml.inference.image import to_rgb_uint8
 from ml.inference.predictor import ClickSession, Prediction
 from ml.inference.state import Snapshot, decode_state, encode_state, pack_state, unpack_state

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ml.inference.clicks import DISK_RADIUS, Click, check_inside, coord_features
-from ml.inference.engine import Engine, as_engine
+from ml.inference.engines.base import Engine, as_engine
 from ml.inference.image import to_rgb_uint8
 from ml.inference.state import STATE_VERSION, Snapshot, frozen
 from ml.inference.zoom_in import Box, View, ZoomInParams, crop_view, full_view, needs_recalculation, select_roi

@@ -1,4 +1,4 @@
-"""Engines by name, one :class:`~ml.inference.engine.Engine` interface; pick one with :func:`create_engine`.
+"""Engines by name, one :class:`~ml.inference.engines.base.Engine` interface; pick one with :func:`create_engine`.
 
 - ``torch``: eager PyTorch, the reference every other engine is tested against.
 - ``torch-fused``: PyTorch on an inference copy (BatchNorm folded into convolutions, channels-last weights).
@@ -18,7 +18,7 @@ import importlib.util
 import logging
 from collections.abc import Callable
 
-from ml.inference.engine import Engine, TorchEngine
+from ml.inference.engines.base import Engine, TorchEngine
 from ml.model.fuse import optimize_for_inference
 from ml.model.loaded import LoadedModel
 
