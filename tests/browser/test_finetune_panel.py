@@ -31,6 +31,7 @@ def test_manager_fine_tunes_and_switches_model_in_the_page(
     expect(panel.locator("[data-active]")).to_have_text(new_model)
     page.reload()
     expect(panel.locator("[data-active]")).to_have_text(new_model)
+    expect(panel).to_have_attribute("data-loaded", "1")  # the choices came (they replace the page's placeholder)
     panel.locator("select[name=model]").select_option("")
     panel.get_by_role("button", name="Use").click()
     expect(panel.locator("[data-active]")).to_have_text("hrnet18-ocr64-cocolvis")

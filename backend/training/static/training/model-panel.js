@@ -21,6 +21,7 @@
     if (!select) return;
     select.replaceChildren(new Option(`server default (${state.server_default})`, ""));
     for (const name of state.available) select.add(new Option(name, name, false, name === state.selected));
+    panel.dataset.loaded = "1"; // the choices are the server's now (a choice made before would be replaced)
   }
   async function loadJobs() {
     const jobs = await (await fetch(`${api}/finetune/`, {credentials: "same-origin"})).json();
