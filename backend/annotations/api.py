@@ -33,12 +33,23 @@ def require_edit(request: Request, image: Image, role: Role) -> None:
         raise PermissionDenied(refusal)
 
 
+class ClickField(serializers.Serializer):
+    x = serializers.FloatField()
+    y = serializers.FloatField()
+    positive = serializers.BooleanField()
+
+
 class ObjectOutput(serializers.ModelSerializer):
+    author_name = serializers.CharField(source="author.username", default=None, read_only=True)
+    last_editor_name = serializers.CharField(source="last_editor.username", default=None, read_only=True)
+    clicks = ClickField(many=True, read_only=True)
+
     class Meta:
         model = AnnotationObject
         fields = [
-            "id", "image", "label", "polygons", "mask_rle", "bbox", "area", "author", "source", "clicks_used",
-            "seconds_spent", "version", "client_key", "created_at", "updated_at",
+            "id", "image", "number", "label", "polygons", "mask_rle", "bbox", "area", "author", "author_name",
+            "last_editor", "last_editor_name", "source", "clicks", "clicks_used", "seconds_spent", "version",
+            "client_key", "created_at", "updated_at",
         ]  # fmt: skip
 
 
@@ -46,6 +57,9 @@ class ObjectCreateInput(serializers.Serializer):
     label = serializers.IntegerField()
     polygons = serializers.JSONField()
     source = serializers.ChoiceField(choices=ObjectSource.choices, default=ObjectSource.MANUAL)
+    clicks = serializers.JSONField(
+        default=list, help_text="[{x, y, positive}, ...] (pixel indices): the clicks the shape was computed from."
+    )
     clicks_used = serializers.IntegerField(min_value=0, max_value=MAX_DB_INT, default=0)
     seconds_spent = serializers.FloatField(min_value=0, default=0.0)
     client_key = serializers.CharField(
@@ -57,6 +71,9 @@ class ObjectUpdateInput(serializers.Serializer):
     version = serializers.IntegerField(help_text="The version this change is based on.")
     label = serializers.IntegerField(required=False)
     polygons = serializers.JSONField(required=False)
+    clicks = serializers.JSONField(
+        required=False, help_text="The clicks the new shape was computed from; left out: kept, []: cleared."
+    )
     clicks_used = serializers.IntegerField(min_value=0, max_value=MAX_DB_INT, required=False)
     seconds_spent = serializers.FloatField(min_value=0, required=False)
 
@@ -82,6 +99,7 @@ class ObjectListApi(APIView):
             label_id=data["label"],
             polygons=data["polygons"],
             source=data["source"],
+            clicks=data["clicks"],
             clicks_used=data["clicks_used"],
             seconds_spent=data["seconds_spent"],
             client_key=data.get("client_key"),
@@ -110,6 +128,7 @@ class ObjectDetailApi(APIView):
             version=data["version"],
             label_id=data.get("label"),
             polygons=data.get("polygons"),
+            clicks=data.get("clicks"),
             clicks_used=data.get("clicks_used"),
             seconds_spent=data.get("seconds_spent"),
         )
@@ -145,9 +164,11 @@ class ObjectRestoreApi(APIView):
 
 
 class RevisionOutput(serializers.ModelSerializer):
+    author_name = serializers.CharField(source="author.username", default=None, read_only=True)
+
     class Meta:
         model = AnnotationRevision
-        fields = ["id", "object_id", "version", "action", "author", "created_at", "snapshot"]
+        fields = ["id", "object_id", "version", "action", "author", "author_name", "created_at", "snapshot"]
 
 
 class ObjectRevisionsApi(APIView):
@@ -159,6 +180,7 @@ class ObjectRevisionsApi(APIView):
 
 class CommentOutput(serializers.ModelSerializer):
     author_name = serializers.CharField(source="author.username", default=None, read_only=True)
+    object_number = serializers.IntegerField(source="object.number", default=None, read_only=True)
 
     class Meta:
         model = Comment
@@ -166,6 +188,7 @@ class CommentOutput(serializers.ModelSerializer):
             "id",
             "image",
             "object",
+            "object_number",
             "detached_from_object_id",
             "author",
             "author_name",

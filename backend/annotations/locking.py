@@ -59,7 +59,9 @@ def lock_object(object_id: int) -> AnnotationObject:
     if image_id is None:
         raise AnnotationObject.DoesNotExist(object_id)
     lock_image(image_id)
-    return AnnotationObject.objects.select_for_update().select_related("label").get(pk=object_id)
+    # OF self: the joined label and users are read, not locked (the label is only shared: see level 1)
+    objects = AnnotationObject.objects.select_for_update(of=("self",))
+    return objects.select_related("label", "author", "last_editor").get(pk=object_id)
 
 
 def lock_objects_of_label(label_id: int) -> list[AnnotationObject]:

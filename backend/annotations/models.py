@@ -12,16 +12,27 @@ class ObjectSource(models.TextChoices):
 
 
 class AnnotationObject(models.Model):
-    """One labelled object on an image; `version` grows by one on every change (optimistic locking)."""
+    """One labelled object on an image; `version` grows by one on every change (optimistic locking).
+
+    `author` is who created it and never changes; `last_editor` who changed it last (the revisions say who made
+    each change). `number` names it on its image (from 1, never reused: `Image.next_object_number`).
+    """
 
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="annotation_objects")
+    number = models.PositiveIntegerField(help_text="The object's number on its image, from 1; kept for good.")
     label = models.ForeignKey(LabelClass, on_delete=models.PROTECT, related_name="annotation_objects")
     mask_rle = models.JSONField(help_text="COCO RLE: {size: [h, w], counts: str}")
     polygons = models.JSONField(help_text="[{outer: [[x, y], ...], holes: [[[x, y], ...], ...]}, ...]")
     bbox = models.JSONField(help_text="[x, y, width, height]")
     area = models.PositiveBigIntegerField()
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    last_editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     source = models.CharField(max_length=20, choices=ObjectSource.choices, default=ObjectSource.MANUAL)
+    clicks = models.JSONField(
+        default=list, blank=True, help_text="[{x, y, positive}, ...]: the clicks the shape was computed from."
+    )
     clicks_used = models.PositiveIntegerField(default=0)
     seconds_spent = models.FloatField(default=0.0)
     version = models.PositiveIntegerField(default=1)
@@ -38,7 +49,8 @@ class AnnotationObject(models.Model):
                 fields=["image", "client_key"],
                 condition=models.Q(client_key__isnull=False),
                 name="unique_client_key_per_image",
-            )
+            ),
+            models.UniqueConstraint(fields=["image", "number"], name="unique_object_number_per_image"),
         ]
 
 

@@ -2,9 +2,11 @@
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from backend.annotations.clicks import check_clicks
 from backend.annotations.geometry import shape_from_polygons
 from backend.annotations.locking import (
     lock_image,
@@ -33,17 +35,20 @@ def object_snapshot(obj: AnnotationObject) -> dict[str, Any]:
     return {
         "id": obj.pk,
         "image": obj.image_id,
+        "number": obj.number,
         "label": obj.label_id,
         "polygons": obj.polygons,
         "mask_rle": obj.mask_rle,
         "bbox": obj.bbox,
         "area": obj.area,
         "source": obj.source,
+        "clicks": obj.clicks,
         "clicks_used": obj.clicks_used,
         "seconds_spent": obj.seconds_spent,
         "version": obj.version,
         "client_key": obj.client_key,
         "author": obj.author_id,
+        "last_editor": obj.last_editor_id,
         "updated_at": obj.updated_at.isoformat() if obj.updated_at else None,
     }
 
@@ -78,6 +83,27 @@ def _check_source(source: str) -> str:
     return source
 
 
+def _take_number(image: Image) -> int:
+    """The next object number of the image, counted up for good (the caller holds the image's lock)."""
+    number = image.next_object_number
+    image.next_object_number = number + 1
+    Image.objects.filter(pk=image.pk).update(next_object_number=image.next_object_number)
+    return number
+
+
+def _restored_number(image: Image, number: Any) -> int:
+    """The number a deleted object had, or a new one (deleted before objects had numbers, or taken meanwhile)."""
+    if isinstance(number, int) and number > 0 and not image.annotation_objects.filter(number=number).exists():
+        return number
+    return _take_number(image)
+
+
+def _creator(object_id: int) -> AbstractBaseUser | None:
+    """Who created the object, from its create revision (None when that account is gone)."""
+    created = AnnotationRevision.objects.filter(object_id=object_id, action=RevisionAction.CREATE)
+    return get_user_model().objects.filter(pk__in=created.values("author_id")).first()
+
+
 def _check_version(obj: AnnotationObject, based_on: Any) -> None:
     if not isinstance(based_on, int) or isinstance(based_on, bool):
         raise InvalidInput("'version' (the version your change is based on) is required.", code="version_required")
@@ -97,13 +123,16 @@ def object_create(
     label_id: Any,
     polygons: Any,
     source: str = ObjectSource.MANUAL,
+    clicks: Any = None,
     clicks_used: int = 0,
     seconds_spent: float = 0.0,
     client_key: str | None = None,
 ) -> AnnotationObject:
-    """Create an object; with a `client_key` already used on this image, return that object instead.
+    """Create an object, numbered next on its image; with a `client_key` already used on this image, return that
+    object instead.
 
     The key makes a create safe to retry when its answer was lost (a dropped connection, a replayed journal).
+    `clicks` are those the shape was computed from (none for drawn or imported objects).
     """
     label = _share_label(label_id)
     image = lock_image(image.pk)
@@ -112,15 +141,19 @@ def object_create(
         if existing is not None:
             return existing
     shape = shape_from_polygons(polygons, image.width, image.height)
+    checked_clicks = check_clicks([] if clicks is None else clicks, image.width, image.height)
+    label, source = _label_of(image, label, label_id), _check_source(source)
     obj = AnnotationObject.objects.create(
         image=image,
-        label=_label_of(image, label, label_id),
+        number=_take_number(image),
+        label=label,
         polygons=shape.polygons,
         mask_rle=shape.mask_rle,
         bbox=shape.bbox,
         area=shape.area,
         author=author,
-        source=_check_source(source),
+        source=source,
+        clicks=checked_clicks,
         clicks_used=max(0, int(clicks_used)),
         seconds_spent=max(0.0, float(seconds_spent)),
         version=1,
@@ -139,9 +172,14 @@ def object_update(
     version: Any,
     label_id: Any = None,
     polygons: Any = None,
+    clicks: Any = None,
     clicks_used: int | None = None,
     seconds_spent: float | None = None,
 ) -> AnnotationObject:
+    """Change an object based on `version`; `author` (the editor) becomes its `last_editor`, its creator stays.
+
+    Fields left None are kept — `clicks` too (a vertex edit keeps the clicks; ``[]`` clears them).
+    """
     label = _share_label(label_id) if label_id is not None else None
     obj = lock_object(obj.pk)
     _check_version(obj, version)
@@ -150,12 +188,14 @@ def object_update(
     if polygons is not None:
         shape = shape_from_polygons(polygons, obj.image.width, obj.image.height)
         obj.polygons, obj.mask_rle, obj.bbox, obj.area = shape.polygons, shape.mask_rle, shape.bbox, shape.area
+    if clicks is not None:
+        obj.clicks = check_clicks(clicks, obj.image.width, obj.image.height)
     if clicks_used is not None:
         obj.clicks_used = max(0, int(clicks_used))
     if seconds_spent is not None:
         obj.seconds_spent = max(0.0, float(seconds_spent))
     obj.version += 1
-    obj.author = author
+    obj.last_editor = author
     obj.save()
     _record(obj, RevisionAction.UPDATE, author)
     image_mark_in_progress(image=obj.image)
@@ -174,7 +214,8 @@ def object_delete(*, obj: AnnotationObject, author: AbstractBaseUser, version: A
 
 @transaction.atomic
 def object_restore(*, object_id: int, author: AbstractBaseUser, version: Any) -> AnnotationObject:
-    """Bring a deleted object back under its own id, as it was when deleted, as a new version.
+    """Bring a deleted object back under its own id, as it was when deleted (its number and creator too), as a
+    new version; the restorer becomes its `last_editor`.
 
     ``version`` is the version the object had when it was deleted (what the deleting client knew); a restore of
     an object that was changed or restored since, or that still exists, is a conflict.
@@ -205,13 +246,16 @@ def object_restore(*, object_id: int, author: AbstractBaseUser, version: Any) ->
     obj = AnnotationObject.objects.create(
         pk=object_id,
         image=image,
+        number=_restored_number(image, snapshot.get("number")),
         label=label,
         polygons=snapshot["polygons"],
         mask_rle=snapshot["mask_rle"],
         bbox=snapshot["bbox"],
         area=snapshot["area"],
-        author=author,
+        author=_creator(object_id),
+        last_editor=author,
         source=snapshot["source"],
+        clicks=snapshot.get("clicks", []),
         clicks_used=snapshot["clicks_used"],
         seconds_spent=snapshot["seconds_spent"],
         version=last.version + 1,

@@ -56,6 +56,9 @@ class Image(models.Model):
     sha256 = models.CharField(max_length=64)
     status = models.CharField(max_length=20, choices=ImageStatus.choices, default=ImageStatus.NEW)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    next_object_number = models.PositiveIntegerField(
+        default=1, help_text="The number the next object created on this image gets (numbers are never reused)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
