@@ -1,5 +1,6 @@
-"""Images (upload, list, files, review) and batches (create, assign, submit, review)."""
+"""Images (upload, list, files, review decisions) and batches (create, assign, submit, review decisions)."""
 
+from django.db.models import QuerySet
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -22,6 +23,7 @@ from backend.images.selectors import (
     get_image_for,
     visible_batches,
     visible_images,
+    with_image_counts,
 )
 from backend.projects.access import MANAGING_ROLES, get_project_for, require_manager
 from backend.projects.models import Role
@@ -144,6 +146,13 @@ class DecisionInput(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["accept", "reject"])
 
 
+class BatchDecisionInput(serializers.Serializer):
+    decision = serializers.ChoiceField(
+        choices=["accept", "reject", "finish"],
+        help_text="accept/reject: the images still undecided; finish: close the review once every image is decided.",
+    )
+
+
 class ImageReviewApi(APIView):
     @extend_schema(request=DecisionInput, responses=ImageOutput)
     def post(self, request: Request, image_id: int) -> Response:
@@ -157,7 +166,13 @@ class ImageReviewApi(APIView):
 
 
 class BatchOutput(serializers.ModelSerializer):
-    image_count = serializers.SerializerMethodField()
+    """A batch with its image counts; serialise batches read through :func:`with_image_counts`."""
+
+    image_count = serializers.IntegerField(read_only=True)
+    empty_images = serializers.IntegerField(read_only=True, help_text="Images without any object.")
+    accepted_images = serializers.IntegerField(read_only=True)
+    rejected_images = serializers.IntegerField(read_only=True)
+    undecided_images = serializers.SerializerMethodField(help_text="Images neither accepted nor rejected.")
     assignee_name = serializers.CharField(source="assignee.username", default=None, read_only=True)
     reviewer_name = serializers.CharField(source="reviewer.username", default=None, read_only=True)
 
@@ -165,11 +180,21 @@ class BatchOutput(serializers.ModelSerializer):
         model = Batch
         fields = [
             "id", "project", "name", "assignee", "assignee_name", "reviewer", "reviewer_name", "status",
-            "created_at", "image_count",
+            "created_at", "image_count", "empty_images", "accepted_images", "rejected_images", "undecided_images",
         ]  # fmt: skip
 
-    def get_image_count(self, batch: Batch) -> int:
-        return batch.images.count()
+    def get_undecided_images(self, batch: Batch) -> int:
+        return batch.image_count - batch.accepted_images - batch.rejected_images
+
+
+def batches_output(batches: QuerySet[Batch]) -> list[dict]:
+    return BatchOutput(with_image_counts(batches.select_related("assignee", "reviewer")), many=True).data
+
+
+def batch_output(batch: Batch) -> dict:
+    """``batch`` as the API shows it, its counts read now (after the change a service just made)."""
+    [data] = batches_output(Batch.objects.filter(pk=batch.pk))
+    return data
 
 
 class BatchCreateInput(serializers.Serializer):
@@ -192,8 +217,7 @@ class BatchListApi(APIView):
     @extend_schema(responses=BatchOutput(many=True))
     def get(self, request: Request, project_id: int) -> Response:
         project, role = get_project_for(request.user, project_id)
-        batches = visible_batches(user=request.user, project=project, role=role).select_related("assignee", "reviewer")
-        return Response(BatchOutput(batches, many=True).data)
+        return Response(batches_output(visible_batches(user=request.user, project=project, role=role)))
 
     @extend_schema(request=BatchCreateInput, responses={201: BatchOutput(many=True)})
     def post(self, request: Request, project_id: int) -> Response:
@@ -202,7 +226,7 @@ class BatchListApi(APIView):
         body = BatchCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
         batches = services.batches_create(project=project, **body.validated_data)
-        return Response(BatchOutput(batches, many=True).data, status=201)
+        return Response(batches_output(Batch.objects.filter(pk__in=[b.pk for b in batches])), status=201)
 
 
 class BatchDetailApi(APIView):
@@ -211,7 +235,7 @@ class BatchDetailApi(APIView):
     @extend_schema(responses=BatchOutput)
     def get(self, request: Request, batch_id: int) -> Response:
         batch, _ = get_batch_for(request.user, batch_id)
-        return Response(BatchOutput(batch).data)
+        return Response(batch_output(batch))
 
     @extend_schema(request=BatchUpdateInput, responses=BatchOutput)
     def patch(self, request: Request, batch_id: int) -> Response:
@@ -219,7 +243,7 @@ class BatchDetailApi(APIView):
         require_manager(role, "assign batches")
         body = BatchUpdateInput(data=request.data)
         body.is_valid(raise_exception=True)
-        return Response(BatchOutput(services.batch_update(batch=batch, **body.validated_data)).data)
+        return Response(batch_output(services.batch_update(batch=batch, **body.validated_data)))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, batch_id: int) -> Response:
@@ -235,16 +259,15 @@ class BatchSubmitApi(APIView):
         batch, role = get_batch_for(request.user, batch_id)
         if not (role in MANAGING_ROLES or (role == Role.ANNOTATOR and batch.assignee_id == request.user.pk)):
             raise PermissionDenied("Only the batch's annotator or a manager may submit it.")
-        return Response(BatchOutput(services.batch_submit(batch=batch)).data)
+        return Response(batch_output(services.batch_submit(batch=batch)))
 
 
 class BatchReviewApi(APIView):
-    @extend_schema(request=DecisionInput, responses=BatchOutput)
+    @extend_schema(request=BatchDecisionInput, responses=BatchOutput)
     def post(self, request: Request, batch_id: int) -> Response:
         batch, role = get_batch_for(request.user, batch_id)
         if not can_review_batch(user=request.user, batch=batch, role=role):
             raise PermissionDenied("Only the batch's reviewer or a manager may review it.")
-        body = DecisionInput(data=request.data)
+        body = BatchDecisionInput(data=request.data)
         body.is_valid(raise_exception=True)
-        batch = services.batch_review(batch=batch, accept=body.validated_data["decision"] == "accept")
-        return Response(BatchOutput(batch).data)
+        return Response(batch_output(services.batch_review(batch=batch, decision=body.validated_data["decision"])))

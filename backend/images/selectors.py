@@ -1,7 +1,7 @@
 """Reads of images and batches, scoped to what the caller's role lets them see."""
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from backend.common.errors import InvalidInput
@@ -21,6 +21,22 @@ def _visible_to(queryset: QuerySet, *, user: AbstractBaseUser, role: Role, batch
 
 def visible_batches(*, user: AbstractBaseUser, project: Project, role: Role) -> QuerySet[Batch]:
     return _visible_to(Batch.objects.filter(project=project), user=user, role=role, batch="")
+
+
+def with_image_counts(batches: QuerySet[Batch]) -> QuerySet[Batch]:
+    """``batches`` annotated with how many images each has, how many of them have no object (``empty_images``)
+    and how many the reviewer accepted or rejected (``accepted_images``, ``rejected_images``)."""
+    return batches.annotate(
+        image_count=_count_images(),
+        empty_images=_count_images(images__annotation_objects__isnull=True),
+        accepted_images=_count_images(images__status=ImageStatus.ACCEPTED),
+        rejected_images=_count_images(images__status=ImageStatus.REJECTED),
+    )
+
+
+def _count_images(**where: object) -> Count:
+    # distinct: the join to the objects repeats an image once per object
+    return Count("images", distinct=True, filter=Q(**where) if where else None)
 
 
 def visible_images(*, user: AbstractBaseUser, project: Project, role: Role) -> QuerySet[Image]:

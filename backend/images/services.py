@@ -255,30 +255,58 @@ def batch_submit(*, batch: Batch) -> Batch:
     return batch
 
 
-@transaction.atomic
-def batch_review(*, batch: Batch, accept: bool) -> Batch:
-    batch = Batch.objects.select_for_update().get(pk=batch.pk)
+REVIEW_DECISIONS = {"accept": ImageStatus.ACCEPTED, "reject": ImageStatus.REJECTED}
+DECIDED = {ImageStatus.ACCEPTED, ImageStatus.REJECTED}
+
+
+def _check_under_review(batch: Batch) -> None:
     if batch.status != BatchStatus.SUBMITTED:
-        raise Conflict(f"The batch is {batch.status}; only submitted batches can be reviewed.", code="bad_state")
-    batch.status = BatchStatus.ACCEPTED if accept else BatchStatus.REJECTED
+        raise Conflict(
+            f"The batch is {batch.status}: decisions are made while it is under review (submitted).",
+            code="not_under_review",
+        )
+
+
+@transaction.atomic
+def batch_review(*, batch: Batch, decision: str) -> Batch:
+    """A decision on the whole batch under review.
+
+    ``accept`` / ``reject`` decide the images still undecided (a decision already made stays); ``finish`` closes
+    the review once every image is decided: the batch is accepted when every image is, otherwise rejected — back
+    with its annotator, who changes the rejected images (the accepted ones stay accepted on resubmission).
+    """
+    batch = Batch.objects.select_for_update().get(pk=batch.pk)
+    _check_under_review(batch)
+    undecided = batch.images.exclude(status__in=DECIDED)
+    if decision in REVIEW_DECISIONS:
+        undecided.update(status=REVIEW_DECISIONS[decision])
+        return batch
+    if decision != "finish":
+        raise InvalidInput(f"Unknown decision {decision!r}; use accept, reject or finish.", code="bad_decision")
+    left = list(undecided.order_by("id").values_list("id", flat=True))
+    if left:
+        raise Conflict(
+            f"{len(left)} image(s) of the batch are still undecided; accept or reject them before finishing.",
+            code="undecided_images",
+            details={"undecided": left},
+        )
+    everything_accepted = not batch.images.filter(status=ImageStatus.REJECTED).exists()
+    batch.status = BatchStatus.ACCEPTED if everything_accepted else BatchStatus.REJECTED
     batch.save(update_fields=["status"])
-    batch.images.update(status=ImageStatus.ACCEPTED if accept else ImageStatus.REJECTED)
     return batch
 
 
 @transaction.atomic
 def image_review(*, image: Image, accept: bool) -> Image:
-    """Decide one image of a submitted batch. When the last one is decided, the batch follows: accepted when
-    every image is, otherwise rejected, i.e. back with its annotator for the rejected images."""
-    batch = Batch.objects.select_for_update().get(pk=image.batch_id) if image.batch_id else None  # batch, then image
+    """Decide one image of a batch under review, or change the decision made on it; the batch stays under review
+    until the reviewer finishes it (:func:`batch_review` with ``finish``)."""
+    if image.batch_id is None:
+        raise Conflict("The image is in no batch; only images of a batch under review are decided.", code="no_batch")
+    batch = Batch.objects.select_for_update().get(pk=image.batch_id)  # batch, then image: the documented order
     image = Image.objects.select_for_update().get(pk=image.pk)
-    if image.status != ImageStatus.SUBMITTED:
-        raise Conflict(f"The image is {image.status}; only submitted images can be reviewed.", code="bad_state")
+    if image.batch_id != batch.pk:
+        raise Conflict("The image left its batch meanwhile; reload the page.", code="no_batch")
+    _check_under_review(batch)
     image.status = ImageStatus.ACCEPTED if accept else ImageStatus.REJECTED
     image.save(update_fields=["status"])
-    if batch is not None and batch.status == BatchStatus.SUBMITTED:
-        statuses = set(batch.images.values_list("status", flat=True))
-        if ImageStatus.SUBMITTED not in statuses:
-            batch.status = BatchStatus.REJECTED if ImageStatus.REJECTED in statuses else BatchStatus.ACCEPTED
-            batch.save(update_fields=["status"])
     return image

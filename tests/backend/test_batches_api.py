@@ -2,7 +2,7 @@
 
 from backend.images.models import Batch, Image
 from backend.images.services import images_upload
-from tests.conftest import World, png_bytes, upload
+from tests.conftest import SQUARE, World, png_bytes, upload
 
 
 def add_images(world: World, count: int) -> None:
@@ -47,36 +47,33 @@ def test_reassigning_a_batch_moves_visibility(world: World) -> None:
 def test_submit_then_reject_then_resubmit_then_accept(world: World) -> None:
     annotator, reviewer = world.client("annotator"), world.client("reviewer")
     batch_url = f"/api/batches/{world.batch.pk}"
-    assert reviewer.post(f"{batch_url}/review", {"decision": "accept"}, format="json").status_code == 409
+
+    def review(decision: str):
+        return reviewer.post(f"{batch_url}/review", {"decision": decision}, format="json")
+
+    assert review("accept").status_code == 409
     assert annotator.post(f"{batch_url}/submit").json()["status"] == "submitted"
     assert annotator.post(f"{batch_url}/submit").status_code == 409
-    assert reviewer.post(f"{batch_url}/review", {"decision": "reject"}, format="json").json()["status"] == "rejected"
+    assert review("reject").json()["status"] == "submitted"  # decided, not closed
+    assert review("finish").json()["status"] == "rejected"
     assert Image.objects.get(pk=world.batched_image.pk).status == "rejected"
     assert annotator.post(f"{batch_url}/submit").status_code == 200
-    assert reviewer.post(f"{batch_url}/review", {"decision": "maybe"}, format="json").status_code == 400
-    assert reviewer.post(f"{batch_url}/review", {"decision": "accept"}, format="json").status_code == 200
+    assert review("maybe").status_code == 400
+    assert review("accept").status_code == 200
+    assert review("finish").json()["status"] == "accepted"
     assert Image.objects.get(pk=world.batched_image.pk).status == "accepted"
 
 
-def test_deciding_every_image_decides_the_batch_and_a_resubmission_keeps_the_accepted_ones(world: World) -> None:
-    from backend.images.services import batch_submit
+def test_batch_output_counts_images_without_objects_and_decisions(world: World) -> None:
+    from backend.annotations.services import object_create
 
-    Image.objects.filter(pk=world.free_image.pk).update(batch=world.batch)
-    batch_submit(batch=world.batch)
-    reviewer = world.client("reviewer")
-
-    def review(image, decision: str):
-        return reviewer.post(f"/api/images/{image.pk}/review", {"decision": decision}, format="json")
-
-    assert review(world.batched_image, "accept").status_code == 200
-    assert Batch.objects.get(pk=world.batch.pk).status == "submitted"  # one image still to decide
-    assert review(world.free_image, "reject").status_code == 200
-    assert Batch.objects.get(pk=world.batch.pk).status == "rejected"  # back with the annotator
-    assert world.client("annotator").post(f"/api/batches/{world.batch.pk}/submit").status_code == 200
-    statuses = dict(Image.objects.filter(batch=world.batch).values_list("pk", "status"))
-    assert statuses == {world.batched_image.pk: "accepted", world.free_image.pk: "submitted"}
-    assert review(world.free_image, "accept").status_code == 200
-    assert Batch.objects.get(pk=world.batch.pk).status == "accepted"
+    Image.objects.filter(pk=world.free_image.pk).update(batch=world.batch)  # an image without any object
+    object_create(image=world.batched_image, author=world.users["annotator"], label_id=world.label.pk, polygons=SQUARE)
+    batch = world.client("annotator").get(f"/api/batches/{world.batch.pk}/").json()
+    assert (batch["image_count"], batch["empty_images"]) == (2, 1)
+    assert (batch["accepted_images"], batch["rejected_images"], batch["undecided_images"]) == (0, 0, 2)
+    [listed] = world.client("annotator").get(f"/api/projects/{world.project.pk}/batches/").json()
+    assert listed == batch
 
 
 def test_deleting_a_batch_returns_images_to_the_pool(world: World) -> None:
