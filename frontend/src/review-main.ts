@@ -1,6 +1,7 @@
 /** Entry point of the review page: reads the server-rendered config and mounts the review page. */
 
 import "./style.css";
+import "./review.css";
 import { type ReviewConfig, ReviewPage } from "./review";
 
 const configElement = document.getElementById("review-config");

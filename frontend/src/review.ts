@@ -1,39 +1,60 @@
 /**
  * The review page of one image: its objects drawn over it (read-only), the comments pinned where they were
- * made, and the reviewer's decision — accept or reject the image, or the whole batch. A click on the image
- * (or on an object) places a new comment there.
+ * made, and the reviewer's decisions while the batch is under review — accept or reject this image (and change
+ * that decision), accept or reject the images still undecided, and finish the review once every image is decided.
+ * A click on the image (or on an object) places a new comment there. In `read-only` mode (the read-only view of
+ * an image) the objects and comments are shown without any decision or comment control.
  */
 
-import { ApiError, type ReviewComment as Comment, request, type ServerObject } from "./api";
+import { ApiError, type ReviewComment, request, type ServerObject } from "./api";
 import { Canvas, type DrawnObject } from "./canvas";
 import { byId, h } from "./dom";
 import type { Click } from "./messages";
 import type { Label } from "./panels";
+import {
+  type BatchSummary,
+  type Decision,
+  modeOf,
+  type ReviewControls,
+  type ReviewMode,
+  reviewControls,
+} from "./reviewDecisions";
 import type { Point } from "./view";
 
 export interface ReviewConfig {
-  image: { id: number; width: number; height: number; name: string; url: string; status: string };
-  batch: { id: number; name: string; status: string };
+  mode?: ReviewMode;
+  image: { id: number; width: number; height: number; name: string; url: string; status?: string };
+  batch: { id: number; name: string; status: string } | null;
   labels: Label[];
   projectUrl: string;
   prevUrl: string | null;
   nextUrl: string | null;
 }
 
-type Decision = "accept" | "reject";
+/** The object and comment fields the review page reads beyond the workspace's types. */
+type ReviewObject = ServerObject & { number: number; author_name?: string | null };
+type Comment = ReviewComment & { object_number: number | null };
+type BatchDecision = Decision | "finish";
+
+const REJECT_PROMPT = "Why is the image rejected? (optional; click the image or an object to pin the comment there)";
 
 export class ReviewPage {
   private readonly canvas: Canvas;
-  private objects: ServerObject[] = [];
+  private readonly mode: ReviewMode;
+  private objects: ReviewObject[] = [];
   private comments: Comment[] = [];
   private pin: (Point & { object: number | null }) | null = null;
   private status: string;
+  private batch: BatchSummary | null;
+  private busy = false;
 
   constructor(
     private readonly root: HTMLElement,
     private readonly config: ReviewConfig,
   ) {
-    this.status = config.image.status;
+    this.mode = modeOf(config.mode);
+    this.status = config.image.status ?? "";
+    this.batch = config.batch ? { ...config.batch } : null;
     this.buildLayout();
     this.canvas = new Canvas(byId<HTMLDivElement>("rv-stage"), config.image.width, config.image.height, {
       imageClick: (pixel) => this.placePin(pixel, null),
@@ -54,8 +75,9 @@ export class ReviewPage {
     }
     const base = `/api/images/${this.config.image.id}`;
     [this.objects, this.comments] = await Promise.all([
-      request<ServerObject[]>("GET", `${base}/objects/`),
+      request<ReviewObject[]>("GET", `${base}/objects/`),
       request<Comment[]>("GET", `${base}/comments/`),
+      this.controls().decisions ? this.refreshBatch() : Promise.resolve(),
     ]);
     this.canvas.fitToScreen();
     this.render();
@@ -68,60 +90,83 @@ export class ReviewPage {
   }
 
   state() {
-    return { status: this.status, objects: this.objects.length, comments: this.comments.length, pin: this.pin };
+    const { mode, status, batch, pin } = this;
+    return { mode, status, batch, pin, objects: this.objects.length, comments: this.comments.length, busy: this.busy };
+  }
+
+  private controls(): ReviewControls {
+    return reviewControls(this.mode, this.status, this.batch);
   }
 
   // ------------------------------------------------------------------ layout
   private buildLayout(): void {
     const { config } = this;
+    const controls = this.controls();
     const link = (id: string, url: string | null, text: string) =>
       h("a", { id, href: url ?? "#", class: url ? "" : "disabled" }, text);
-    this.root.append(
-      h(
-        "div",
-        { class: "ws-toolbar" },
-        h("a", { href: config.projectUrl }, "← Project"),
-        h("strong", {}, `Review · ${config.image.name}`),
-        link("rv-prev", config.prevUrl, "◀ Prev"),
-        link("rv-next", config.nextUrl, "Next ▶"),
-        h("span", {}, "Status: ", h("strong", { id: "rv-status" }, "")),
-        h("button", { id: "rv-accept", type: "button", class: "primary", title: "Accept (A)" }, "Accept"),
-        h("button", { id: "rv-reject", type: "button", title: "Reject (R)" }, "Reject"),
-        h("span", { class: "rv-batch" }, `Batch “${config.batch.name}”: `, h("strong", { id: "rv-batch-status" }, ""),
-          h("button", { id: "rv-accept-batch", type: "button" }, "Accept all"),
-          h("button", { id: "rv-reject-batch", type: "button" }, "Reject all")),
-      ),
-      h(
-        "div",
-        { class: "ws-body" },
-        h("div", { id: "rv-stage", class: "rv-stage" }),
+    const button = (id: string, text: string, title: string, onclick: () => void, primary = false) =>
+      h("button", { id, type: "button", title, class: primary ? "primary" : "", onclick: () => onclick() }, text);
+    const toolbar = h(
+      "div",
+      { class: "ws-toolbar" },
+      h("a", { href: config.projectUrl }, "← Project"),
+      h("strong", {}, `${this.mode === "review" ? "Review" : "View (read-only)"} · ${config.image.name}`),
+      link("rv-prev", config.prevUrl, "◀ Prev"),
+      link("rv-next", config.nextUrl, "Next ▶"),
+      h("span", {}, "Status: ", h("strong", { id: "rv-status" }, "")),
+    );
+    if (controls.decisions) {
+      toolbar.append(
         h(
-          "aside",
-          { class: "ws-side" },
-          h("h3", {}, "Objects"),
-          h("ul", { id: "rv-objects", class: "rv-list rv-objects" }),
-          h("h3", {}, "Comments"),
-          h("ol", { id: "rv-comments", class: "rv-list" }),
+          "span",
+          { class: "rv-decision", role: "group", "aria-label": "Decision on this image" },
+          button("rv-accept", "Accept", "Accept this image (A)", () => void this.decideImage("accept")),
+          button("rv-reject", "Reject", "Reject this image (R)", () => void this.decideImage("reject")),
+        ),
+      );
+    }
+    if (this.batch) {
+      const batch = h("span", { class: "rv-batch" }, `Batch “${this.batch.name}”: `, h("strong", { id: "rv-batch-status" }, ""));
+      if (controls.decisions) {
+        batch.append(
+          h("span", { id: "rv-counts", class: "rv-counts" }, ""),
+          button("rv-accept-rest", "Accept the rest", "Accept the images still undecided", () => void this.decideBatch("accept")),
+          button("rv-reject-rest", "Reject the rest", "Reject the images still undecided", () => void this.decideBatch("reject")),
+          button("rv-finish", "Finish review", "Close the review of the batch", () => void this.decideBatch("finish"), true),
+          h("span", { id: "rv-outcome", class: "rv-outcome" }, ""),
+        );
+      }
+      toolbar.append(batch);
+    }
+    const side = h(
+      "aside",
+      { class: "ws-side" },
+      h("h3", {}, "Objects"),
+      h("ul", { id: "rv-objects", class: "rv-list rv-objects" }),
+      h("h3", {}, "Comments"),
+      h("ol", { id: "rv-comments", class: "rv-list" }),
+    );
+    if (controls.comments) {
+      side.append(
+        h(
+          "div",
+          { id: "rv-comment-box", class: "rv-comment-box" },
           h("p", { class: "ws-hint" }, "Click the image or an object to pin a comment there."),
           h("textarea", { id: "rv-text", rows: 3, placeholder: "Comment", "aria-label": "Comment" }),
-          h("button", { id: "rv-send", type: "button" }, "Add comment"),
-          h("p", { id: "rv-message", class: "ws-hint", role: "status" }, ""),
+          button("rv-send", "Add comment", "Add the comment", () => void this.sendComment()),
         ),
-      ),
-    );
-    byId("rv-accept").addEventListener("click", () => void this.decide("image", "accept"));
-    byId("rv-reject").addEventListener("click", () => void this.decide("image", "reject"));
-    byId("rv-accept-batch").addEventListener("click", () => void this.decide("batch", "accept"));
-    byId("rv-reject-batch").addEventListener("click", () => void this.decide("batch", "reject"));
-    byId("rv-send").addEventListener("click", () => void this.sendComment());
+      );
+    }
+    side.append(h("p", { id: "rv-message", class: "ws-hint", role: "status" }, ""));
+    this.root.append(toolbar, h("div", { class: "ws-body" }, h("div", { id: "rv-stage", class: "rv-stage" }), side));
   }
 
   private bindKeys(): void {
     window.addEventListener("keydown", (e) => {
       if (e.target instanceof HTMLTextAreaElement || e.ctrlKey || e.metaKey || e.altKey) return;
       const key = e.key.toLowerCase();
-      if (key === "a") void this.decide("image", "accept");
-      else if (key === "r") void this.decide("image", "reject");
+      if (key === "a" && this.controls().decisions) void this.decideImage("accept");
+      else if (key === "r" && this.controls().decisions) void this.decideImage("reject");
       else if (key === "s" && this.config.prevUrl) location.href = this.config.prevUrl;
       else if (key === "f" && this.config.nextUrl) location.href = this.config.nextUrl;
     });
@@ -131,6 +176,7 @@ export class ReviewPage {
     return this.config.labels.find((l) => l.id === id) ?? { id, name: `label ${id}`, color: "#888888" };
   }
 
+  // ------------------------------------------------------------------ rendering
   private render(): void {
     const drawn: DrawnObject[] = this.objects.map((o) => ({
       id: String(o.id),
@@ -145,21 +191,45 @@ export class ReviewPage {
     this.canvas.drawMarkers(pins);
     byId("rv-status").textContent = this.status;
     byId("rv-status").dataset.status = this.status;
-    const decidable = this.status === "submitted";
-    for (const id of ["rv-accept", "rv-reject"]) (byId(id) as HTMLButtonElement).disabled = !decidable;
-    byId("rv-batch-status").textContent = this.config.batch.status;
-    const batchOpen = this.config.batch.status === "submitted";
-    for (const id of ["rv-accept-batch", "rv-reject-batch"]) (byId(id) as HTMLButtonElement).disabled = !batchOpen;
+    this.renderDecisions();
+    this.renderLists();
+  }
+
+  private renderDecisions(): void {
+    const controls = this.controls();
+    if (this.batch) byId("rv-batch-status").textContent = this.batch.status;
+    if (!controls.decisions || !this.batch) return;
+    const enable = (id: string, on: boolean) => ((byId(id) as HTMLButtonElement).disabled = !on || this.busy);
+    for (const [id, decision] of [["rv-accept", "accept"], ["rv-reject", "reject"]] as const) {
+      enable(id, controls.canDecide);
+      const pressed = controls.current === decision;
+      byId(id).setAttribute("aria-pressed", String(pressed));
+      byId(id).classList.toggle("current", pressed);
+      byId(id).textContent = pressed ? `${decision === "accept" ? "Accepted" : "Rejected"} ✓` : decision === "accept" ? "Accept" : "Reject";
+    }
+    enable("rv-accept-rest", controls.canDecideRest);
+    enable("rv-reject-rest", controls.canDecideRest);
+    enable("rv-finish", controls.canFinish);
+    const { accepted_images: accepted = 0, rejected_images: rejected = 0, undecided_images: undecided = 0 } = this.batch;
+    byId("rv-counts").textContent = `${accepted} accepted · ${rejected} rejected · ${undecided} undecided`;
+    byId("rv-outcome").textContent = controls.outcome;
+  }
+
+  private renderLists(): void {
     byId("rv-objects").replaceChildren(
-      ...this.objects.map((o, i) =>
-        h("li", { "data-object": o.id }, h("span", { class: "chip", style: `background:${this.label(o.label).color}` }, String(i + 1)),
-          ` ${this.label(o.label).name} · ${o.area} px · ${o.clicks_used} clicks`),
+      ...this.objects.map((o) =>
+        h(
+          "li",
+          { "data-object": o.id, "data-number": o.number },
+          h("span", { class: "chip", style: `background:${this.label(o.label).color}` }, String(o.number)),
+          ` ${this.label(o.label).name} · ${o.area} px · ${o.clicks_used} clicks${o.author_name ? ` · ${o.author_name}` : ""}`,
+        ),
       ),
     );
     if (!this.objects.length) byId("rv-objects").append(h("li", {}, "No objects."));
     byId("rv-comments").replaceChildren(
       ...this.comments.map((c) =>
-        h("li", { "data-comment": c.id }, h("strong", {}, c.author_name ?? "—"), c.object ? ` (object ${c.object})` : "", `: ${c.text}`),
+        h("li", { "data-comment": c.id }, h("strong", {}, c.author_name ?? "—"), c.object_number !== null ? ` (object ${c.object_number})` : "", `: ${c.text}`),
       ),
     );
   }
@@ -170,7 +240,13 @@ export class ReviewPage {
     box.classList.toggle("error", error);
   }
 
+  private failure(exc: unknown): void {
+    this.message(exc instanceof ApiError ? exc.detail : "The server could not be reached; try again.", true);
+  }
+
+  // ------------------------------------------------------------------ comments
   private placePin(pixel: Point, object: number | null): void {
+    if (!this.controls().comments) return;
     this.pin = { ...pixel, object };
     this.render();
     byId<HTMLTextAreaElement>("rv-text").focus();
@@ -183,6 +259,14 @@ export class ReviewPage {
     document.querySelectorAll("#rv-comments li").forEach((li) => li.classList.toggle("current", li.getAttribute("data-comment") === String(comment.id)));
   }
 
+  /** After a rejection: the comment box asks why, focused (a comment stays optional). */
+  private promptForComment(): void {
+    const text = byId<HTMLTextAreaElement>("rv-text");
+    byId("rv-comment-box").classList.add("prompt");
+    text.placeholder = REJECT_PROMPT;
+    text.focus();
+  }
+
   private async sendComment(): Promise<void> {
     const text = byId<HTMLTextAreaElement>("rv-text").value.trim();
     if (!text) return this.message("Write the comment first.", true);
@@ -192,32 +276,66 @@ export class ReviewPage {
       this.comments.push(comment);
       this.pin = null;
       byId<HTMLTextAreaElement>("rv-text").value = "";
+      byId<HTMLTextAreaElement>("rv-text").placeholder = "Comment";
+      byId("rv-comment-box").classList.remove("prompt");
       this.message("Comment added.");
       this.render();
     } catch (exc) {
-      this.message(exc instanceof ApiError ? exc.detail : "The server could not be reached; try again.", true);
+      this.failure(exc);
     }
   }
 
-  private async decide(what: "image" | "batch", decision: Decision): Promise<void> {
-    if (what === "image" && this.status !== "submitted") return this.message(`This image is already ${this.status}.`, true);
-    const url = what === "image" ? `/api/images/${this.config.image.id}/review` : `/api/batches/${this.config.batch.id}/review`;
-    try {
-      await request("POST", url, { decision });
-    } catch (exc) {
-      return this.message(exc instanceof ApiError ? exc.detail : "The server could not be reached; try again.", true);
-    }
-    this.status = decision === "accept" ? "accepted" : "rejected";
-    if (what === "batch") {
-      this.config.batch.status = this.status;
-      this.message(`Batch ${this.status}: every image in it is ${this.status}.`);
-    } else {
-      // Deciding the last image decides the batch (rejected: back with its annotator).
-      const batch = await request<{ status: string }>("GET", `/api/batches/${this.config.batch.id}/`).catch(() => null);
-      const decided = batch && batch.status !== this.config.batch.status;
-      if (batch) this.config.batch.status = batch.status;
-      this.message(`Image ${this.status}.${decided ? ` Every image is decided: the batch is ${batch.status}.` : ""}`);
-    }
+  // ------------------------------------------------------------------ decisions
+  private async refreshBatch(): Promise<void> {
+    if (!this.batch) return;
+    this.batch = await request<BatchSummary>("GET", `/api/batches/${this.batch.id}/`);
+  }
+
+  /** One decision at a time: the buttons are disabled while a decision is on its way. */
+  private async exclusively(work: () => Promise<void>): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
     this.render();
+    try {
+      await work();
+    } catch (exc) {
+      this.failure(exc);
+    } finally {
+      this.busy = false;
+      this.render();
+    }
+  }
+
+  private async decideImage(decision: Decision): Promise<void> {
+    if (!this.controls().canDecide) {
+      return this.message(`The batch is ${this.batch?.status ?? "not under review"}: decisions are made while it is under review.`, true);
+    }
+    await this.exclusively(async () => {
+      const image = await request<{ status: string }>("POST", `/api/images/${this.config.image.id}/review`, { decision });
+      this.status = image.status;
+      await this.refreshBatch();
+      this.message(decision === "accept" ? "Image accepted." : "Image rejected. Say why in a comment (optional).");
+    });
+    if (decision === "reject" && this.status === "rejected") this.promptForComment();
+  }
+
+  private async decideBatch(decision: BatchDecision): Promise<void> {
+    if (!this.batch) return;
+    const batchId = this.batch.id;
+    const undecided = this.batch.undecided_images ?? 0;
+    await this.exclusively(async () => {
+      this.batch = await request<BatchSummary>("POST", `/api/batches/${batchId}/review`, { decision });
+      this.status = (await request<{ status: string }>("GET", `/api/images/${this.config.image.id}/`)).status;
+      this.message(this.batchMessage(decision, undecided));
+    });
+  }
+
+  private batchMessage(decision: BatchDecision, undecided: number): string {
+    const images = `${undecided} image${undecided === 1 ? "" : "s"}`;
+    if (decision === "accept") return `Accepted the ${images} still undecided.`;
+    if (decision === "reject") return `Rejected the ${images} still undecided.`;
+    return this.batch?.status === "accepted"
+      ? "Review finished: the batch is accepted."
+      : "Review finished: the batch is back with its annotator for the rejected images.";
   }
 }
