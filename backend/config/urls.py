@@ -28,3 +28,8 @@ urlpatterns = [
     path("api/", include("backend.exports.urls")),
     path("", include("backend.web.urls")),
 ]
+
+# Styled error pages with the reason and a way back (JSON under /api/): backend/web/errors.py.
+handler403 = "backend.web.errors.forbidden"
+handler404 = "backend.web.errors.not_found"
+handler500 = "backend.web.errors.server_error"

@@ -156,7 +156,13 @@ class LabelOutput(serializers.ModelSerializer):
 
 class LabelInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    color = serializers.CharField(required=False, allow_null=True, default=None)
+    color = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        default=None,
+        help_text="#RRGGBB; left out, the first colour of the label palette the project does not use yet.",
+    )
     order = serializers.IntegerField(required=False, min_value=0, max_value=MAX_DB_INT, allow_null=True, default=None)
 
 

@@ -8,7 +8,22 @@ from backend.common.errors import Conflict, InvalidInput
 from backend.common.text import checked_text
 from backend.projects.models import LabelClass, Membership, Project, Role, hex_colour
 
-DEFAULT_LABEL_COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45"]
+# New labels take the next of these (after Sasha Trubetskoy's "20 simple, distinct colours"): twelve that stay
+# apart from each other on photographs and carry white text.
+LABEL_PALETTE = [
+    "#e6194b",  # red
+    "#3cb44b",  # green
+    "#4363d8",  # blue
+    "#f58231",  # orange
+    "#911eb4",  # purple
+    "#42d4f4",  # cyan
+    "#f032e6",  # magenta
+    "#bfef45",  # lime
+    "#469990",  # teal
+    "#9a6324",  # brown
+    "#ffe119",  # yellow
+    "#000075",  # navy
+]
 
 
 def _check_project_name(name: str) -> str:
@@ -112,11 +127,19 @@ def _check_label_name_free(project: Project, name: str, exclude_id: int | None =
     return name
 
 
+def next_label_colour(*, project: Project) -> str:
+    """The colour a new label of ``project`` gets unless told one: the first palette colour no label uses yet, or
+    (every one taken) the palette round again by the number of labels."""
+    used = [colour.lower() for colour in project.labels.values_list("color", flat=True)]
+    free = [colour for colour in LABEL_PALETTE if colour not in used]
+    return free[0] if free else LABEL_PALETTE[len(used) % len(LABEL_PALETTE)]
+
+
 @transaction.atomic
 def label_create(*, project: Project, name: str, color: str | None = None, order: int | None = None) -> LabelClass:
     name = _check_label_name_free(project, name)
     count = project.labels.count()
-    color = _check_colour(color) if color else DEFAULT_LABEL_COLOURS[count % len(DEFAULT_LABEL_COLOURS)]
+    color = _check_colour(color) if color else next_label_colour(project=project)
     try:
         with transaction.atomic():
             return LabelClass.objects.create(

@@ -1,13 +1,13 @@
-"""Server-rendered pages: the project list, a project overview, and the annotation workspace and review page
-(which mount the Vite bundles from frontend/)."""
+"""Server-rendered pages: the project list and a project overview (its batches, images, progress and the
+managers' forms). The pages of one image are in image_pages.py."""
 
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from backend.annotations.selectors import project_statistics
@@ -17,14 +17,16 @@ from backend.images.selectors import (
     can_edit_image,
     can_review_batch,
     filter_images,
-    get_image_for,
     visible_batches,
     visible_images,
+    with_image_counts,
 )
 from backend.projects.access import MANAGING_ROLES, get_project_for, visible_projects
-from backend.projects.models import Role
+from backend.projects.models import Project, Role
+from backend.projects.services import next_label_colour
 
 PROJECT_PAGE_IMAGES = 200
+SUBMITTABLE = (BatchStatus.OPEN, BatchStatus.REJECTED)
 
 
 @login_required
@@ -39,109 +41,91 @@ def _first_to_review(batch: Batch) -> int | None:
     return images.values_list("id", flat=True).first()
 
 
+def _may_submit(user: AbstractBaseUser, batch: Batch, role: Role) -> bool:
+    """The rule of ``POST /api/batches/{id}/submit``: the batch's annotator or a manager, while it is with them."""
+    mine = role in MANAGING_ROLES or (role == Role.ANNOTATOR and batch.assignee_id == user.pk)
+    return mine and batch.status in SUBMITTABLE
+
+
+def _batch_rows(user: AbstractBaseUser, batches: list[Batch], role: Role) -> list[dict[str, Any]]:
+    """One row of the batches table per batch: a "Review" link where the caller reviews a batch that waits for
+    it, a "Submit batch" control where the caller may submit it."""
+    return [
+        {
+            "batch": batch,
+            "review_start": _first_to_review(batch)
+            if batch.status == BatchStatus.SUBMITTED and can_review_batch(user=user, batch=batch, role=role)
+            else None,
+            "may_submit": _may_submit(user, batch, role),
+        }
+        for batch in batches
+    ]
+
+
+def _filtered(images: QuerySet[Image], filters: dict[str, str]) -> tuple[QuerySet[Image], str | None]:
+    """``images`` narrowed by the page's filters, or all of them with the reason a filter is malformed."""
+    try:
+        narrowed = filter_images(
+            images, status=filters["status"] or None, batch=filters["batch"] or None, search=filters["search"] or None
+        )
+    except InvalidInput as exc:
+        return images, exc.message  # shown above the unfiltered list
+    return narrowed, None
+
+
+def _manager_context(project: Project, images_all: QuerySet[Image]) -> dict[str, Any]:
+    statistics = project_statistics(project=project)
+    return {
+        "statistics": statistics,
+        "members": project.memberships.select_related("user").order_by("role", "user__username"),
+        "unbatched": images_all.filter(batch__isnull=True).count(),
+        "status_counts": [(value, name, statistics["images"][value]) for value, name in ImageStatus.choices],
+        "next_colour": next_label_colour(project=project),
+    }
+
+
 @login_required
 @ensure_csrf_cookie
 def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = get_project_for(request.user, project_id)
+    managing = role in MANAGING_ROLES
     filters = {key: request.GET.get(key, "").strip() for key in ("status", "batch", "search")}
-    images = images_all = visible_images(user=request.user, project=project, role=role)
-    filter_error = None
-    try:
-        images = filter_images(
-            images,
-            status=filters["status"] or None,
-            batch=filters["batch"] or None,
-            search=filters["search"] or None,
-        )
-    except InvalidInput as exc:
-        filter_error = exc.message  # shown above the unfiltered list
-    batches = visible_batches(user=request.user, project=project, role=role).select_related("assignee", "reviewer")
-    editable_batches = {b.pk for b in batches if b.status in (BatchStatus.OPEN, BatchStatus.REJECTED)}
-    # A "Review" link per batch the caller reviews and that waits for it.
-    review_starts = {
-        batch.pk: _first_to_review(batch)
-        for batch in batches
-        if batch.status == BatchStatus.SUBMITTED and can_review_batch(user=request.user, batch=batch, role=role)
+    images_all = visible_images(user=request.user, project=project, role=role)
+    images, filter_error = _filtered(images_all, filters)
+    batches = list(
+        with_image_counts(visible_batches(user=request.user, project=project, role=role))
+        .select_related("assignee", "reviewer")
+        .order_by("id")
+    )
+    images = list(images.select_related("batch").order_by("id")[:PROJECT_PAGE_IMAGES])
+    can_edit = {image.pk for image in images if can_edit_image(user=request.user, image=image, role=role)}
+    can_review = {
+        image.pk
+        for image in images
+        if image.batch_id is not None and can_review_batch(user=request.user, batch=image.batch, role=role)
     }
-    images = images.select_related("batch").order_by("id")[:PROJECT_PAGE_IMAGES]
-    statistics = project_statistics(project=project) if role in MANAGING_ROLES else None
     context = {
         "project": project,
         "role": role,
-        "statistics": statistics,
-        "members": project.memberships.select_related("user").order_by("role", "user__username")
-        if role in MANAGING_ROLES
-        else [],
+        "managing": managing,
+        "statistics": None,
+        "members": [],
         "roles": Role.choices,
-        "unbatched": images_all.filter(batch__isnull=True).count() if role in MANAGING_ROLES else 0,
-        "status_counts": [(value, name, statistics["images"][value]) for value, name in ImageStatus.choices]
-        if statistics
-        else [],
         "images": images,
-        "can_edit": {
-            image.pk
-            for image in images
-            if role in MANAGING_ROLES
-            or (image.batch_id in editable_batches and image.batch.assignee_id == request.user.pk)
-        },
-        "can_review": {
-            image.pk
-            for image in images
-            if image.batch_id is not None and can_review_batch(user=request.user, batch=image.batch, role=role)
-        },
-        "batches": [(batch, review_starts.get(batch.pk)) for batch in batches],
+        "can_edit": can_edit,
+        "can_review": can_review,
+        "selectable": {image.pk for image in images if managing and image.batch_id is None},
+        "batches": batches,
+        "batch_rows": _batch_rows(request.user, batches, role),
         "labels": project.labels.all(),
         "filters": filters,
         "filter_error": filter_error,
+        "submitted": request.GET.get("submitted", ""),
         "statuses": ImageStatus.choices,
     }
+    if managing:
+        context |= _manager_context(project, images_all)
     return render(request, "web/project.html", context)
-
-
-def _page_config(image: Image, neighbours: list[int], url_name: str) -> dict[str, Any]:
-    """What the workspace and the review page share: the image, the labels, and links to the project and to the
-    previous/next of ``neighbours`` (image ids in order) on the same kind of page."""
-    index = neighbours.index(image.pk)
-    url = lambda pk: reverse(url_name, args=[pk])  # noqa: E731
-    return {
-        "image": {
-            "id": image.pk,
-            "width": image.width,
-            "height": image.height,
-            "name": image.original_name,
-            "url": reverse("image-file", args=[image.pk]),
-        },
-        "labels": [{"id": label.pk, "name": label.name, "color": label.color} for label in image.project.labels.all()],
-        "projectUrl": reverse("project-page", args=[image.project_id]),
-        "prevUrl": url(neighbours[index - 1]) if index > 0 else None,
-        "nextUrl": url(neighbours[index + 1]) if index + 1 < len(neighbours) else None,
-    }
-
-
-@login_required
-def workspace(request: HttpRequest, image_id: int) -> HttpResponse:
-    """The annotation workspace of one image: for those who may edit it (others get 403, non-members 404)."""
-    image, role = get_image_for(request.user, image_id)
-    if not can_edit_image(user=request.user, image=image, role=role):
-        raise PermissionDenied("You may not edit this image (only its batch's annotator while the batch is open).")
-    neighbours = visible_images(user=request.user, project=image.project, role=role).order_by("id")
-    config = _page_config(image, list(neighbours.values_list("id", flat=True)), "workspace")
-    config["loginUrl"] = reverse("login")
-    config["image"]["status"] = image.status
-    return render(request, "web/workspace.html", {"image": image, "config": config})
-
-
-@login_required
-def review_page(request: HttpRequest, image_id: int) -> HttpResponse:
-    """An image of a batch with its objects and comments, for the batch's reviewer (and managers) to decide on."""
-    image, role = get_image_for(request.user, image_id)
-    batch = image.batch
-    if batch is None or not can_review_batch(user=request.user, batch=batch, role=role):
-        raise PermissionDenied("Only the batch's reviewer or a manager may review this image.")
-    config = _page_config(image, list(batch.images.order_by("id").values_list("id", flat=True)), "review")
-    config["image"]["status"] = image.status
-    config["batch"] = {"id": batch.pk, "name": batch.name, "status": batch.status}
-    return render(request, "web/review.html", {"image": image, "config": config})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -29,7 +29,15 @@ def test_annotator_gets_the_workspace_with_image_labels_and_neighbours(world: Wo
     assert [label["name"] for label in config["labels"]] == ["car", "tree"]
     assert config["prevUrl"] is None and config["nextUrl"] is None  # the annotator sees only their batch
     assert config["loginUrl"] == "/accounts/login/"
+    assert config["batch"] == {"id": world.batch.pk, "name": world.batch.name, "status": "open"}
+    assert config["user"] == {"id": world.users["annotator"].pk, "username": "annotator"}
     assert b'<div id="workspace"' in response.content
+
+
+def test_an_unbatched_image_has_no_batch_in_the_workspace_config(world: World, client) -> None:
+    client.force_login(world.users["manager"])
+    config = config_of(client.get(f"/images/{world.free_image.pk}/annotate/").content)
+    assert config["batch"] is None and config["user"]["username"] == "manager"
 
 
 def test_managers_step_through_all_images(world: World, client) -> None:
@@ -50,17 +58,23 @@ def test_the_workspace_mounts_the_built_bundle(world: World, client, settings) -
         assert "make frontend" in content
 
 
-def test_who_may_not_edit_gets_no_workspace(world: World, client) -> None:
+def test_who_may_only_see_the_image_is_sent_to_its_read_only_view(world: World, client) -> None:
     url = f"/images/{world.batched_image.pk}/annotate/"
-    assert client.get(url).status_code == 302  # to the login page
+    read_only = f"/images/{world.batched_image.pk}/view/"
+    assert client.get(url)["Location"].startswith("/accounts/login/")
     client.force_login(world.users["reviewer"])
-    assert client.get(url).status_code == 403
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"] == read_only
     client.force_login(world.users["outsider"])
     assert client.get(url).status_code == 404
     client.force_login(world.users["annotator"])
     assert client.get(f"/images/{world.free_image.pk}/annotate/").status_code == 404
     assert client.post(f"/api/batches/{world.batch.pk}/submit").status_code == 200
-    assert client.get(url).status_code == 403
+    response = client.get(url, follow=True)
+    assert response.redirect_chain == [(read_only, 302)]
+    page = response.content.decode()
+    assert "You cannot edit this image: The batch is submitted" in page
+    assert review_config_of(response.content)["mode"] == "read-only"
 
 
 def test_project_page_filters_and_links_to_the_workspace(world: World, client) -> None:
@@ -146,12 +160,16 @@ def test_managers_see_progress_per_person_and_label(world: World, client) -> Non
     assert stats["images"] == {"new": 1, "in_progress": 0, "submitted": 0, "accepted": 1, "rejected": 0}
     assert stats["objects"] == 3 and stats["objects_by_source"] == {"manual": 1, "interactive": 2}
     assert [(r["label"], r["count"]) for r in stats["objects_by_label"]] == [("car", 2), ("tree", 1)]
-    assert stats["people"] == [
-        {"username": "annotator", "images": 1, "accepted": 1, "rejected": 0, "objects": 3, "interactive_objects": 2,
-         "mean_clicks": 2.5, "seconds": 16.5},
-    ]  # fmt: skip
+    (person,) = stats["people"]
+    assert {key: person[key] for key in ("username", "images", "accepted", "rejected", "objects")} == {
+        "username": "annotator", "images": 1, "accepted": 1, "rejected": 0, "objects": 3,
+    }  # fmt: skip
+    assert (person["interactive_objects"], person["mean_clicks"], person["seconds"]) == (2, 2.5, 16.5)
     client.force_login(world.users["manager"])
     page = client.get(f"/projects/{world.project.pk}/").content.decode()
     assert 'id="statistics"' in page and 'data-person="annotator"' in page
+    row = re.search(r'<tr data-person="annotator">.*?</tr>', page, re.S).group(0)
+    assert "<td data-created>3</td>" in row and "<td data-edited>0</td>" in row
+    assert "Objects made" in page and "Edits of others' objects" in page
     client.force_login(world.users["annotator"])
     assert 'id="statistics"' not in client.get(f"/projects/{world.project.pk}/").content.decode()

@@ -1,5 +1,7 @@
-"""A person creates a project from the project list and sets it up in the page: a label, a member, uploaded
-images and batches assigned to the annotator, who then finds them."""
+"""A person creates a project from the project list and sets it up in the page, in the order the Manage forms
+come: labels (distinct colours without choosing any), a member, uploaded images, then batches — one of images
+picked with the grid's boxes ("select all shown" under a filter), one split by size — assigned to the annotator,
+who then finds them."""
 
 import io
 import zipfile
@@ -7,6 +9,7 @@ import zipfile
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from backend.projects.services import LABEL_PALETTE
 from tests.browser.conftest import log_in, screenshot
 from tests.conftest import png_bytes
 
@@ -37,6 +40,14 @@ def test_a_new_project_is_set_up_from_the_pages(live_server, transactional_db, p
     label.locator("input[name=name]").fill("car")  # again: the API's message, nothing added
     label.get_by_role("button", name="Add label").click()
     expect(label.locator("[data-result]")).to_contain_text("already has a label")
+    page.reload()
+    label.locator("input[name=name]").fill("person")  # the colour input already holds the next, unused colour
+    label.get_by_role("button", name="Add label").click()
+    expect(page.locator("#labels .chip")).to_have_count(2)
+    colours = page.locator("#labels .chip").evaluate_all("chips => chips.map(c => c.dataset.color)")
+    assert colours == LABEL_PALETTE[:2]
+    assert sorted(project.labels.values_list("color", flat=True)) == sorted(LABEL_PALETTE[:2])
+    assert label.locator("input[name=color]").input_value() == LABEL_PALETTE[2]
 
     member = page.locator("#new-member")
     member.locator("input[name=username]").fill("ann")
@@ -62,8 +73,33 @@ def test_a_new_project_is_set_up_from_the_pages(live_server, transactional_db, p
     expect(upload.locator("[data-result]")).to_have_text("Uploaded. 1 duplicate skipped.")
     expect(page.locator(".grid figure")).to_have_count(4)
 
+    # Three of the four images, picked: all those the filter shows, less one.
+    page.locator("#filter select[name=batch]").select_option(label="not in a batch")
+    page.locator("#filter").get_by_role("button", name="Filter").click()
+    expect(page.locator(".grid figure")).to_have_count(4)
+    selection = page.locator("#select-batch")
+    expect(selection.get_by_role("button", name="Create a batch from the selected")).to_be_disabled()
+    selection.get_by_label("Select all shown").check()
+    expect(selection.locator("[data-selected-count]")).to_have_text("4 selected")
+    page.locator(".grid figure .pick input").last.uncheck()
+    expect(selection.locator("[data-selected-count]")).to_have_text("3 selected")
+    expect(page.locator(".grid figure.picked")).to_have_count(3)
+    selection.locator("input[name=name]").fill("Picked")
+    selection.locator("select[name=assignee_id]").select_option(label="ann (annotator)")
+    selection.locator("select[name=reviewer_id]").select_option(label="lead (admin)")
+    screenshot(page, "manage-images-selected-for-a-batch")
+    picked_ids = sorted(
+        int(i) for i in page.locator(".grid figure.picked").evaluate_all("f => f.map(x => x.dataset.image)")
+    )
+    selection.get_by_role("button", name="Create a batch from the selected").click()
+    expect(page.locator("#batches tr", has_text="Picked")).to_contain_text("ann")
+    expect(page.locator(".grid figure")).to_have_count(1)  # the filter stays: the one left unbatched
+    picked = Batch.objects.get(project=project, name="Picked")
+    assert sorted(picked.images.values_list("id", flat=True)) == picked_ids
+    assert picked.reviewer.username == "lead"
+
     split = page.locator("#split")
-    expect(split).to_contain_text("Split the 4 unbatched images")
+    expect(split).to_contain_text("Split the 1 unbatched image into")
     split.locator("input[name=size]").fill("3")
     split.locator("select[name=assignee_id]").select_option(label="ann (annotator)")
     split.get_by_role("button", name="Create batches").click()
@@ -83,7 +119,7 @@ def test_a_new_project_is_set_up_from_the_pages(live_server, transactional_db, p
     reassign.get_by_role("button", name="Reassign").click()
     expect(page.locator("#batches tr", has_text="Batch 2")).to_contain_text("lead")
     assert Batch.objects.get(project=project, name="Batch 2").assignee.username == "lead"
-    assert Batch.objects.get(project=project, name="Batch 1").assignee.username == "ann"
+    assert Batch.objects.get(project=project, name="Picked").assignee.username == "ann"
 
     context = browser.new_context()
     annotator = context.new_page()

@@ -1,6 +1,8 @@
 // Forms of the server-rendered pages that call the REST API: <form data-api="URL" [data-method="PATCH"]>, JSON by
-// default or multipart with data-multipart; fields marked data-number are sent as numbers, empty fields are left
-// out, and a field named in the URL as "{name}" goes into the URL instead of the body.
+// default or multipart with data-multipart; fields marked data-number are sent as numbers, empty fields and unticked
+// boxes are left out, fields marked data-list are sent as a list of the values of all of that name (the form's own
+// and those outside it that name it with form="…"), and a field named in the URL as "{name}" goes into the URL
+// instead of the body.
 // On success the form fires "api-form:done" with the answer, then the page reloads (or goes to data-then, where
 // "{id}" is the created object's id) unless the form has data-stay; on failure the API's message is shown in the
 // form's [data-result].
@@ -12,8 +14,13 @@
     const body = {};
     const skip = inUrl(form);
     for (const element of form.elements) {
-      if (!element.name || skip.has(element.name) || element.type === "file" || element.value === "") continue;
-      body[element.name] = "number" in element.dataset ? Number(element.value) : element.value;
+      if (!element.name || skip.has(element.name) || element.type === "file") continue;
+      const list = "list" in element.dataset;
+      if (list && !(element.name in body)) body[element.name] = [];
+      if (element.value === "" || (["checkbox", "radio"].includes(element.type) && !element.checked)) continue;
+      const value = "number" in element.dataset ? Number(element.value) : element.value;
+      if (list) body[element.name].push(value);
+      else body[element.name] = value;
     }
     return JSON.stringify(body);
   };
