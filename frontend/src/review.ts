@@ -221,7 +221,7 @@ export class ReviewPage {
         h(
           "li",
           { "data-object": o.id, "data-number": o.number },
-          h("span", { class: "chip", style: `background:${this.label(o.label).color}` }, String(o.number)),
+          h("span", { class: "chip", style: `background:${this.label(o.label).color}` }, `#${o.number}`),
           ` ${this.label(o.label).name} · ${o.area} px · ${o.clicks_used} clicks${o.author_name ? ` · ${o.author_name}` : ""}`,
         ),
       ),
@@ -229,7 +229,7 @@ export class ReviewPage {
     if (!this.objects.length) byId("rv-objects").append(h("li", {}, "No objects."));
     byId("rv-comments").replaceChildren(
       ...this.comments.map((c) =>
-        h("li", { "data-comment": c.id }, h("strong", {}, c.author_name ?? "—"), c.object_number !== null ? ` (object ${c.object_number})` : "", `: ${c.text}`),
+        h("li", { "data-comment": c.id }, h("strong", {}, c.author_name ?? "—"), c.object_number !== null ? ` (object #${c.object_number})` : "", `: ${c.text}`),
       ),
     );
   }
