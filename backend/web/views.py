@@ -36,9 +36,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _first_to_review(batch: Batch) -> int | None:
-    """The id of the batch's first image still to decide."""
-    images = batch.images.filter(status=ImageStatus.SUBMITTED).order_by("id")
-    return images.values_list("id", flat=True).first()
+    """The id of the batch's first image still to decide, else (all decided, the review not finished yet) of its
+    first image: the reviewer goes back to revise or to finish the review."""
+    ids = batch.images.order_by("id").values_list("id", flat=True)
+    return ids.filter(status=ImageStatus.SUBMITTED).first() or ids.first()
 
 
 def _may_submit(user: AbstractBaseUser, batch: Batch, role: Role) -> bool:

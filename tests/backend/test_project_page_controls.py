@@ -99,3 +99,13 @@ def test_the_demo_labels_have_distinct_colours(db) -> None:
     call_command("load_demo")
     colours = list(LabelClass.objects.filter(project=Project.objects.get(name="Demo project")).values_list("color"))
     assert len(colours) >= 3 and len(set(colours)) == len(colours)
+
+
+def test_the_review_link_stays_until_the_review_is_finished(world: World, client) -> None:
+    from backend.images.services import image_review
+
+    batch_submit(batch=world.batch)
+    link = f'href="/images/{world.batched_image.pk}/review/"'
+    assert link in project_page(client, world, "reviewer")
+    image_review(image=world.batched_image, accept=True)
+    assert link in project_page(client, world, "reviewer")  # every image decided: back to revise, or to finish
