@@ -222,7 +222,7 @@ export class ReviewPage {
           "li",
           { "data-object": o.id, "data-number": o.number },
           h("span", { class: "chip", style: `background:${this.label(o.label).color}` }, `#${o.number}`),
-          ` ${this.label(o.label).name} · ${o.area} px · ${o.clicks_used} clicks${o.author_name ? ` · ${o.author_name}` : ""}`,
+          ` ${this.label(o.label).name} · ${o.area} px · ${o.clicks_used} click${o.clicks_used === 1 ? "" : "s"}${o.author_name ? ` · ${o.author_name}` : ""}`,
         ),
       ),
     );
