@@ -1,5 +1,6 @@
 /** REST calls with the session cookie and CSRF token; failures become ApiError (an answer) or NetworkError. */
 
+import type { Click } from "./messages";
 import type { Shape } from "./polygon";
 
 export interface ServerObject {
@@ -17,12 +18,17 @@ export interface ServerObject {
   version: number;
   client_key?: string | null; // the creating browser's id of the object
   updated_at?: string;
+  number?: number | null; // per image, from 1: the number every page shows (comments too)
+  clicks?: Click[]; // the clicks the current shape was computed from ([] for drawn or imported objects)
+  author_name?: string | null; // the creator's username
+  last_editor_name?: string | null;
 }
 
 /** A comment on an image (a reviewer's, usually), pinned at a pixel and/or on an object. */
 export interface ReviewComment {
   id: number;
   object: number | null;
+  object_number?: number | null; // the number of the object it is on
   author_name: string | null;
   text: string;
   x: number | null;
@@ -86,10 +92,30 @@ export async function request<T>(method: string, url: string, body?: unknown): P
   return data as T;
 }
 
+export interface ObjectCreate {
+  label: number;
+  polygons: Shape;
+  source: string;
+  clicks: Click[];
+  clicks_used: number;
+  seconds_spent: number;
+  client_key: string;
+}
+
+/** A change; `clicks` only when the shape was recomputed from clicks (a plain vertex edit keeps the stored ones). */
+export interface ObjectUpdate {
+  version: number;
+  label: number;
+  polygons: Shape;
+  clicks?: Click[];
+  clicks_used?: number;
+  seconds_spent?: number;
+}
+
 export interface ObjectApi {
   list(): Promise<ServerObject[]>;
-  create(body: { label: number; polygons: Shape; source: string; clicks_used: number; seconds_spent: number; client_key: string }): Promise<ServerObject>;
-  update(id: number, body: { version: number; label: number; polygons: Shape }): Promise<ServerObject>;
+  create(body: ObjectCreate): Promise<ServerObject>;
+  update(id: number, body: ObjectUpdate): Promise<ServerObject>;
   remove(id: number, version: number): Promise<void>;
   /** Undo a saved delete: the object comes back with its id; `version` is the one it had when deleted. */
   restore(id: number, version: number): Promise<ServerObject>;

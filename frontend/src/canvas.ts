@@ -1,23 +1,20 @@
 /**
- * The Konva stage: the image, the live mask, finished objects (polygons with holes), click markers and the
- * vertex handles of the selected object. The stage carries the view transform, so every shape is placed in
- * image coordinates; polygon vertices and markers are pixel indices drawn at pixel centres (+0.5).
+ * The Konva stage: the image, the live mask, click markers (the newest one marked while its mask is computed or
+ * cannot be computed now), review pins, and the objects layer (canvasObjects.ts: finished objects and the vertex
+ * handles of the selected one). The stage carries the view transform, so every shape is placed in image
+ * coordinates; polygon vertices and markers are pixel indices drawn at pixel centres (+0.5).
  */
 
 import Konva from "konva";
+import { type DrawnObject, ObjectLayer } from "./canvasObjects";
+import type { Pending } from "./clicking";
 import type { MaskPixels } from "./maskpixels";
 import type { Click } from "./messages";
 import { sizeTo } from "./maskpixels";
 import type { Shape, VertexRef } from "./polygon";
 import { fit, type Point, toImage, toScreen, type View, zoomAt } from "./view";
 
-export interface DrawnObject {
-  id: string;
-  polygons: Shape;
-  color: string;
-  selected: boolean;
-  visible: boolean;
-}
+export type { DrawnObject } from "./canvasObjects";
 
 export interface CanvasEvents {
   imageClick(pixel: Point, positive: boolean, forceClick: boolean): void;
@@ -30,21 +27,21 @@ export interface CanvasEvents {
   viewChanged(): void;
 }
 
-const HANDLE_RADIUS = 5;
 const MARKER_RADIUS = 6;
+const PENDING_COLOR: Record<Exclude<Pending, "idle">, string> = { computing: "#ffb703", unsent: "#ff5d5d" };
 
 export class Canvas {
   readonly stage: Konva.Stage;
   private readonly imageLayer = new Konva.Layer({ listening: true });
   private readonly overlay = new Konva.Layer();
   private readonly maskNode = new Konva.Image({ image: undefined, listening: false });
-  private readonly objectsGroup = new Konva.Group({ x: 0.5, y: 0.5 });
-  private readonly handlesGroup = new Konva.Group({ x: 0.5, y: 0.5 });
+  readonly objects: ObjectLayer;
   private readonly markersGroup = new Konva.Group({ x: 0.5, y: 0.5 });
   private readonly pinsGroup = new Konva.Group({ x: 0.5, y: 0.5, listening: false });
   private readonly maskCanvas = document.createElement("canvas");
   private imageNode: Konva.Image | null = null;
   private panning: { from: Point; view: View } | null = null;
+  private spinner: Konva.Animation | null = null;
   view: View = { scale: 1, x: 0, y: 0 };
   spaceHeld = false;
   pannedWhileSpace = false;
@@ -61,7 +58,15 @@ export class Canvas {
     this.maskCanvas.height = height;
     this.maskNode.image(this.maskCanvas);
     this.maskNode.size({ width, height });
-    this.overlay.add(this.maskNode, this.objectsGroup, this.pinsGroup, this.handlesGroup, this.markersGroup);
+    this.objects = new ObjectLayer({
+      overlay: this.overlay,
+      events,
+      scale: () => this.view.scale,
+      spaceHeld: () => this.spaceHeld,
+      pixelUnderPointer: () => this.pixelUnderPointer(),
+      selectedVertex: () => this.selectedVertex,
+    });
+    this.overlay.add(this.maskNode, this.objects.objectsGroup, this.pinsGroup, this.objects.handlesGroup, this.markersGroup);
     this.stage.add(this.imageLayer, this.overlay);
     this.bindPointer();
     new ResizeObserver(() => {
@@ -98,7 +103,8 @@ export class Canvas {
     this.view = view;
     this.stage.scale({ x: view.scale, y: view.scale });
     this.stage.position({ x: view.x, y: view.y });
-    this.resizeHandles();
+    this.resizeMarks();
+    this.objects.viewChanged();
     this.stage.batchDraw();
     this.events.viewChanged();
   }
@@ -216,8 +222,11 @@ export class Canvas {
   }
 
   // ------------------------------------------------------------------ markers
-  drawMarkers(clicks: Click[]): void {
+  /** The click markers; the newest is ringed while its mask is computed (a turning arc) or cannot be now (dashed). */
+  drawMarkers(clicks: Click[], pending: Pending = "idle"): void {
     this.markersGroup.destroyChildren();
+    this.spinner?.stop();
+    this.spinner = null;
     clicks.forEach((click, index) => {
       const marker = new Konva.Circle({
         x: click.x,
@@ -235,147 +244,57 @@ export class Canvas {
       });
       this.markersGroup.add(marker);
     });
+    const newest = clicks[clicks.length - 1];
+    if (newest && pending !== "idle") this.markersGroup.add(this.pendingRing(newest, pending));
     // Synchronously: the hit graph must know the new shapes before the next pointer event,
     // or a click arriving before the next animation frame hits what was there before.
     this.overlay.draw();
+  }
+
+  private pendingRing(click: Click, pending: Exclude<Pending, "idle">): Konva.Arc {
+    const ring = new Konva.Arc({
+      x: click.x,
+      y: click.y,
+      innerRadius: (MARKER_RADIUS + 3) / this.view.scale,
+      outerRadius: (MARKER_RADIUS + 6) / this.view.scale,
+      angle: pending === "computing" ? 270 : 360,
+      fill: PENDING_COLOR[pending],
+      opacity: pending === "computing" ? 1 : 0.85,
+      dash: pending === "unsent" ? [3, 3] : undefined,
+      listening: false,
+      name: `marker-pending pending-${pending}`,
+    });
+    if (pending === "computing") {
+      this.spinner = new Konva.Animation((frame) => {
+        ring.rotation(((frame?.time ?? 0) * 0.36) % 360);
+      }, this.overlay);
+      this.spinner.start();
+    }
+    return ring;
   }
 
   // ------------------------------------------------------------------ objects
   drawObjects(objects: DrawnObject[], fillOpacity: number): void {
-    this.objectsGroup.destroyChildren();
-    this.handlesGroup.destroyChildren();
-    for (const obj of objects) {
-      if (!obj.visible) continue;
-      const node = new Konva.Shape({
-        sceneFunc: (ctx, shape) => {
-          traceShape(ctx, obj.polygons);
-          ctx.fillStrokeShape(shape);
-        },
-        fill: hexWithAlpha(obj.color, obj.selected ? fillOpacity * 0.8 : fillOpacity * 0.6),
-        fillRule: "evenodd",
-        stroke: obj.color,
-        strokeWidth: obj.selected ? 2.5 : 1.5,
-        strokeScaleEnabled: false,
-        hitStrokeWidth: 8,
-        draggable: obj.selected,
-        name: `object object-${obj.id}`,
-      });
-      node.on("mousedown", (e) => {
-        if (this.spaceHeld || e.evt.button === 1) return;
-        e.cancelBubble = true;
-        const pixel = this.pixelUnderPointer();
-        if (pixel && (!obj.selected || e.evt.shiftKey)) this.events.objectClick(obj.id, e.evt.shiftKey, pixel, e.evt.button === 0);
-      });
-      if (obj.selected) {
-        // The shape's own position is its drag offset (the group holds the +0.5); translate clamps on commit.
-        node.on("dragmove", () => this.moveHandlesBy(node.x(), node.y()));
-        node.on("dragend", () => {
-          const dx = node.x();
-          const dy = node.y();
-          node.position({ x: 0, y: 0 });
-          this.events.objectDragged(dx, dy);
-        });
-      }
-      this.objectsGroup.add(node);
-      if (obj.selected) this.drawHandles(obj);
-    }
-    // Synchronously: the hit graph must know the new shapes before the next pointer event,
-    // or a click arriving before the next animation frame hits what was there before.
-    this.overlay.draw();
-  }
-
-  private moveHandlesBy(dx: number, dy: number): void {
-    this.handlesGroup.position({ x: 0.5 + dx, y: 0.5 + dy });
-  }
-
-  private drawHandles(obj: DrawnObject): void {
-    this.handlesGroup.position({ x: 0.5, y: 0.5 });
-    obj.polygons.forEach((polygon, p) => {
-      [polygon.outer, ...polygon.holes].forEach((ring, r) => {
-        ring.forEach(([x, y], index) => {
-          const ref: VertexRef = { polygon: p, ring: r - 1, index };
-          const isSelected =
-            this.selectedVertex?.polygon === p && this.selectedVertex.ring === r - 1 && this.selectedVertex.index === index;
-          const handle = new Konva.Circle({
-            x,
-            y,
-            radius: HANDLE_RADIUS / this.view.scale,
-            fill: isSelected ? obj.color : "#fff",
-            stroke: obj.color,
-            strokeWidth: 1.5,
-            strokeScaleEnabled: false,
-            draggable: true,
-            name: "handle",
-          });
-          handle.setAttr("ref", ref);
-          handle.on("mousedown", (e) => {
-            e.cancelBubble = true;
-            this.events.vertexSelected(ref);
-          });
-          handle.on("dragmove", () => this.events.vertexMoved(ref, handle.x(), handle.y(), false));
-          handle.on("dragend", () => this.events.vertexMoved(ref, handle.x(), handle.y(), true));
-          this.handlesGroup.add(handle);
-        });
-      });
-    });
+    this.objects.draw(objects, fillOpacity);
   }
 
   /** Live feedback while a vertex is dragged: redraw the selected object's outline only. */
   redrawSelected(obj: DrawnObject): void {
-    const node = this.objectsGroup.findOne(`.object-${obj.id}`) as Konva.Shape | undefined;
-    if (node) {
-      node.sceneFunc((ctx, shape) => {
-        traceShape(ctx, obj.polygons);
-        ctx.fillStrokeShape(shape);
-      });
-    }
-    this.overlay.batchDraw();
-  }
-
-  private resizeHandles(): void {
-    for (const node of this.handlesGroup.getChildren()) (node as Konva.Circle).radius(HANDLE_RADIUS / this.view.scale);
-    for (const node of this.markersGroup.getChildren()) (node as Konva.Circle).radius(MARKER_RADIUS / this.view.scale);
-    for (const node of this.pinsGroup.getChildren()) node.scale({ x: 1 / this.view.scale, y: 1 / this.view.scale });
+    this.objects.redrawSelected(obj);
   }
 
   /** A dashed outline of someone else's version of an object (shown in the conflict dialog). */
   showGhost(polygons: Shape | null): void {
-    this.overlay.find(".ghost").forEach((n) => n.destroy());
-    if (polygons) {
-      const ghost = new Konva.Shape({
-        x: 0.5,
-        y: 0.5,
-        name: "ghost",
-        listening: false,
-        stroke: "#ffb703",
-        strokeWidth: 2,
-        dash: [6, 4],
-        strokeScaleEnabled: false,
-        sceneFunc: (ctx, shape) => {
-          traceShape(ctx, polygons);
-          ctx.strokeShape(shape);
-        },
-      });
-      this.overlay.add(ghost);
-    }
-    this.overlay.batchDraw();
+    this.objects.showGhost(polygons);
   }
-}
 
-/** The path of every ring of a shape (outer and holes, filled even-odd) on a Konva context. */
-function traceShape(ctx: Konva.Context, shape: Shape): void {
-  ctx.beginPath();
-  for (const polygon of shape) {
-    for (const ring of [polygon.outer, ...polygon.holes]) {
-      ring.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
-      ctx.closePath();
+  private resizeMarks(): void {
+    for (const node of this.markersGroup.getChildren()) {
+      if (node instanceof Konva.Arc) {
+        node.innerRadius((MARKER_RADIUS + 3) / this.view.scale);
+        node.outerRadius((MARKER_RADIUS + 6) / this.view.scale);
+      } else (node as Konva.Circle).radius(MARKER_RADIUS / this.view.scale);
     }
+    for (const node of this.pinsGroup.getChildren()) node.scale({ x: 1 / this.view.scale, y: 1 / this.view.scale });
   }
-}
-
-function hexWithAlpha(hex: string, alpha: number): string {
-  const a = Math.round(Math.max(0, Math.min(1, alpha)) * 255)
-    .toString(16)
-    .padStart(2, "0");
-  return /^#[0-9a-f]{6}$/i.test(hex) ? `${hex}${a}` : hex;
 }

@@ -4,14 +4,16 @@
  * The browser owns the object's click list: every change (a click, a removed marker, undo, redo, reset) is one
  * entry of the workspace's undo History holding the whole list before and after, and sends the WHOLE list to the
  * server (`clicks {seq, clicks}`, protocol v2 in messages.ts). The server only computes: the newest mask comes
- * back and is shown; finishing turns its polygons into a LocalObject, which the saver creates over REST, and tells
- * the server to forget the session (`cancel`).
+ * back and is shown; finishing hands its polygons and clicks to the workspace (a new object, or the re-opened
+ * object it reshapes), and tells the server to forget the session (`cancel`).
+ *
+ * What the annotator is told: whether the newest change is being computed, or cannot be computed now (the socket
+ * is down: it is sent when the connection is back) — `Pending`, reported with the markers.
  */
 
 import type { History } from "./history";
 import type { Click, ClientMessage, MaskMessage, MaskOptions, ServerMessage } from "./messages";
-import { type LocalObject, newObject } from "./objects";
-import { cloneShape } from "./polygon";
+import { cloneShape, type Shape } from "./polygon";
 
 /** An undo entry of the click list: the whole list before and after the change. */
 export interface ClicksEntry {
@@ -20,23 +22,47 @@ export interface ClicksEntry {
   after: Click[];
 }
 
+/** The newest change: answered ("idle"), sent and being computed, or not sent (no connection: sent once back). */
+export type Pending = "idle" | "computing" | "unsent";
+
+/** A finished session: a new object (`target` null) or the new shape of the re-opened object `target`. */
+export interface Finished {
+  target: string | null;
+  label: number;
+  polygons: Shape;
+  clicks: Click[];
+  placed: number; // distinct clicks placed in this session
+  seconds: number;
+}
+
+/** What a session re-opens: a finished object with the clicks its shape was computed from. */
+export interface Reopened {
+  localId: string;
+  label: number;
+  clicks: Click[];
+}
+
 export interface ClickingHost {
   send(msg: ClientMessage): boolean; // false when not connected: the session is resumed on reconnect
-  markers(clicks: readonly Click[]): void;
+  /** The markers of the clicks and whether the newest change is computing or cannot be computed now. */
+  markers(clicks: readonly Click[], pending: Pending): void;
   /** Show the newest mask (null: clear it); `pressedAt` is when the change it answers was made. */
   showMask(mask: MaskMessage | null, label: number, pressedAt?: number): void;
-  finished(obj: LocalObject): void;
+  finished(result: Finished): void;
   flash(message: string): void;
 }
 
 interface Session {
+  target: string | null; // the re-opened object's localId
   label: number;
   clicks: Click[]; // never mutated: replaced by each change (undo entries hold the old lists)
-  placed: Set<string>; // each distinct click placed in this object: its clicks_used
+  placed: Set<string>; // each distinct click placed in this session: its clicks_used
   startedAt: number;
   mask: MaskMessage | null; // the newest mask of the current list
   seq: number; // of the newest sequenced request: masks answering older ones are stale
   awaiting: number | null; // that seq while its mask is still to come
+  delivered: boolean; // the awaited request reached an open socket
+  optionsWaiting: boolean; // options changed while a mask was awaited: sent (the newest) once it is in
   finishWhenReady: boolean;
   started: boolean; // `start` was sent on the current connection
 }
@@ -55,6 +81,16 @@ export class Clicking {
     private readonly history: History<{ kind: string }>,
   ) {}
 
+  /** An object is under way (a new one, or a re-opened one), with or without clicks yet. */
+  get active(): boolean {
+    return this.session !== null;
+  }
+
+  /** The localId of the re-opened object under way, if any. */
+  get target(): string | null {
+    return this.session?.target ?? null;
+  }
+
   get clicks(): readonly Click[] {
     return this.session?.clicks ?? [];
   }
@@ -67,9 +103,19 @@ export class Clicking {
     return this.session?.awaiting ?? null;
   }
 
+  get pending(): Pending {
+    const session = this.session;
+    if (!session || session.awaiting === null) return "idle";
+    return session.delivered ? "computing" : "unsent";
+  }
+
   /** How many distinct clicks were placed in the object under way (what it saves as clicks_used). */
   get placed(): number {
     return this.session?.placed.size ?? 0;
+  }
+
+  get currentOptions(): MaskOptions | null {
+    return this.options;
   }
 
   /** The label of the next object, and of the one under way. */
@@ -80,7 +126,7 @@ export class Clicking {
 
   add(x: number, y: number, positive: boolean): void {
     const click = { x, y, positive };
-    const session = this.session ?? this.begin();
+    const session = this.session ?? this.begin(null, this.label, []);
     session.placed.add(keyOf(click));
     this.change(session, [...session.clicks, click]);
   }
@@ -96,6 +142,14 @@ export class Clicking {
     if (this.session) this.setList(this.session, clicks);
   }
 
+  /** Add clicks to a finished object: its stored clicks start the session (their mask is recomputed). */
+  reopen(obj: Reopened): boolean {
+    if (this.session) return false;
+    const session = this.begin(obj.localId, obj.label, obj.clicks.slice());
+    this.setList(session, session.clicks);
+    return true;
+  }
+
   /** A (re)connection: the server's defaults are taken once; an object under way is resumed with its clicks. */
   opened(defaults: MaskOptions): void {
     this.options ??= { ...defaults };
@@ -103,16 +157,34 @@ export class Clicking {
     if (!session) return;
     session.started = false;
     if (session.clicks.length) this.sendStart(session, this.stamp(session, true));
+    this.report(session);
   }
 
-  /** New mask options: the object under way is recomputed with them; the next `start` carries them. */
+  /** The connection is gone: what is awaited cannot come; the object is resumed when it is back. */
+  closed(): void {
+    const session = this.session;
+    if (!session) return;
+    session.started = false;
+    session.delivered = false;
+    this.report(session);
+  }
+
+  /**
+   * New mask options: the object under way is recomputed with them, no forward pass needed. While a mask is
+   * awaited only the newest options wait (a slider dragged sends one request per answer, not one per step);
+   * the next `start` carries them.
+   */
   setOptions(change: Partial<MaskOptions>): void {
-    if (!this.options) return;
-    this.options = { ...this.options, ...change };
+    const options = this.options;
+    if (!options || (Object.keys(change) as (keyof MaskOptions)[]).every((k) => change[k] === options[k])) return;
+    this.options = { ...options, ...change };
     const session = this.session;
     if (!session?.started || !session.clicks.length) return;
-    const seq = this.stamp(session, true);
-    this.send(session, { type: "options", seq, ...change });
+    if (session.awaiting !== null) {
+      session.optionsWaiting = true;
+      return;
+    }
+    this.sendOptions(session);
   }
 
   message(msg: ServerMessage): void {
@@ -121,48 +193,62 @@ export class Clicking {
       if (session && msg.seq !== undefined && msg.seq === session.awaiting) {
         session.awaiting = null;
         session.finishWhenReady = false;
+        this.answered(session);
       }
       if (msg.code !== "stale_seq") this.host.flash(msg.message);
     } else if (session && msg.type === "started") session.started = true;
     else if (session && msg.type === "mask" && msg.seq >= session.seq) this.show(session, msg);
   }
 
-  /** The newest mask becomes an object (as soon as it is in); the server forgets the session. */
-  finish(): void {
+  /**
+   * The newest mask becomes an object (as soon as it is in); the server forgets the session. "waiting": it is
+   * finished when the awaited mask comes; "empty": nothing to finish yet (the session stays); "none": no session.
+   */
+  finish(): "finished" | "waiting" | "empty" | "none" {
     const session = this.session;
-    if (!session) return;
+    if (!session) return "none";
     if (session.awaiting !== null) {
       session.finishWhenReady = true;
-      return;
+      return "waiting";
     }
     session.finishWhenReady = false;
     const polygons = session.mask?.polygons;
     if (!polygons?.length) {
-      this.host.flash("The mask is empty: click on the object first.");
-      return;
+      this.host.flash(session.clicks.length ? "The mask is empty: click on the object first." : "No clicks yet: click on the object first (Escape drops it).");
+      return "empty";
     }
-    const seconds = Math.round((performance.now() - session.startedAt) / 100) / 10;
-    const obj = newObject(session.label, cloneShape(polygons), session.placed.size, seconds);
+    const result: Finished = {
+      target: session.target,
+      label: session.label,
+      polygons: cloneShape(polygons),
+      clicks: session.clicks.slice(),
+      placed: session.placed.size,
+      seconds: Math.round((performance.now() - session.startedAt) / 100) / 10,
+    };
     this.end(session);
-    this.host.finished(obj);
+    this.host.finished(result);
+    return "finished";
   }
 
-  /** Drop the object under way; false when there is none. */
+  /** Drop the object under way (a re-opened object keeps its shape); false when there is none. */
   cancel(): boolean {
     if (!this.session) return false;
     this.end(this.session);
     return true;
   }
 
-  private begin(): Session {
+  private begin(target: string | null, label: number, clicks: Click[]): Session {
     const session: Session = {
-      label: this.label,
-      clicks: [],
+      target,
+      label,
+      clicks,
       placed: new Set(),
       startedAt: performance.now(),
       mask: null,
       seq: 0,
       awaiting: null,
+      delivered: false,
+      optionsWaiting: false,
       finishWhenReady: false,
       started: false,
     };
@@ -175,7 +261,7 @@ export class Clicking {
     this.history.drop((e) => e.kind === "clicks");
     if (session.started) this.host.send({ type: "cancel" }); // the server has this object: it may forget it
     this.host.showMask(null, session.label);
-    this.host.markers([]);
+    this.host.markers([], "idle");
   }
 
   private change(session: Session, after: Click[]): void {
@@ -186,7 +272,6 @@ export class Clicking {
 
   private setList(session: Session, clicks: Click[]): void {
     session.clicks = clicks.slice();
-    this.host.markers(session.clicks);
     const seq = this.stamp(session, clicks.length > 0);
     if (!clicks.length) {
       session.mask = null; // nothing to wait for: no clicks, no mask
@@ -194,6 +279,7 @@ export class Clicking {
     }
     if (session.started) this.send(session, { type: "clicks", seq, clicks: session.clicks });
     else if (clicks.length) this.sendStart(session, seq);
+    this.report(session);
   }
 
   /** The sequence number of the session's newest request; its time is where click → paint is measured from. */
@@ -201,16 +287,27 @@ export class Clicking {
     this.seq += 1;
     session.seq = this.seq;
     session.awaiting = expectMask ? this.seq : null;
+    session.delivered = false;
     if (expectMask) this.pressedAt.set(this.seq, performance.now());
     return this.seq;
   }
 
   private sendStart(session: Session, seq: number): void {
+    session.optionsWaiting = false; // `start` carries the newest options
     session.started = this.host.send({ type: "start", label: session.label, ...this.options, clicks: session.clicks, seq });
+    session.delivered = session.started;
+  }
+
+  private sendOptions(session: Session): void {
+    session.optionsWaiting = false;
+    const seq = this.stamp(session, true);
+    this.send(session, { type: "options", seq, ...this.options });
+    this.report(session);
   }
 
   private send(session: Session, msg: ClientMessage): void {
-    if (!this.host.send(msg)) session.started = false; // resumed by `start` with all clicks on reconnect
+    session.delivered = this.host.send(msg);
+    if (!session.delivered) session.started = false; // resumed by `start` with all clicks on reconnect
   }
 
   private show(session: Session, msg: MaskMessage): void {
@@ -219,6 +316,17 @@ export class Clicking {
     const pressedAt = this.pressedAt.get(msg.seq);
     for (const seq of this.pressedAt.keys()) if (seq <= msg.seq) this.pressedAt.delete(seq);
     this.host.showMask(msg, session.label, pressedAt);
+    this.answered(session);
+  }
+
+  /** The awaited answer is in (a mask or an error): waiting options go now, or a waiting finish. */
+  private answered(session: Session): void {
+    if (session.optionsWaiting && session.started && session.clicks.length) return this.sendOptions(session);
+    this.report(session);
     if (session.finishWhenReady) this.finish();
+  }
+
+  private report(session: Session): void {
+    if (this.session === session) this.host.markers(session.clicks, this.pending);
   }
 }

@@ -5,6 +5,7 @@
  */
 
 import type { ServerObject } from "./api";
+import type { Click } from "./messages";
 import { type LocalObject, fromServer } from "./objects";
 import type { Shape } from "./polygon";
 
@@ -15,6 +16,8 @@ export interface PendingEdit {
   baseVersion: number | null;
   label: number;
   polygons: Shape;
+  clicks?: Click[]; // absent in records journaled before objects kept their clicks
+  clicksChanged?: boolean;
   deleted: boolean;
   clicksUsed: number;
   secondsSpent: number;
@@ -36,6 +39,8 @@ export function pendingOf(obj: LocalObject, imageId: number): PendingEdit {
     baseVersion: obj.version,
     label: obj.label,
     polygons: obj.polygons,
+    clicks: obj.clicks,
+    clicksChanged: obj.clicksChanged,
     deleted: obj.deleted,
     clicksUsed: obj.clicksUsed,
     secondsSpent: obj.secondsSpent,
@@ -60,6 +65,7 @@ export function replay(server: ServerObject[], pending: PendingEdit[]): LocalObj
       secondsSpent: edit.secondsSpent,
       dirty: true,
       edits: 1,
+      ...(edit.clicks ? { clicks: edit.clicks, clicksChanged: edit.clicksChanged ?? false } : {}),
     };
     const existing = edit.serverId !== null ? objects.find((o) => o.serverId === edit.serverId) : undefined;
     if (existing) {

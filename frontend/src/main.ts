@@ -1,7 +1,8 @@
 /** Entry point of the workspace page: reads the server-rendered config and mounts the workspace. */
 
 import "./style.css";
-import { Workspace, type WorkspaceConfig } from "./workspace";
+import type { WorkspaceConfig } from "./config";
+import { Workspace } from "./workspace";
 
 const configElement = document.getElementById("workspace-config");
 const root = document.getElementById("workspace");

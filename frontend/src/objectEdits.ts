@@ -1,16 +1,19 @@
 /**
  * The objects on the open image and their edits: finished objects, polygon edits (move, insert or delete a
- * vertex, drag the whole shape), relabel and delete. Each edit is one entry of the workspace's undo History
- * (the object's state before and after); `apply` puts a state back on undo/redo. Every change is autosaved.
+ * vertex, drag the whole shape), a new shape from added clicks (re-opened object), relabel and delete. Each edit
+ * is one entry of the workspace's undo History (the object's state before and after); `apply` puts a state back
+ * on undo/redo. Every change is autosaved.
  */
 
 import type { History } from "./history";
+import type { Click } from "./messages";
 import type { LocalObject } from "./objects";
 import { type Bounds, cloneShape, insertVertex, moveVertex, nearestEdge, removeVertex, type Shape, translate, type VertexRef } from "./polygon";
 
 export interface ObjectState {
   label: number;
   polygons: Shape;
+  clicks: Click[];
   deleted: boolean;
 }
 
@@ -33,7 +36,7 @@ export interface ObjectEditsHost {
 const tenth = (v: number) => Math.round(v * 10) / 10;
 
 function stateOf(obj: LocalObject): ObjectState {
-  return { label: obj.label, polygons: cloneShape(obj.polygons), deleted: obj.deleted };
+  return { label: obj.label, polygons: cloneShape(obj.polygons), clicks: obj.clicks, deleted: obj.deleted };
 }
 
 export class ObjectEdits {
@@ -55,7 +58,20 @@ export class ObjectEdits {
   add(obj: LocalObject): void {
     this.objects.push(obj);
     this.selected = obj.localId;
-    this.record(obj, { label: obj.label, polygons: obj.polygons, deleted: true }, 0);
+    this.record(obj, { ...stateOf(obj), deleted: true }, 0);
+  }
+
+  /** A re-opened object finished: its new shape and the clicks it was computed from, one undo entry. */
+  reshape(obj: LocalObject, change: { label: number; polygons: Shape; clicks: Click[]; placed: number; seconds: number }): void {
+    const before = stateOf(obj);
+    obj.label = change.label;
+    obj.polygons = change.polygons;
+    obj.clicks = change.clicks;
+    obj.clicksChanged = true;
+    obj.clicksUsed += change.placed; // effort adds up; undo does not take it back
+    obj.secondsSpent = Math.round((obj.secondsSpent + change.seconds) * 10) / 10;
+    this.selected = obj.localId;
+    this.record(obj, before, 0);
   }
 
   /** Gone from the server and wanted gone here (the saver's `removeLocal`). */
@@ -134,6 +150,8 @@ export class ObjectEdits {
     }
     obj.label = state.label;
     obj.polygons = cloneShape(state.polygons);
+    if (obj.clicks !== state.clicks) obj.clicksChanged = true; // a re-segmentation undone or redone
+    obj.clicks = state.clicks;
     obj.deleted = state.deleted;
     if (obj.deleted && this.selected === obj.localId) this.selected = null;
     this.host.changed();

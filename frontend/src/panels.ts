@@ -1,10 +1,9 @@
 /** The workspace's HTML around the canvas: toolbar, label picker, object list, status bar, help and conflict dialogs. */
 
-import type { ReviewComment, ServerObject } from "./api";
+import type { ServerObject } from "./api";
 import { byId, h } from "./dom";
 import type { LocalObject } from "./objects";
 import { sameShape, shapeArea, vertexCount } from "./polygon";
-import type { SaveState } from "./saver";
 import { type Action, ACTION_NAMES, type Bindings } from "./shortcuts";
 
 export interface Label {
@@ -13,26 +12,46 @@ export interface Label {
   color: string;
 }
 
-export function buildLayout(root: HTMLElement, title: string, backUrl: string, prevUrl: string | null, nextUrl: string | null): void {
-  const slider = (id: string, name: string, min: number, max: number, value?: number) =>
-    h("label", { class: "ws-slider" }, name, h("input", { id, type: "range", min, max, value, "aria-label": name, disabled: value === undefined }));
+export interface LayoutOptions {
+  title: string;
+  backUrl: string;
+  prevUrl: string | null;
+  nextUrl: string | null;
+  submittable: boolean; // the batch is open or rejected: "Submit batch" is offered
+}
+
+export function buildLayout(root: HTMLElement, o: LayoutOptions): void {
+  const slider = (id: string, name: string, min: number, max: number, value?: number, title?: string) =>
+    h("label", { class: "ws-slider", title }, name, h("input", { id, type: "range", min, max, value, "aria-label": name, disabled: value === undefined }));
+  const shown = (id: string) => h("output", { id, class: "ws-value", for: id.replace(/-value$/, "") }, "–");
   root.append(
     h(
       "div",
       { class: "ws-toolbar" },
-      h("a", { href: backUrl, id: "ws-back" }, "← Project"),
-      h("strong", { id: "ws-title" }, title),
-      h("a", { id: "ws-prev", href: prevUrl ?? "#", class: prevUrl ? "" : "disabled", title: "Previous image" }, "◀ Prev"),
-      h("a", { id: "ws-next", href: nextUrl ?? "#", class: nextUrl ? "" : "disabled", title: "Next image" }, "Next ▶"),
+      h("a", { href: o.backUrl, id: "ws-back" }, "← Project"),
+      h("strong", { id: "ws-title" }, o.title),
+      h("a", { id: "ws-prev", href: o.prevUrl ?? "#", class: o.prevUrl ? "" : "disabled", title: "Previous image (S)" }, "◀ Prev"),
+      h("a", { id: "ws-next", href: o.nextUrl ?? "#", class: o.nextUrl ? "" : "disabled", title: "Next image (F)" }, "Next ▶"),
       h("button", { id: "ws-fit", type: "button" }, "Fit"),
       slider("ws-brightness", "Brightness", 20, 300, 100),
       slider("ws-contrast", "Contrast", 20, 300, 100),
       slider("ws-opacity", "Opacity", 0, 100, 50),
-      slider("ws-threshold", "Threshold", 1, 99), // both set from the server's defaults once it is ready
-      h("label", {}, h("input", { id: "ws-largest", type: "checkbox", disabled: true }), " Largest component"),
+      // The mask options apply to the object being segmented; all set from the server's defaults once it is ready.
+      h(
+        "span",
+        { class: "ws-mask-options", id: "ws-mask-options", title: "Applies to the object being segmented (finished objects keep their shape)" },
+        h("span", { class: "ws-caption" }, "Object being segmented:"),
+        slider("ws-threshold", "Threshold", 1, 99),
+        shown("ws-threshold-value"),
+        slider("ws-tolerance", "Simplify", 0, 100, undefined, "Polygon simplification: how far (px) the outline may stray from the mask"),
+        shown("ws-tolerance-value"),
+        h("label", {}, h("input", { id: "ws-largest", type: "checkbox", disabled: true }), " Largest component"),
+      ),
       h("button", { id: "ws-undo", type: "button", title: "Undo" }, "↶ Undo"),
       h("button", { id: "ws-redo", type: "button", title: "Redo" }, "↷ Redo"),
+      h("button", { id: "ws-add-clicks", type: "button", title: "Add clicks to the selected object (E)" }, "+ Clicks"),
       h("button", { id: "ws-finish", type: "button", class: "primary" }, "Finish"),
+      o.submittable ? h("button", { id: "ws-submit", type: "button", title: "Submit the batch for review" }, "Submit batch…") : "",
       h("button", { id: "ws-help-button", type: "button", title: "Shortcuts" }, "?"),
     ),
     h(
@@ -49,18 +68,20 @@ export function buildLayout(root: HTMLElement, title: string, backUrl: string, p
         h("ul", { id: "ws-objects" }),
         h("h3", { id: "ws-comments-title", hidden: true }, "Review comments"),
         h("ol", { id: "ws-comments", class: "ws-comments" }),
-        h("p", { class: "ws-hint" }, "Left click: add · Right click: remove · Space: finish · click a marker to delete it"),
+        h("p", { class: "ws-hint" }, "Left click: add · Right click: remove · Space: finish · click a marker to delete it · E: add clicks to the selected object"),
       ),
     ),
     h(
       "div",
       { class: "ws-status" },
       h("span", { id: "ws-connection", "data-state": "connecting" }, "Connecting…"),
+      h("span", { id: "ws-pending", "data-state": "idle", role: "status" }),
       h("span", { id: "ws-latency" }, ""),
       h("span", { id: "ws-save", "data-state": "saved" }, "All changes saved"),
     ),
     h("div", { id: "ws-help", class: "ws-dialog", hidden: true }),
     h("div", { id: "ws-conflict", class: "ws-dialog", hidden: true, role: "dialog", "aria-label": "Save conflict" }),
+    h("div", { id: "ws-submit-dialog", class: "ws-dialog", hidden: true, role: "dialog", "aria-label": "Submit the batch" }),
   );
 }
 
@@ -76,72 +97,6 @@ export function renderLabels(labels: Label[], current: number, pick: (id: number
       ),
     ),
   );
-}
-
-export interface ObjectListActions {
-  select(obj: LocalObject): void;
-  remove(obj: LocalObject): void;
-  relabel(obj: LocalObject, label: number): void;
-  toggle(obj: LocalObject): void;
-}
-
-export function renderObjects(objects: LocalObject[], labels: Label[], selected: string | null, act: ObjectListActions): void {
-  const rows = objects
-    .filter((o) => !o.deleted)
-    .map((obj, i) => {
-      const select = h("select", { "aria-label": "Label", onchange: (e: Event) => act.relabel(obj, Number((e.target as HTMLSelectElement).value)) });
-      for (const label of labels) {
-        const option = h("option", { value: label.id }, label.name);
-        option.selected = label.id === obj.label;
-        select.append(option);
-      }
-      const color = labels.find((l) => l.id === obj.label)?.color ?? "#888";
-      const state = obj.problem ? "problem" : obj.dirty ? "unsaved" : "saved";
-      return h(
-        "li",
-        { class: `ws-object${obj.localId === selected ? " selected" : ""}`, "data-object": obj.serverId ?? "", "data-state": state, title: obj.problem ?? "" },
-        h("span", { class: "chip", style: `background:${color}` }, String(i + 1)),
-        h("input", { type: "checkbox", checked: obj.visible, "aria-label": "Visible", onchange: () => act.toggle(obj) }),
-        select,
-        h("button", { type: "button", class: "select", onclick: () => act.select(obj) }, "Select"),
-        h("button", { type: "button", class: "delete", title: "Delete", onclick: () => act.remove(obj) }, "✕"),
-        h("span", { class: "ws-object-state" }, state === "saved" ? "" : state === "unsaved" ? "●" : "!"),
-      );
-    });
-  byId("ws-objects").replaceChildren(...(rows.length ? rows : [h("li", { class: "empty" }, "No objects yet.")]));
-}
-
-/** The image's comments (what the reviewer asked for); a comment on an object selects that object. */
-export function renderComments(comments: ReviewComment[], objects: LocalObject[], select: (obj: LocalObject) => void): void {
-  byId("ws-comments-title").hidden = comments.length === 0;
-  const shown = objects.filter((o) => !o.deleted);
-  byId("ws-comments").replaceChildren(
-    ...comments.map((c) => {
-      const index = c.object === null ? -1 : shown.findIndex((o) => o.serverId === c.object);
-      const on = index >= 0 ? h("button", { type: "button", class: "ws-comment-object", onclick: () => select(shown[index]) }, `object ${index + 1}`) : "";
-      return h("li", { "data-comment": c.id }, h("strong", {}, c.author_name ?? "—"), on ? " on " : "", on, `: ${c.text}`);
-    }),
-  );
-}
-
-const SAVE_TEXT: Record<SaveState, string> = {
-  saved: "All changes saved",
-  unsaved: "Unsaved changes",
-  saving: "Saving…",
-  offline: "Offline — changes kept in this browser",
-  auth: "Session expired",
-  conflict: "Save conflict — choose a version",
-  error: "Not saved",
-};
-
-export function renderSave(state: SaveState, unsaved: number, message: string, loginUrl: string, onLogin: () => void): void {
-  const el = byId("ws-save");
-  el.dataset.state = state;
-  el.title = message;
-  const text = unsaved && state !== "saved" ? `${SAVE_TEXT[state]} (${unsaved} unsaved)` : SAVE_TEXT[state];
-  el.replaceChildren(text);
-  if (state === "auth") el.append(" — ", h("a", { href: loginUrl, id: "ws-login", onclick: onLogin }, "Log in again"));
-  if (state === "error" && message) el.append(` — ${message}`);
 }
 
 export function renderHelp(bindings: Bindings, rebind: (action: Action) => void, close: () => void): void {

@@ -1,14 +1,15 @@
 /**
  * Autosave: every local change is journaled first, then sent to the server one object at a time, over REST
- * only (an object finished from clicks is created here too: source "interactive", its clicks_used and
- * seconds_spent, its localId as the client key that makes a repeated create return the first object).
+ * only (an object finished from clicks is created here too: source "interactive", its clicks, clicks_used and
+ * seconds_spent, its localId as the client key that makes a repeated create return the first object; an object
+ * re-segmented from its clicks is a PATCH with the new polygons and clicks).
  * Unreachable server → retried with backoff (and when the browser comes back online); expired session →
  * stops and asks to log in again (the journal replays afterwards); 409 → the annotator chooses.
  */
 
-import { ApiError, NetworkError, type ObjectApi, type ServerObject } from "./api";
+import { ApiError, NetworkError, type ObjectApi, type ObjectUpdate, type ServerObject } from "./api";
 import { type Journal, pendingOf } from "./journal";
-import type { LocalObject } from "./objects";
+import { type LocalObject, takeServerFields } from "./objects";
 import { sameShape } from "./polygon";
 
 export type SaveState = "saved" | "unsaved" | "saving" | "offline" | "auth" | "conflict" | "error";
@@ -138,8 +139,10 @@ export class Saver {
     obj.serverId = result.id;
     obj.version = result.version;
     obj.maybeOnServer = false;
+    takeServerFields(obj, result);
     if (obj.edits === edits) {
       obj.dirty = false;
+      obj.clicksChanged = false;
       await this.journal.remove(obj.localId);
     } else {
       await this.journal.put(pendingOf(obj, this.imageId)); // newer edits: based on the new version now
@@ -162,6 +165,7 @@ export class Saver {
         label: obj.label,
         polygons: obj.polygons,
         source: obj.clicksUsed > 0 ? "interactive" : "manual",
+        clicks: obj.clicks,
         clicks_used: obj.clicksUsed,
         seconds_spent: obj.secondsSpent,
         client_key: obj.localId,
@@ -177,7 +181,10 @@ export class Saver {
       await this.api.remove(obj.serverId, obj.version ?? 0);
       return "removed";
     }
-    return this.api.update(obj.serverId, { version: obj.version ?? 0, label: obj.label, polygons: obj.polygons });
+    const body: ObjectUpdate = { version: obj.version ?? 0, label: obj.label, polygons: obj.polygons };
+    // Recomputed from clicks (or such a change undone): the clicks go along; a plain vertex edit keeps the stored ones.
+    if (obj.clicksChanged) Object.assign(body, { clicks: obj.clicks, clicks_used: obj.clicksUsed, seconds_spent: obj.secondsSpent });
+    return this.api.update(obj.serverId, body);
   }
 
   /** The server object an undone delete was saved for, brought back under its id (null: create it anew). */
@@ -259,6 +266,8 @@ export class Saver {
     }
     if (current) {
       Object.assign(obj, { label: current.label, polygons: current.polygons, version: current.version, deleted: false, dirty: false });
+      Object.assign(obj, { clicks: current.clicks ?? obj.clicks, clicksChanged: false });
+      takeServerFields(obj, current);
       this.host.changed(obj);
     } else {
       this.host.removeLocal(obj);

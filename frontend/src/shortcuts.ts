@@ -2,6 +2,7 @@
 
 export type Action =
   | "finish"
+  | "addClicks"
   | "undo"
   | "redo"
   | "cancel"
@@ -16,12 +17,13 @@ export type Action =
 
 export const ACTION_NAMES: Record<Action, string> = {
   finish: "Finish the object (mask → polygon)",
+  addClicks: "Add clicks to the selected object (re-open it)",
   undo: "Undo",
   redo: "Redo",
   cancel: "Cancel the object / close dialogs",
   deleteSelected: "Delete the selected vertex or object",
-  previousImage: "Previous image",
-  nextImage: "Next image",
+  previousImage: "Previous image (finishes the object under way)",
+  nextImage: "Next image (finishes the object under way)",
   fit: "Fit the image to the screen",
   zoomIn: "Zoom in",
   zoomOut: "Zoom out",
@@ -33,6 +35,7 @@ export type Bindings = Record<Action, string>;
 
 export const DEFAULT_BINDINGS: Bindings = {
   finish: "space",
+  addClicks: "e",
   undo: "ctrl+z",
   redo: "ctrl+y",
   cancel: "escape",

@@ -1,63 +1,59 @@
 /**
  * The annotation workspace, composed of its parts: the canvas and panels; the click session (clicking.ts:
- * clicks → websocket → live mask → a finished object); the objects and their polygon edits (objectEdits.ts);
- * one undo History over both; autosave through the REST API with an IndexedDB journal (saver.ts, journal.ts);
- * the toolbar (controls.ts) and the keyboard (keys.ts).
+ * clicks → websocket → live mask → a finished object, or a re-opened object's new shape); the objects and their
+ * polygon edits (objectEdits.ts); one undo History over both; autosave through the REST API with an IndexedDB
+ * journal (saver.ts, journal.ts); the toolbar (controls.ts), the keyboard (keys.ts), the truthful status bar
+ * (statusbar.ts), leaving the image settled (settle.ts) and submitting the batch (submit.ts).
  */
 
 import { objectApi, type ReviewComment, request, type ServerObject } from "./api";
 import { Canvas, type DrawnObject } from "./canvas";
-import { Clicking, type ClicksEntry } from "./clicking";
-import { bindControls, navigate, showOptions } from "./controls";
-import { byId, h } from "./dom";
+import { Clicking, type ClicksEntry, type Finished, type Pending } from "./clicking";
+import type { Me, WorkspaceConfig } from "./config";
+import { Link } from "./connection";
+import { bindControls, preferenceOf, preferredOptions, showOptions } from "./controls";
+import { byId } from "./dom";
 import { History } from "./history";
 import { IndexedDbJournal, type Journal, MemoryJournal, replay } from "./journal";
 import { Keys } from "./keys";
 import { maskPixels } from "./maskpixels";
-import type { MaskMessage, ReadyMessage } from "./messages";
+import type { MaskMessage, MaskOptions, ReadyMessage } from "./messages";
 import { ObjectEdits, type ObjectEntry } from "./objectEdits";
-import type { LocalObject } from "./objects";
-import { buildLayout, type Label, renderComments, renderConflict, renderLabels, renderObjects, renderSave } from "./panels";
+import { renderComments, renderObjects, numberText } from "./objectList";
+import { type LocalObject, newObject } from "./objects";
+import { buildLayout, renderConflict, renderLabels } from "./panels";
 import { hexToRgb } from "./rle";
 import { type Conflict, Saver } from "./saver";
+import { settle } from "./settle";
 import type { Action } from "./shortcuts";
-import { AnnotateSocket, socketUrl } from "./socket";
-
-export interface WorkspaceConfig {
-  image: { id: number; width: number; height: number; name: string; url: string; status?: string };
-  labels: Label[];
-  projectUrl: string;
-  prevUrl: string | null;
-  nextUrl: string | null;
-  loginUrl: string;
-}
+import type { AnnotateSocket } from "./socket";
+import { renderSave } from "./statusbar";
+import { SubmitDialog, submittable } from "./submit";
 
 /** What undo/redo goes through: changes of the click list and edits of objects, in the order they were made. */
 type Entry = ClicksEntry | ObjectEntry;
-type Connection = "connected" | "reconnecting" | "refused" | "logged-out";
-
-const CONNECTION_TEXT: Record<Connection, string> = {
-  connected: "● Connected",
-  reconnecting: "○ Reconnecting…",
-  refused: "✕ Not allowed to edit",
-  "logged-out": "✕ Logged out",
-};
 
 export class Workspace {
   readonly canvas: Canvas;
   readonly socket: AnnotateSocket;
+  private readonly link: Link;
   readonly saver: Saver;
   readonly clicking: Clicking;
   readonly edits: ObjectEdits;
   private readonly history = new History<Entry>();
   private readonly journal: Journal;
   private readonly keys: Keys;
+  private readonly submit: SubmitDialog | null;
   private comments: ReviewComment[] = [];
   private label: number;
   private maskOpacity = 0.5;
   private maskVisible = true;
+  private preferred: Partial<MaskOptions> = {};
   private optionsShown = false;
-  private leaving = false;
+  private pending: Pending = "idle";
+  private leaving = false; // settled (or the journal holds the edits): no warning for this navigation
+  private going = false;
+  private me: string;
   readonly metrics = { clickToPaintMs: [] as number[], serverMs: [] as number[] };
 
   constructor(
@@ -65,12 +61,14 @@ export class Workspace {
     private readonly config: WorkspaceConfig,
   ) {
     this.label = config.labels[0]?.id ?? 0;
-    buildLayout(root, config.image.name, config.projectUrl, config.prevUrl, config.nextUrl);
+    this.me = config.user?.username ?? "you";
+    const batch = submittable(config.batch) ? config.batch : null;
+    buildLayout(root, { title: config.image.name, backUrl: config.projectUrl, prevUrl: config.prevUrl, nextUrl: config.nextUrl, submittable: !!batch });
     this.canvas = new Canvas(byId<HTMLDivElement>("ws-stage"), config.image.width, config.image.height, {
       imageClick: (pixel, positive) => this.click(pixel.x, pixel.y, positive),
       objectClick: (id, force, pixel, positive) => {
         // On an object: select it, unless an object is under way or Shift forces a click.
-        if (force || this.clicking.clicks.length) this.click(pixel.x, pixel.y, positive);
+        if (force || this.clicking.active) this.click(pixel.x, pixel.y, positive);
         else this.select(id);
       },
       markerClick: (index) => this.clicking.remove(index),
@@ -93,23 +91,27 @@ export class Workspace {
       objects: () => this.edits.objects,
       removeLocal: (obj) => this.edits.forget(obj),
       changed: () => this.redraw(),
-      status: (state, unsaved, message) =>
-        renderSave(state, unsaved, message, this.loginUrl(), () => {
-          this.leaving = true; // the journal holds the edits: no warning for this navigation
-        }),
+      status: (state, unsaved, message) => renderSave(state, unsaved, message, this.loginUrl(), () => (this.leaving = true)),
       conflict: (conflict) => this.showConflict(conflict),
     });
-    this.socket = new AnnotateSocket(socketUrl(config.image.id), {
+    this.link = new Link(config.image.id, {
       opened: (ready) => this.onReady(ready),
       message: (msg) => this.clicking.message(msg),
-      closed: (code) => this.setConnection(code === 4401 ? "logged-out" : code >= 4400 ? "refused" : "reconnecting"),
+      closed: () => this.clicking.closed(),
+      pending: () => this.pending,
+      loginUrl: () => this.loginUrl(),
     });
+    this.socket = this.link.socket;
     this.clicking = new Clicking(
       {
         send: (msg) => this.socket.send(msg),
-        markers: (clicks) => this.canvas.drawMarkers([...clicks]),
+        markers: (clicks, pending) => {
+          this.pending = pending;
+          this.canvas.drawMarkers([...clicks], pending);
+          this.link.show();
+        },
         showMask: (mask, label, pressedAt) => this.showMask(mask, label, pressedAt),
-        finished: (obj) => this.edits.add(obj),
+        finished: (result) => this.finished(result),
         flash: (message) => this.flash(message),
       },
       this.history,
@@ -125,18 +127,34 @@ export class Workspace {
     bindControls({
       adjust: (brightness, contrast) => this.canvas.setAdjustments(brightness, contrast),
       opacity: (value) => this.setOpacity(value),
-      opacityChosen: () => void request("PATCH", "/api/me/preferences/", { maskOpacity: this.maskOpacity }).catch(() => undefined),
+      opacityChosen: () => this.remember({ maskOpacity: this.maskOpacity }),
       options: (change) => this.clicking.setOptions(change),
-      buttons: { fit: run.fit, undo: run.undo, redo: run.redo, finish: run.finish, help: run.help },
+      optionsChosen: (change) => {
+        this.preferred = { ...this.preferred, ...change };
+        this.remember(preferenceOf(change));
+      },
+      buttons: { fit: run.fit, undo: run.undo, redo: run.redo, finish: run.finish, help: run.help, addClicks: run.addClicks },
+      go: (url) => void this.go(url),
       online: () => this.saver.schedule(0),
       // Logged in again in another tab: try the saves that the expired session refused.
       focused: () => this.saver.authLost && this.saver.retry(),
       unsavedWork: () => !this.leaving && (this.saver.unsaved > 0 || this.clicking.clicks.length > 0),
     });
+    this.submit = batch
+      ? new SubmitDialog(batch, {
+          settle: () => this.settle(),
+          submitted: () => {
+            this.leaving = true;
+            location.href = config.projectUrl;
+          },
+        })
+      : null;
+    if (this.submit) byId("ws-submit").addEventListener("click", () => void this.submit?.open());
     (window as unknown as { edgeflow: Workspace }).edgeflow = this; // for tests and the console: toScreen, metrics, state
   }
 
   async start(): Promise<void> {
+    this.link.show();
     if (!(await this.canvas.loadImage(this.config.image.url))) {
       this.flash("The image could not be loaded; reload the page to try again.");
     }
@@ -144,14 +162,16 @@ export class Workspace {
     const [server, pending, me, comments] = await Promise.all([
       request<ServerObject[]>("GET", `/api/images/${imageId}/objects/`),
       this.journal.pending(imageId),
-      request<{ preferences: Record<string, unknown> }>("GET", "/api/me/").catch(() => ({ preferences: {} as Record<string, unknown> })),
+      request<Me>("GET", "/api/me/").catch((): Me => ({ preferences: {} })),
       request<ReviewComment[]>("GET", `/api/images/${imageId}/comments/`).catch(() => [] as ReviewComment[]),
     ]);
     this.comments = comments;
+    this.me = me.username ?? this.me;
     const pins = comments.flatMap((c, i) => (c.x !== null && c.y !== null ? [{ x: c.x, y: c.y, number: i + 1 }] : []));
     this.canvas.drawPins(pins);
     byId("ws-rejected").hidden = this.config.image.status !== "rejected";
     this.keys.use(me.preferences.shortcuts);
+    this.preferred = preferredOptions(me.preferences);
     this.setOpacity(typeof me.preferences.maskOpacity === "number" ? me.preferences.maskOpacity : this.maskOpacity);
     this.edits.objects = replay(server, pending);
     this.redraw();
@@ -173,11 +193,17 @@ export class Workspace {
       save: this.saver.state(),
       unsaved: this.saver.unsaved,
       connected: this.socket.open,
+      connections: this.socket.opens,
+      connection: this.link.state,
       objects: this.edits.objects.map((o) => ({ ...o })),
       selected: this.edits.selected,
       clicks: this.clicking.clicks.length,
       maskArea: this.clicking.mask?.area ?? 0,
       awaiting: this.clicking.awaiting,
+      pending: this.pending,
+      reopened: this.clicking.target,
+      options: this.clicking.currentOptions,
+      highlighted: this.canvas.objects.highlightedId,
     };
   }
 
@@ -188,7 +214,8 @@ export class Workspace {
   // ------------------------------------------------------------------ actions
   private actions(): Record<Action, () => void> {
     return {
-      finish: () => this.clicking.finish(),
+      finish: () => void this.clicking.finish(),
+      addClicks: () => this.addClicks(this.edits.selectedObject),
       undo: () => this.undo(),
       redo: () => this.redo(),
       cancel: () => this.cancel(),
@@ -196,8 +223,8 @@ export class Workspace {
         this.edits.deleteSelected(this.canvas.selectedVertex);
         this.canvas.selectedVertex = null;
       },
-      previousImage: () => navigate(this.config.prevUrl),
-      nextImage: () => navigate(this.config.nextUrl),
+      previousImage: () => void this.go(this.config.prevUrl),
+      nextImage: () => void this.go(this.config.nextUrl),
       fit: () => this.canvas.fitToScreen(),
       zoomIn: () => this.canvas.zoom(1.25),
       zoomOut: () => this.canvas.zoom(0.8),
@@ -211,7 +238,29 @@ export class Workspace {
 
   private click(x: number, y: number, positive: boolean): void {
     if (this.edits.selected) this.select(null);
+    if (!this.socket.open) this.socket.reconnectNow(); // it may be back already: do not wait for the backoff
     this.clicking.add(x, y, positive);
+  }
+
+  /** Re-open a finished object for clicks: its stored clicks start the session; finishing replaces its shape. */
+  addClicks(obj: LocalObject | undefined): void {
+    if (this.clicking.active) return this.flash("Finish (Space) or drop (Escape) the object under way first.");
+    if (!obj || obj.deleted) return this.flash("Select an object first (click it), then press E to add clicks to it.");
+    this.select(null);
+    this.clicking.reopen({ localId: obj.localId, label: obj.label, clicks: obj.clicks });
+    this.redraw();
+    const name = `Object ${numberText(obj)}`;
+    this.flash(
+      obj.clicks.length
+        ? `${name} re-opened with its ${obj.clicks.length} clicks: add clicks; Space saves the new shape, Escape keeps the old one.`
+        : `${name} has no stored clicks: your clicks make a new mask that will replace its shape (Space); Escape keeps it.`,
+    );
+  }
+
+  private finished(result: Finished): void {
+    const target = result.target ? this.edits.objects.find((o) => o.localId === result.target && !o.deleted) : undefined;
+    if (target) this.edits.reshape(target, result);
+    else this.edits.add(newObject(result.label, result.polygons, result.placed, result.seconds, result.clicks));
   }
 
   undo(): void {
@@ -226,10 +275,12 @@ export class Workspace {
     else if (entry) this.edits.apply(entry.obj, entry.after);
   }
 
-  /** Escape: drop the object under way, or else the selection; close the help. */
+  /** Escape: drop the object under way (a re-opened object keeps its shape), or else the selection; close dialogs. */
   cancel(): void {
-    if (!this.clicking.cancel()) this.select(null);
+    if (this.clicking.cancel()) this.redraw();
+    else this.select(null);
     byId("ws-help").hidden = true;
+    byId("ws-submit-dialog").hidden = true;
   }
 
   select(localId: string | null): void {
@@ -244,13 +295,31 @@ export class Workspace {
     renderLabels(this.config.labels, this.label, (l) => this.pickLabel(l));
   }
 
+  /** The object under way finished and everything saved: null when done, else why not (shown). */
+  settle(): Promise<string | null> {
+    const drop = () => this.clicking.cancel() && this.redraw();
+    return settle({ clicking: this.clicking, saver: this.saver, drop });
+  }
+
+  /** F / S, Prev / Next: finish the object under way, save, then go — or stay and say why. */
+  private async go(url: string | null): Promise<void> {
+    if (!url || url.endsWith("#") || this.going) return;
+    this.going = true;
+    if (this.clicking.active || this.saver.unsaved) this.flash("Finishing and saving before moving on…");
+    const why = (await this.settle()) ?? (this.clicking.active ? "A new object was started meanwhile: press again to finish it and move on." : null);
+    this.going = false;
+    if (why) return this.flash(why);
+    this.leaving = true;
+    location.href = url;
+  }
+
   // ------------------------------------------------------------------ the socket
-  /** Connected (again): the mask option controls take the server's defaults once; the object under way resumes. */
+  /** Connected (again): the mask options (server defaults, the user's own) shown once; the object under way resumes. */
   private onReady(ready: ReadyMessage): void {
-    this.setConnection("connected");
-    if (!this.optionsShown) showOptions(ready.options);
+    const options = { ...ready.options, ...this.preferred };
+    if (!this.optionsShown) showOptions(options);
     this.optionsShown = true;
-    this.clicking.opened(ready.options);
+    this.clicking.opened(options);
   }
 
   private showMask(mask: MaskMessage | null, label: number, pressedAt?: number): void {
@@ -268,29 +337,20 @@ export class Workspace {
     });
   }
 
-  private setConnection(state: Connection): void {
-    const el = byId("ws-connection");
-    el.dataset.state = state;
-    el.textContent = CONNECTION_TEXT[state];
-    if (state === "logged-out") {
-      // Finished objects are journaled and saved after the login; the page warns about clicks still under way.
-      el.append(" — ", h("a", { href: this.loginUrl(), id: "ws-relogin" }, "Log in again"));
-    }
-  }
-
   // ------------------------------------------------------------------ drawing & panels
   private labelColor(id: number): string {
     return this.config.labels.find((l) => l.id === id)?.color ?? "#ff00ff";
   }
 
   private drawn(obj: LocalObject): DrawnObject {
-    return { id: obj.localId, polygons: obj.polygons, color: this.labelColor(obj.label), selected: obj.localId === this.edits.selected, visible: obj.visible };
+    const reopened = obj.localId === this.clicking.target;
+    return { id: obj.localId, polygons: obj.polygons, color: this.labelColor(obj.label), selected: obj.localId === this.edits.selected, visible: obj.visible, reopened };
   }
 
   private redraw(): void {
     const objects = this.edits.objects;
     this.canvas.drawObjects(objects.filter((o) => !o.deleted).map((o) => this.drawn(o)), this.maskOpacity);
-    renderObjects(objects, this.config.labels, this.edits.selected, {
+    renderObjects(objects, this.config.labels, this.edits.selected, this.me, {
       select: (obj) => this.select(obj.localId),
       remove: (obj) => this.edits.remove(obj),
       relabel: (obj, label) => this.edits.relabel(obj, label),
@@ -298,6 +358,8 @@ export class Workspace {
         obj.visible = !obj.visible;
         this.redraw();
       },
+      addClicks: (obj) => this.addClicks(obj),
+      hover: (obj) => this.canvas.objects.highlight(obj?.localId ?? null),
     });
     renderComments(this.comments, objects, (obj) => this.select(obj.localId));
   }
@@ -307,6 +369,10 @@ export class Workspace {
     byId<HTMLInputElement>("ws-opacity").value = String(Math.round(this.maskOpacity * 100));
     this.canvas.setMaskOpacity(this.maskOpacity);
     this.redraw();
+  }
+
+  private remember(preferences: Record<string, unknown>): void {
+    void request("PATCH", "/api/me/preferences/", preferences).catch(() => this.flash("Could not store the preference."));
   }
 
   private flash(message: string): void {

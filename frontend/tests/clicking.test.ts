@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Clicking, type ClicksEntry } from "../src/clicking";
+import { Clicking, type ClicksEntry, type Finished, type Pending } from "../src/clicking";
 import { History } from "../src/history";
 import type { ClientMessage, MaskMessage, MaskOptions } from "../src/messages";
-import type { LocalObject } from "../src/objects";
 
 const DEFAULTS: MaskOptions = { threshold: 0.4, largest_component: false, tolerance: 2 };
 const SQUARE = [{ outer: [[1, 1], [5, 1], [5, 5]] as [number, number][], holes: [] }];
@@ -11,15 +10,16 @@ const SQUARE = [{ outer: [[1, 1], [5, 1], [5, 5]] as [number, number][], holes: 
 function session(connected = true) {
   const sent: ClientMessage[] = [];
   const shown: (MaskMessage | null)[] = [];
-  const finished: LocalObject[] = [];
+  const finished: Finished[] = [];
+  const pendings: Pending[] = [];
   const flashed: string[] = [];
   const history = new History<ClicksEntry | { kind: "object" }>();
   const host = {
     connected,
     send: (msg: ClientMessage) => (host.connected ? (sent.push(msg), true) : false),
-    markers: () => undefined,
+    markers: (_clicks: unknown, pending: Pending) => pendings.push(pending),
     showMask: (mask: MaskMessage | null) => shown.push(mask),
-    finished: (obj: LocalObject) => finished.push(obj),
+    finished: (result: Finished) => finished.push(result),
     flash: (message: string) => flashed.push(message),
   };
   const clicking = new Clicking(host, history);
@@ -42,7 +42,8 @@ function session(connected = true) {
     const entry = history.redo();
     if (entry?.kind === "clicks") clicking.restore(entry.after);
   };
-  return { clicking, host, sent, shown, finished, flashed, history, last, lastList, mask, undo, redo };
+  const pending = () => pendings[pendings.length - 1];
+  return { clicking, host, sent, shown, finished, flashed, history, last, lastList, mask, undo, redo, pending };
 }
 
 describe("the click session (protocol v2: the browser owns the click list)", () => {
@@ -91,15 +92,78 @@ describe("the click session (protocol v2: the browser owns the click list)", () 
     expect(s.flashed).toEqual(["The batch was submitted."]);
   });
 
-  it("new options recompute the object under way", () => {
+  it("new options recompute the object under way; while a mask is awaited only the newest wait", () => {
     const s = session();
     s.clicking.setOptions({ threshold: 0.9 }); // no object: kept for the next start
     expect(s.sent).toHaveLength(0);
     s.clicking.add(10, 20, true);
     expect(s.last()).toMatchObject({ type: "start", threshold: 0.9, largest_component: false });
-    s.clicking.setOptions({ largest_component: true });
-    expect(s.last()).toEqual({ type: "options", seq: 2, largest_component: true });
+    s.clicking.message({ type: "started", session: "a", model: "m", label: 7 });
+    s.clicking.setOptions({ largest_component: true }); // the click's mask is still to come: held
+    s.clicking.setOptions({ threshold: 0.6 });
+    s.clicking.setOptions({ threshold: 0.55 }); // a slider dragged: three steps, one request
+    expect(s.sent).toHaveLength(1);
+    s.clicking.message(s.mask(1));
+    expect(s.last()).toEqual({ type: "options", seq: 2, threshold: 0.55, largest_component: true, tolerance: 2 });
     expect(s.clicking.awaiting).toBe(2);
+    s.clicking.setOptions({ threshold: 0.5 });
+    expect(s.sent).toHaveLength(2);
+    s.clicking.message(s.mask(2));
+    expect(s.last()).toMatchObject({ type: "options", seq: 3, threshold: 0.5 });
+    s.clicking.message(s.mask(3));
+    s.clicking.setOptions({ threshold: 0.5 }); // unchanged: nothing to recompute
+    expect(s.sent).toHaveLength(3);
+    expect(s.clicking.awaiting).toBeNull();
+  });
+
+  it("says what the newest click waits for: computing, or unsent while the socket is down", () => {
+    const s = session();
+    s.clicking.add(10, 20, true);
+    expect(s.pending()).toBe("computing");
+    s.clicking.message(s.mask(1));
+    expect(s.pending()).toBe("idle");
+    s.host.connected = false;
+    s.clicking.add(30, 40, true); // cannot be sent: said at once
+    expect(s.clicking.pending).toBe("unsent");
+    expect(s.pending()).toBe("unsent");
+    s.host.connected = true;
+    s.clicking.opened(DEFAULTS); // back: resumed with all its clicks
+    expect(s.pending()).toBe("computing");
+    s.clicking.closed(); // lost while computing: its mask cannot come any more
+    expect(s.pending()).toBe("unsent");
+    s.clicking.opened(DEFAULTS);
+    expect(s.last()).toMatchObject({ type: "start", seq: 4 });
+    s.clicking.message({ type: "error", code: "worker_timeout", message: "slow", seq: 4 });
+    expect(s.pending()).toBe("idle");
+  });
+
+  it("re-opens a finished object with its clicks; finishing gives its new shape and all clicks", () => {
+    const s = session();
+    const clicks = [{ x: 10, y: 20, positive: true }];
+    expect(s.clicking.reopen({ localId: "s5", label: 3, clicks })).toBe(true);
+    expect(s.clicking.target).toBe("s5");
+    expect(s.last()).toEqual({ type: "start", label: 3, ...DEFAULTS, clicks, seq: 1 });
+    expect(s.clicking.reopen({ localId: "s6", label: 3, clicks })).toBe(false); // one at a time
+    s.clicking.message({ type: "started", session: "a", model: "m", label: 3 });
+    s.clicking.message(s.mask(1));
+    s.clicking.add(30, 40, false);
+    s.clicking.message(s.mask(2));
+    expect(s.clicking.finish()).toBe("finished");
+    expect(s.finished[0]).toMatchObject({ target: "s5", label: 3, polygons: SQUARE, placed: 1 });
+    expect(s.finished[0].clicks).toEqual([...clicks, { x: 30, y: 40, positive: false }]);
+    expect(s.clicking.target).toBeNull();
+  });
+
+  it("re-opens an object without clicks empty: nothing to compute until the first click", () => {
+    const s = session();
+    s.clicking.reopen({ localId: "s5", label: 3, clicks: [] });
+    expect(s.sent).toHaveLength(0);
+    expect(s.clicking.active).toBe(true);
+    expect(s.clicking.finish()).toBe("empty");
+    s.clicking.add(1, 2, true);
+    expect(s.last()).toMatchObject({ type: "start", label: 3, clicks: [{ x: 1, y: 2, positive: true }] });
+    expect(s.clicking.cancel()).toBe(true);
+    expect(s.finished).toHaveLength(0);
   });
 
   it("resumes with `start` carrying all the clicks after a reconnect; the first options stay", () => {
@@ -131,7 +195,8 @@ describe("the click session (protocol v2: the browser owns the click list)", () 
     s.clicking.message(s.mask(6));
     expect(s.finished).toHaveLength(1);
     const obj = s.finished[0];
-    expect(obj).toMatchObject({ label: 7, polygons: SQUARE, clicksUsed: 3, serverId: null, dirty: true });
+    expect(obj).toMatchObject({ target: null, label: 7, polygons: SQUARE, placed: 3 });
+    expect(obj.clicks).toEqual([{ x: 10, y: 20, positive: true }, { x: 30, y: 40, positive: false }]);
     expect(obj.polygons).not.toBe(SQUARE);
     expect(s.last()).toEqual({ type: "cancel" });
     expect(s.clicking.clicks).toHaveLength(0);
