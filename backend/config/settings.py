@@ -27,6 +27,7 @@ SECRET_KEY = secret_key(VAR_DIR)  # SECRET_KEY, else var/secret_key written by `
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_FAILURE_VIEW = "backend.web.errors.csrf_failure"  # the styled 403 page, saying what to do
 
 # Behind HTTPS (deploy/env.example turns these on): cookies only over TLS, HSTS, and the proxy's word on the scheme.
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)

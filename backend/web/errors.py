@@ -57,3 +57,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return HttpResponse(
             "<!doctype html><title>Server error</title><h1>Server error</h1><p>Try again in a moment.</p>", status=500
         )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: a form sent without a valid security token (an old tab, cookies cleared)."""
+    message = "The page's security token is missing or expired (an old tab, or cookies were cleared); reload the page."
+    return _error_page(request, 403, PermissionError(message))

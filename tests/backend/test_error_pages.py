@@ -99,3 +99,14 @@ def test_an_accepted_image_in_a_rejected_batch_is_read_only_with_the_reason(worl
     assert review_config_of(response.content)["batch"]["status"] == BatchStatus.REJECTED
     again = client.get(f"/images/{world.batched_image.pk}/view/")  # the message was shown once
     assert b"You cannot edit this image" not in again.content
+
+
+def test_a_form_without_its_security_token_gets_the_styled_page_saying_to_reload(world: World) -> None:
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/accounts/login/", {"username": "annotator", "password": "pw-annotator"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "security token is missing or expired" in page and "reload the page" in page
+    assert 'error-page" data-status="403"' in page
