@@ -9,6 +9,7 @@ from typing import IO
 
 from backend.exports.coco import ANNOTATIONS_PATH, IMAGES_DIR, coco_document
 from backend.exports.contents import ExportContents
+from backend.exports.image_files import upright_bytes
 from backend.exports.voc import voc_files
 
 
@@ -24,6 +25,9 @@ def _add_images(archive: zipfile.ZipFile, contents: ExportContents, folder: str)
     for exported in contents.images:
         entry = zipfile.ZipInfo(f"{folder}/{exported.file_name}", date_time=time.localtime()[:6])
         entry.compress_type = zipfile.ZIP_STORED  # image formats are compressed already
+        if (upright := upright_bytes(exported.image)) is not None:
+            archive.writestr(entry, upright)  # EXIF-rotated: the pixels the annotator saw, for any reader
+            continue
         with exported.image.file.open("rb") as source, archive.open(entry, "w") as target:
             while chunk := source.read(1 << 20):
                 target.write(chunk)
@@ -38,6 +42,8 @@ def build_archive(contents: ExportContents, *, fmt: ExportFormat, include_images
         else:
             for path, data in voc_files(contents):
                 archive.writestr(path, data)
+        # The images folder is written even when empty or without images: readers (Datumaro) require it.
+        archive.writestr(zipfile.ZipInfo(f"{IMAGE_FOLDERS[fmt]}/", date_time=time.localtime()[:6]), b"")
         if include_images:
             _add_images(archive, contents, IMAGE_FOLDERS[fmt])
     spool.seek(0)

@@ -86,7 +86,7 @@ def test_voc_archive_has_class_and_instance_maps_boxes_and_lists(world: World, r
 def test_filters_and_without_images(world: World) -> None:
     Image.objects.filter(pk=world.batched_image.pk).update(status=ImageStatus.ACCEPTED)
     archive = export(world, type="coco", status="accepted", images="0")
-    assert archive.namelist() == ["annotations/instances_default.json"]
+    assert archive.namelist() == ["annotations/instances_default.json", "images/"]  # the folder, empty
     document = json.loads(archive.read("annotations/instances_default.json"))
     assert [i["id"] for i in document["images"]] == [world.batched_image.pk]
     assert [a["id"] for a in document["annotations"]] == [world.obj.pk]
