@@ -1,13 +1,16 @@
-"""Validating polygons (with holes) and deriving the COCO RLE mask, bbox and area from them (via ml.postprocess)."""
+"""Validating polygons (with holes) and deriving the COCO RLE mask, bbox and area from them (via ml.postprocess);
+or, for an exact mask (an import), keeping the mask and deriving editable polygons from it."""
 
 import math
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
+import numpy as np
 from django.conf import settings
 
 from backend.common.errors import InvalidInput
-from ml.postprocess import mask_area, mask_bbox, mask_to_rle, polygons_to_mask, raster_box
+from ml.postprocess import mask_area, mask_bbox, mask_to_polygons, mask_to_rle, polygons_to_mask, raster_box
 
 
 @dataclass(frozen=True)
@@ -118,3 +121,71 @@ def shape_from_polygons(polygons: Any, width: int, height: int) -> Shape:
     if area == 0:
         raise InvalidInput("The polygons enclose no pixels.", code="empty_polygon")
     return Shape(polygons=checked, mask_rle=mask_to_rle(mask), bbox=[float(v) for v in mask_bbox(mask)], area=area)
+
+
+SPECK = 0.4  # offset, within the pixel, of the extra vertices that give a speck's or a line's ring an area
+
+
+def _with_area(ring: list[list[float]]) -> list[list[float]]:
+    """A ring of a speck or a one-pixel-wide line, made non-degenerate by vertices that round to its last pixel:
+    it still rasterises (``fillPoly`` draws a ring's own pixels) to the same pixels."""
+    x, y = ring[-1]
+    ring = [*ring, [x + SPECK, y], [x, y + SPECK]]
+    return ring if _shoelace_area(ring) > 0 else [[x, y], [x + SPECK, y], [x, y + SPECK]]
+
+
+def _uncovered_rings(mask: np.ndarray, polygons: list[dict]) -> list[dict]:
+    """Minimal polygons for the mask's 8-connected parts no polygon reaches (specks, one-pixel-wide lines)."""
+    drawn = polygons_to_mask(polygons, *mask.shape) if polygons else np.zeros_like(mask)
+    count, parts = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    found = []
+    for part in range(1, count):
+        region = parts == part
+        if (drawn & region).any():
+            continue
+        contours, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        ring = [[float(x), float(y)] for x, y in contours[0].reshape(-1, 2).tolist()]
+        found.append({"outer": _with_area(ring), "holes": []})
+    return found
+
+
+def editable_polygons(mask: np.ndarray) -> list[dict]:
+    """Polygons (pixel-centre convention) to edit an imported mask with; every part of the mask has one.
+
+    Simplified further while they exceed the per-object vertex cap; the stored mask stays exact either way.
+    """
+    for tolerance in (1.0, 2.0, 4.0, 8.0, 16.0):
+        polygons = [
+            {
+                **polygon,
+                "outer": polygon["outer"] if _shoelace_area(polygon["outer"]) > 0 else _with_area(polygon["outer"]),
+            }
+            for polygon in mask_to_polygons(mask, tolerance)
+        ]
+        polygons += _uncovered_rings(mask, polygons)
+        polygons = [
+            {
+                "outer": [[float(x), float(y)] for x, y in p["outer"]],
+                "holes": [[[float(x), float(y)] for x, y in h] for h in p["holes"]],
+            }
+            for p in polygons
+        ]
+        vertices = sum(len(p["outer"]) + sum(len(h) for h in p["holes"]) for p in polygons)
+        if len(polygons) <= settings.MAX_POLYGONS_PER_OBJECT and vertices <= settings.MAX_VERTICES_PER_OBJECT:
+            return polygons
+    check_counts(*_count(polygons))  # raises: too many parts or vertices even simplified
+    return polygons
+
+
+def shape_from_mask(mask: Any) -> Shape:
+    """The shape of an exact mask (bool H×W in the image's pixels): the mask is stored as it is."""
+    mask = np.asarray(mask, dtype=bool)
+    area = mask_area(mask)
+    if area == 0:
+        raise InvalidInput("The mask is empty.", code="empty_mask")
+    return Shape(
+        polygons=editable_polygons(mask),
+        mask_rle=mask_to_rle(mask),
+        bbox=[float(v) for v in mask_bbox(mask)],
+        area=area,
+    )

@@ -1,5 +1,6 @@
 """Write paths for annotation objects (optimistic concurrency + revision history) and comments."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -7,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from backend.annotations.clicks import check_clicks
-from backend.annotations.geometry import shape_from_polygons
+from backend.annotations.geometry import Shape, shape_from_mask, shape_from_polygons
 from backend.annotations.locking import (
     lock_image,
     lock_labels_for_move,
@@ -134,13 +135,62 @@ def object_create(
     The key makes a create safe to retry when its answer was lost (a dropped connection, a replayed journal).
     `clicks` are those the shape was computed from (none for drawn or imported objects).
     """
+    return _create(
+        image=image,
+        author=author,
+        label_id=label_id,
+        shape_of=lambda image: shape_from_polygons(polygons, image.width, image.height),
+        source=source,
+        clicks=clicks,
+        clicks_used=clicks_used,
+        seconds_spent=seconds_spent,
+        client_key=client_key,
+    )
+
+
+@transaction.atomic
+def object_create_from_mask(
+    *,
+    image: Image,
+    author: AbstractBaseUser,
+    label_id: Any,
+    mask: Any,
+    source: str = ObjectSource.IMPORTED,
+    client_key: str | None = None,
+) -> AnnotationObject:
+    """Create an object from an exact mask (bool, the image's height × width): the mask is stored as it is and
+    editable polygons are derived from it (a one-pixel speck keeps a minimal polygon). Idempotent by `client_key`
+    like :func:`object_create`."""
+
+    def shape_of(image: Image) -> Shape:
+        if getattr(mask, "shape", None) != (image.height, image.width):
+            raise InvalidInput(f"The mask is not the image's {image.width}×{image.height} pixels.", code="bad_mask")
+        return shape_from_mask(mask)
+
+    return _create(
+        image=image, author=author, label_id=label_id, shape_of=shape_of, source=source, client_key=client_key
+    )
+
+
+def _create(
+    *,
+    image: Image,
+    author: AbstractBaseUser,
+    label_id: Any,
+    shape_of: Callable[[Image], Shape],
+    source: str,
+    clicks: Any = None,
+    clicks_used: int = 0,
+    seconds_spent: float = 0.0,
+    client_key: str | None = None,
+) -> AnnotationObject:
     label = _share_label(label_id)
     image = lock_image(image.pk)
     if client_key:
         existing = image.annotation_objects.filter(client_key=client_key).first()
         if existing is not None:
             return existing
-    shape = shape_from_polygons(polygons, image.width, image.height)
+    shape = shape_of(image)
     checked_clicks = check_clicks([] if clicks is None else clicks, image.width, image.height)
     label, source = _label_of(image, label, label_id), _check_source(source)
     obj = AnnotationObject.objects.create(
