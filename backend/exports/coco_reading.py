@@ -21,6 +21,7 @@ from pycocotools import mask as coco_mask
 from backend.annotations.geometry import check_counts
 from backend.common.errors import InvalidInput
 from backend.exports.coco_geometry import coco_polygons_to_mask
+from backend.exports.coco_geometry import rle_runs as _runs_of_string
 from backend.exports.importing import ImportedAnnotation, check_import_size
 
 
@@ -216,33 +217,6 @@ def _runs_of_list(counts: list) -> np.ndarray | None:
     if not (np.isfinite(values).all() and (values >= 0).all() and (values == np.floor(values)).all()):
         return None
     return values.astype(np.int64)
-
-
-def _runs_of_string(text: str) -> np.ndarray | None:
-    """Run lengths of a compressed COCO RLE string (pycocotools' ``rleFrString``), or ``None`` if it is malformed.
-
-    Each count is written in 5-bit groups ('0' + value, 0x20 = more groups follow, 0x10 in the last = negative);
-    from the fourth count on, each is stored as its difference to the count two before.
-    """
-    if not text:
-        return np.zeros(0, dtype=np.int64)
-    if not text.isascii():
-        return None
-    chars = np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
-    ends = np.flatnonzero((chars & 0x20) == 0)
-    if chars.min() < 0 or chars.max() > 63 or ends.size == 0 or ends[-1] != chars.size - 1:
-        return None
-    starts = np.concatenate([[0], ends[:-1] + 1])
-    lengths = ends - starts + 1
-    if lengths.max() > 7:  # 35 bits: more than any 32-bit count needs
-        return None
-    position = np.arange(chars.size) - np.repeat(starts, lengths)
-    values = np.add.reduceat((chars & 0x1F) << (5 * position), starts)
-    values = np.where(chars[ends] & 0x10, values - (1 << (5 * lengths)), values)
-    runs = values.copy()
-    runs[1::2] = np.cumsum(values[1::2])
-    runs[2::2] = np.cumsum(values[2::2])
-    return runs if (runs >= 0).all() else None
 
 
 def parsed_json(data: bytes) -> Any:

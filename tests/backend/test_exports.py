@@ -8,6 +8,7 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 from PIL import Image as PILImage
+from pycocotools import mask as coco_mask
 from pycocotools.coco import COCO
 
 from backend.annotations.models import AnnotationObject
@@ -52,10 +53,11 @@ def test_coco_archive_reads_back_with_pycocotools(world: World, ring: Annotation
     assert isinstance(square["segmentation"], list) and isinstance(holed["segmentation"], dict)
     assert holed["category_id"] == 2 and square["category_id"] == 1
     np.testing.assert_array_equal(coco.annToMask(holed), rle_to_mask(ring.mask_rle))  # the hole is kept exactly
-    stored = rle_to_mask(world.obj.mask_rle).astype(bool)
-    drawn = coco.annToMask(square).astype(bool)
-    assert (stored & drawn).sum() / (stored | drawn).sum() > 0.9  # a polygon, rasterised by COCO's rules
+    # A pixel-edge polygon that pycocotools draws to exactly the stored pixels, with its own area and bbox.
+    np.testing.assert_array_equal(coco.annToMask(square).astype(bool), rle_to_mask(world.obj.mask_rle))
     assert square["bbox"] == world.obj.bbox and square["area"] == world.obj.area
+    assert square["area"] == float(coco_mask.area(coco.annToRLE(square)))
+    assert square["bbox"] == [float(v) for v in coco_mask.toBbox(coco.annToRLE(square))]
 
 
 def test_voc_archive_has_class_and_instance_maps_boxes_and_lists(world: World, ring: AnnotationObject) -> None:
