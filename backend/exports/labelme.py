@@ -72,7 +72,7 @@ def labelme_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
     names = {label.pk: label.name for label in contents.labels}
     for exported in contents.images:
         document = labelme_document(contents, exported, names)
-        yield f"{IMAGES_DIR}/{exported.stem}.json", json.dumps(document, ensure_ascii=False, indent=1).encode()
+        yield f"{IMAGES_DIR}/{exported.stem}.json", json.dumps(document, ensure_ascii=False).encode()
 
 
 # Reading

@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image as PILImage
 
 from backend.exports.contents import ExportContents, ExportedImage
+from backend.exports.rings import stored_crop
 from backend.exports.voc_labels import voc_colormap
-from ml.postprocess import rle_to_mask
 
 IMAGES_DIR = "images"
 GRAY_DIR = "masks"
@@ -31,13 +31,14 @@ def label_map(contents: ExportContents, exported: ExportedImage) -> np.ndarray:
     dtype = np.uint8 if len(contents.labels) <= 255 else np.uint16
     indices = np.zeros((exported.image.height, exported.image.width), dtype)
     for obj in exported.objects:
-        indices[rle_to_mask(obj.mask_rle).astype(bool)] = contents.category_of(obj.label_id)
+        crop, x0, y0 = stored_crop(obj.mask_rle)
+        indices[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]][crop] = contents.category_of(obj.label_id)
     return indices
 
 
 def _png(image: PILImage.Image) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=False)
+    image.save(buffer, format="PNG", compress_level=1)  # label maps compress well even so
     return buffer.getvalue()
 
 

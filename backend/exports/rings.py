@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backend.exports.coco_geometry import coco_polygons_to_mask, mask_to_coco_polygons
-from ml.postprocess import rle_to_mask
+from backend.exports.coco_geometry import coco_polygons_to_mask, mask_to_coco_polygons, rle_runs
 
 
 @dataclass(frozen=True)
@@ -33,6 +32,27 @@ def cropped(mask: np.ndarray) -> tuple[np.ndarray, int, int]:
     return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], int(cols[0]), int(rows[0])
 
 
+def stored_crop(mask_rle: dict) -> tuple[np.ndarray, int, int]:
+    """The stored mask within its bounding box, and the box's left and top, decoding only the box's columns (an
+    object is small next to its image; exports decode every object)."""
+    height = int(mask_rle["size"][0])
+    counts = mask_rle["counts"]
+    runs = np.asarray(counts, dtype=np.int64) if isinstance(counts, list) else rle_runs(counts)
+    if runs is None or runs.size < 2:
+        return np.zeros((0, 0), dtype=bool), 0, 0
+    ends = np.cumsum(runs)
+    starts, ends = (ends - runs)[1::2], ends[1::2]  # foreground runs, in column-major order
+    starts, ends = starts[ends > starts], ends[ends > starts]
+    if starts.size == 0:
+        return np.zeros((0, 0), dtype=bool), 0, 0
+    x0, x1 = int(starts[0] // height), int((ends[-1] - 1) // height) + 1
+    length = (x1 - x0) * height + 1
+    edges = np.bincount(starts - x0 * height, minlength=length) - np.bincount(ends - x0 * height, minlength=length)
+    columns = (np.cumsum(edges[:-1]) > 0).reshape(x1 - x0, height).T
+    crop, _, y0 = cropped(columns)
+    return crop, x0, y0
+
+
 def _shifted(ring: list[float], x0: int, y0: int) -> list[float]:
     shifted = np.asarray(ring, float).reshape(-1, 2) + np.array([x0, y0], float)
     return shifted.ravel().tolist()
@@ -51,12 +71,13 @@ def mask_rings(mask: np.ndarray) -> list[Ring]:
 
 
 def object_rings(mask_rle: dict) -> list[Ring]:
-    return mask_rings(rle_to_mask(mask_rle).astype(bool))
+    crop, x0, y0 = stored_crop(mask_rle)
+    return [Ring(_shifted(ring.points, x0, y0), ring.hole) for ring in mask_rings(crop)]
 
 
 def outer_rings(mask_rle: dict) -> list[list[float]]:
     """Only the outer rings (formats without holes): image-pixel flat lists, largest first."""
-    crop, x0, y0 = cropped(rle_to_mask(mask_rle).astype(bool))
+    crop, x0, y0 = stored_crop(mask_rle)
     if crop.size == 0:
         return []
     rings = [_shifted(ring, x0, y0) for ring in mask_to_coco_polygons(crop)]

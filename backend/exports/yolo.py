@@ -20,6 +20,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 
+import numpy as np
 import yaml
 
 from backend.common.errors import InvalidInput
@@ -38,18 +39,14 @@ DATA_PATH = "data.yaml"
 ImageLookup = Callable[[str], tuple[str, int, int] | None]
 
 
-def _number(value: float) -> str:
-    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
-
-
 def yolo_lines(contents: ExportContents, exported: ExportedImage) -> str:
     height, width = exported.image.height, exported.image.width
     lines = []
     for obj in exported.objects:
         index = contents.category_of(obj.label_id) - 1
         for ring in outer_rings(obj.mask_rle):
-            scaled = [v / (width if i % 2 == 0 else height) for i, v in enumerate(ring)]
-            lines.append(" ".join([str(index), *map(_number, scaled)]) + "\n")
+            scaled = (np.asarray(ring).reshape(-1, 2) / [width, height]).ravel().tolist()
+            lines.append(f"{index}" + " %.6f" * len(scaled) % tuple(scaled) + "\n")
     return "".join(lines)
 
 

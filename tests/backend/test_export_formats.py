@@ -14,12 +14,12 @@ from backend.annotations.services import object_create_from_mask
 from backend.exports.contents import ExportContents, export_contents
 from backend.exports.labelme import labelme_files
 from backend.exports.masks import mask_files
-from backend.exports.rings import Ring, mask_rings, paint_rings
+from backend.exports.rings import Ring, mask_rings, paint_rings, stored_crop
 from backend.exports.voc_labels import voc_colormap
 from backend.exports.yolo import yolo_files
 from backend.images.models import Image
 from backend.projects.services import label_create
-from ml.postprocess import rle_to_mask
+from ml.postprocess import mask_to_rle, rle_to_mask
 from tests.conftest import World
 
 H, W = 48, 64  # the world's images
@@ -78,10 +78,14 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_rings_paint_back_to_random_masks_exactly() -> None:
     rng = np.random.default_rng(13)
-    for density in (0.2, 0.5, 0.8):
+    for density in (0.0, 0.01, 0.2, 0.5, 0.8):
         for _ in range(30):
             mask = rng.random((17, 23)) < density
             assert (paint_rings(mask_rings(mask), 17, 23) == mask).all()
+            crop, x0, y0 = stored_crop(mask_to_rle(mask))
+            placed = np.zeros_like(mask)
+            placed[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]] = crop
+            assert (placed == mask).all() and (crop.size == 0 or (crop[0].any() and crop[:, 0].any()))
     rings = mask_rings(holed())
     assert [ring.hole for ring in rings] == [False, True, False, True]  # painting order: enclosing rings first
 
