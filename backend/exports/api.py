@@ -2,7 +2,9 @@
 Managers and admins only."""
 
 import re
+import tempfile
 from dataclasses import asdict
+from pathlib import Path
 
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -13,18 +15,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.common.errors import InvalidInput
-from backend.exports.archive import ExportFormat, build_archive
+from backend.exports.archive import write_archive
 from backend.exports.contents import export_contents
+from backend.exports.formats import FORMATS, Format
 from backend.exports.services import check_import_size, coco_import
 from backend.images.selectors import filter_images, visible_images
 from backend.projects.access import get_project_for, require_manager
 
 
-def _format(value: str | None) -> ExportFormat:
+def _format(value: str | None) -> Format:
     try:
-        return ExportFormat(value or ExportFormat.COCO)
-    except ValueError:
-        choices = ", ".join(f.value for f in ExportFormat)
+        return FORMATS[value or "coco"]
+    except KeyError:
+        choices = ", ".join(FORMATS)
         raise InvalidInput(
             f"Unknown export format {str(value)[:40]!r}; use one of {choices}.", code="bad_format"
         ) from None
@@ -40,16 +43,16 @@ def _flag(value: str | None, default: bool) -> bool:
     raise InvalidInput(f"A flag is 1 or 0, not {value[:40]!r}.", code="bad_flag")
 
 
-def _archive_name(project_name: str, fmt: ExportFormat) -> str:
+def _archive_name(project_name: str, fmt: Format) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", project_name).strip("-.") or "project"
-    return f"{slug[:80]}-{fmt.value}.zip"
+    return f"{slug[:80]}-{fmt.name}.zip"
 
 
 class ProjectExportApi(APIView):
     @extend_schema(
         parameters=[
             # Not "format": DRF reads that one as a renderer override.
-            OpenApiParameter("type", str, enum=[f.value for f in ExportFormat], description="default coco"),
+            OpenApiParameter("type", str, enum=list(FORMATS), description="default coco"),
             OpenApiParameter("images", bool, description="include the image files (default true)"),
             OpenApiParameter("status", str, description="comma-separated image statuses, as in the image list"),
             OpenApiParameter("batch", str, description="a batch id, or 'none'"),
@@ -68,7 +71,13 @@ class ProjectExportApi(APIView):
             batch=request.query_params.get("batch"),
             search=request.query_params.get("search"),
         )
-        archive = build_archive(export_contents(project=project, images=images), fmt=fmt, include_images=include_images)
+        spool = Path(tempfile.mkdtemp()) / "export.zip"
+        write_archive(
+            export_contents(project=project, images=images), fmt, include_images=include_images, destination=spool
+        )
+        archive = spool.open("rb")
+        spool.unlink()
+        spool.parent.rmdir()
         return FileResponse(
             archive, as_attachment=True, filename=_archive_name(project.name, fmt), content_type="application/zip"
         )

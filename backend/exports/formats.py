@@ -1,0 +1,38 @@
+"""The export formats: what each writes into its archive besides the image files, and where the images go.
+
+``Format.files(contents)`` yields every archive entry except the image files, one at a time, as
+``(path, bytes)`` or ``(path, iterator of byte chunks)`` (streamed into the zip entry; COCO's JSON is written so).
+The archive writer (``backend.exports.archive``) copies the image files into ``images_folder`` (always writing the
+folder, empty or not) unless the export leaves the images out. ``FORMATS`` holds every format by its name, in the
+order the page offers them.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from backend.exports import coco, voc
+from backend.exports.contents import ExportContents
+
+Entry = tuple[str, bytes | Iterator[bytes]]
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    images_folder: str | None  # None: the format ships no image files
+    files: Callable[[ExportContents], Iterator[Entry]]
+    title: str = ""  # what the page calls it; the name when empty
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name
+
+
+FORMATS: dict[str, Format] = {
+    "coco": Format("coco", coco.IMAGES_DIR, coco.coco_files, "COCO instances (JSON)"),
+    "voc": Format("voc", "JPEGImages", voc.voc_files, "Pascal VOC segmentation"),
+}
+
+
+def get_format(name: str) -> Format | None:
+    return FORMATS.get(name)
