@@ -22,6 +22,7 @@ class Format:
     images_folder: str | None  # None: the format ships no image files
     files: Callable[[ExportContents], Iterator[Entry]]
     title: str = ""  # what the page calls it; the name when empty
+    passes: int = 1  # how many times ``files`` reads the images (for the progress shown)
 
     @property
     def label(self) -> str:
@@ -29,8 +30,8 @@ class Format:
 
 
 FORMATS: dict[str, Format] = {
-    "coco": Format("coco", coco.IMAGES_DIR, coco.coco_files, "COCO instances (JSON)"),
-    "voc": Format("voc", "JPEGImages", voc.voc_files, "Pascal VOC segmentation"),
+    "coco": Format("coco", coco.IMAGES_DIR, coco.coco_files, "COCO instances (JSON)", passes=2),
+    "voc": Format("voc", "JPEGImages", voc.voc_files, "Pascal VOC segmentation", passes=2),
 }
 
 

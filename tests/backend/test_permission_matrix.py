@@ -48,6 +48,20 @@ def finetune_job_url(w: World) -> str:
     return f"/api/finetune/{job.pk}/"
 
 
+def export_job_url(suffix: str = "") -> Callable[[World], str]:
+    """A finished COCO export of the world (run in this thread), at /api/exports/<id>/<suffix>."""
+
+    def url(w: World) -> str:
+        from backend.exports.job_services import export_start
+        from backend.exports.jobs import run_export
+
+        job = export_start(project=w.project, user=None, fmt="coco", filters={}, include_images=False, dispatched=False)
+        run_export(job.pk)
+        return f"/api/exports/{job.pk}/{suffix}"
+
+    return url
+
+
 CASES = [
     Case("me", "get", lambda w: "/api/me/", 200, MEMBERS | {"outsider"}),
     Case("me preferences", "patch", lambda w: "/api/me/preferences/", 200, MEMBERS | {"outsider"}, lambda w: {"a": 1}),
@@ -190,6 +204,12 @@ CASES = [
         lambda w: {"text": "check the edge", "x": 5, "y": 5},
     ),
     Case("project export", "get", lambda w: f"/api/projects/{w.project.pk}/export?type=voc", 200, MANAGERS),
+    Case("export list", "get", lambda w: f"/api/projects/{w.project.pk}/exports/", 200, MANAGERS),
+    # Started, not run: the test's transaction never commits, so the job stays queued.
+    Case("export start", "post", lambda w: f"/api/projects/{w.project.pk}/exports/", 202, MANAGERS),
+    Case("export get", "get", export_job_url(), 200, MANAGERS),
+    Case("export delete", "delete", export_job_url(), 204, MANAGERS),
+    Case("export download", "get", export_job_url("download"), 200, MANAGERS),
     Case(
         "project import",
         "post",

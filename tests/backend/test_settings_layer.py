@@ -107,6 +107,10 @@ TEAM_VARIABLES = {
     "FINETUNE_VAL_MAX_CLICKS": ("4", "s.FINETUNE_VAL_MAX_CLICKS", 4, 10),
     "FINETUNE_MAX_HELDOUT": ("9", "s.FINETUNE_MAX_HELDOUT", 9, 50),
     "INFERENCE_ENGINE": ("torch", "s.INFERENCE_ENGINE", "torch", ""),
+    "EXPORTS_BACKEND": ("celery", "s.EXPORTS_BACKEND", "celery", "local"),
+    "EXPORTS_DIR": ("/srv/exports", "s.EXPORTS_DIR", "/srv/exports", ""),
+    "EXPORT_RETENTION_HOURS": ("2.5", "s.EXPORT_RETENTION_HOURS", 2.5, 24.0),
+    "EXPORT_TIMEOUT_S": ("600", "s.EXPORT_TIMEOUT_S", 600, 7200),
     "LOG_LEVEL": ("DEBUG", "s.LOGGING['root']['level']", "DEBUG", "INFO"),
 }
 # Read only without DATABASE_URL (the embedded default's SQLite).
