@@ -96,7 +96,7 @@ def test_filters_and_without_images(world: World) -> None:
 
 @pytest.mark.parametrize(
     "params, code",
-    [({"type": "yolo"}, "bad_format"), ({"images": "maybe"}, "bad_flag"), ({"status": "done"}, "bad_filter")],
+    [({"type": "bmp"}, "bad_format"), ({"images": "maybe"}, "bad_flag"), ({"status": "done"}, "bad_filter")],
 )
 def test_bad_parameters_get_a_clear_400(world: World, params: dict, code: str) -> None:
     response = world.client("manager").get(f"/api/projects/{world.project.pk}/export", params)
@@ -113,10 +113,14 @@ def test_colliding_file_names_get_the_image_id() -> None:
 
 
 def test_project_page_offers_the_export_to_managers_only(world: World, client) -> None:
+    from backend.exports.formats import FORMATS
+
     client.force_login(world.users["manager"])
     page = client.get(f"/projects/{world.project.pk}/").content.decode()
-    assert 'id="export"' in page and f'action="/api/projects/{world.project.pk}/export"' in page
-    # What the form sends with its defaults (the unchecked-box fallback first, then the box), over the session.
+    assert 'id="export"' in page and f'data-api="/api/projects/{world.project.pk}/exports/"' in page
+    for name in FORMATS:  # every registered format is offered
+        assert f'<option value="{name}">' in page
+    # The one-request export still answers the zip over the session (the unchecked-box fallback, then the box).
     response = client.get(f"/api/projects/{world.project.pk}/export?type=coco&status=&images=0&images=1")
     assert response.status_code == 200
     assert "images/a.png" in zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).namelist()

@@ -1,4 +1,5 @@
-"""A manager downloads a Pascal VOC export of the demo project from the project page."""
+"""A manager exports the demo project as Pascal VOC from the project page (a job: started, followed, downloaded)
+and imports COCO annotations there."""
 
 import io
 import zipfile
@@ -9,12 +10,12 @@ from django.core.management import call_command
 from PIL import Image as PILImage
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ARTIFACTS, log_in, screenshot
+from tests.browser.conftest import ARTIFACTS, log_in, screenshot, wait_for_js
 
 pytestmark = pytest.mark.browser
 
 
-def test_manager_downloads_a_voc_archive_from_the_project_page(live_server, transactional_db, page: Page) -> None:
+def test_manager_exports_voc_as_a_job_from_the_project_page(live_server, transactional_db, page: Page) -> None:
     from backend.annotations.services import object_create
     from backend.images.models import Image
     from backend.projects.models import Project
@@ -29,13 +30,21 @@ def test_manager_downloads_a_voc_archive_from_the_project_page(live_server, tran
 
     log_in(page, live_server.url, "demo-manager", "demo-manager")
     page.goto(f"{live_server.url}/projects/{project.pk}/")
-    form = page.locator("#export")
-    expect(form).to_be_visible()
-    form.locator("select[name=type]").select_option("voc")
-    form.get_by_label("include image files").uncheck()
-    screenshot(page, "export-form")
+    card = page.locator("#export")
+    expect(card).to_be_visible()
+    card.locator("select[name=format]").select_option("voc")
+    card.get_by_label("include image files").uncheck()
+    card.get_by_role("button", name="Start export").click()
+    row = card.locator("tr[data-job]").first
+    expect(row).to_be_visible()
+    # The list polls the job until it is done: its bar full, its size and a download link shown.
+    wait_for_js(page, "document.querySelector('#export tr[data-job]')?.dataset.status === 'succeeded'", 60_000)
+    expect(row.locator("td").nth(4)).to_have_text(" done")
+    assert row.locator("progress").evaluate("bar => bar.value") == 1
+    expect(row.locator("td").nth(1)).to_have_text("voc")
+    screenshot(page, "export-done")
     with page.expect_download() as download_info:
-        form.get_by_role("button", name="Download .zip").click()
+        row.get_by_role("link", name="Download .zip").click()
     download = download_info.value
     assert download.suggested_filename == "Demo-project-voc.zip"
     path = ARTIFACTS / "export-demo-voc.zip"
