@@ -10,7 +10,7 @@ order the page offers them.
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from backend.exports import coco, voc
+from backend.exports import coco, labelme, masks, voc, yolo
 from backend.exports.contents import ExportContents
 
 Entry = tuple[str, bytes | Iterator[bytes]]
@@ -32,6 +32,9 @@ class Format:
 FORMATS: dict[str, Format] = {
     "coco": Format("coco", coco.IMAGES_DIR, coco.coco_files, "COCO instances (JSON)", passes=2),
     "voc": Format("voc", "JPEGImages", voc.voc_files, "Pascal VOC segmentation", passes=2),
+    "masks": Format("masks", masks.IMAGES_DIR, masks.mask_files, "Label masks and pseudo colour (PNG)"),
+    "labelme": Format("labelme", labelme.IMAGES_DIR, labelme.labelme_files, "LabelMe (JSON)"),
+    "yolo": Format("yolo", yolo.IMAGES_DIR, yolo.yolo_files, "YOLO segmentation"),
 }
 
 

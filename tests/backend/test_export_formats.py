@@ -184,12 +184,9 @@ def test_yolo_names_survive_odd_label_names(world: World) -> None:
 def test_archives_hold_the_images_next_to_each_format_s_files(world: World, scene, tmp_path, fmt, entries) -> None:
     import zipfile
 
-    from backend.exports import labelme, masks, yolo
     from backend.exports.archive import write_archive
-    from backend.exports.formats import Format
+    from backend.exports.formats import FORMATS
 
-    writers = {"masks": masks.mask_files, "labelme": labelme.labelme_files, "yolo": yolo.yolo_files}
-    entry = Format(fmt, "images", writers[fmt])  # as in FORMATS once test_exports stops using "yolo" as unknown
-    write_archive(contents_of(world), entry, include_images=True, destination=tmp_path / "export.zip")
+    write_archive(contents_of(world), FORMATS[fmt], include_images=True, destination=tmp_path / "export.zip")
     names = set(zipfile.ZipFile(tmp_path / "export.zip").namelist())
     assert entries | {"images/a.png", "images/b.png"} <= names
