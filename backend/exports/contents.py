@@ -18,6 +18,7 @@ from backend.images.models import Image
 from backend.projects.models import LabelClass, Project
 
 CHUNK_IMAGES = 200
+DEFERRED = ("polygons", "clicks")  # read per object (a query each) if a format ever touches them
 
 Progress = Callable[[int, int], None]  # (images yielded so far, total images)
 
@@ -26,7 +27,7 @@ Progress = Callable[[int, int], None]  # (images yielded so far, total images)
 class ExportedImage:
     image: Image
     file_name: str  # unique within the export: the uploaded name, or "<stem>_<id><ext>" when two share it
-    objects: list[AnnotationObject]  # in creation order: later objects are drawn over earlier ones
+    objects: list[AnnotationObject]  # in creation order (later drawn over earlier); polygons/clicks not loaded
 
     @property
     def stem(self) -> str:
@@ -48,7 +49,9 @@ class ExportedImages:
         return len(self._ids)
 
     def __iter__(self) -> Iterator[ExportedImage]:
-        objects = Prefetch("annotation_objects", queryset=AnnotationObject.objects.order_by("id"))
+        # Exports read the stored masks: the polygons and clicks (the largest JSON columns) are left unread.
+        objects = AnnotationObject.objects.order_by("id").defer(*DEFERRED)
+        objects = Prefetch("annotation_objects", queryset=objects)
         for chunk in self._chunks(lambda images: images.prefetch_related(objects)):
             for image in chunk:
                 yield ExportedImage(image, self._names[image.pk], list(image.annotation_objects.all()))
