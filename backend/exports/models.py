@@ -18,7 +18,7 @@ def exports_dir() -> Path:
 class ExportStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
+    SUCCEEDED = "succeeded", "Done"
     FAILED = "failed", "Failed"
 
 

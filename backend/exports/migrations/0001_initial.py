@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                         choices=[
                             ("queued", "Queued"),
                             ("running", "Running"),
-                            ("succeeded", "Succeeded"),
+                            ("succeeded", "Done"),
                             ("failed", "Failed"),
                         ],
                         default="queued",
