@@ -31,6 +31,7 @@ export class AnnotateSocket {
   private refused = false; // 4401/4403/4404: retrying cannot help until the person logs in again
   ready = false;
   opens = 0; // connections made (each `ready`): what tests count reconnections by
+  longestWaitMs = 0; // the longest wait ever scheduled before an attempt: tests check the backoff bound by it
 
   constructor(
     private readonly url: string,
@@ -104,6 +105,7 @@ export class AnnotateSocket {
     this.clearTimer();
     // Offline: the `online` event reconnects; the timer still tries, in case the event never comes.
     this.timer = setTimeout(() => this.connect(), this.retryMs);
+    this.longestWaitMs = Math.max(this.longestWaitMs, this.retryMs);
     this.retryMs = nextRetry(this.retryMs);
   }
 

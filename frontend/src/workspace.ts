@@ -194,6 +194,7 @@ export class Workspace {
       unsaved: this.saver.unsaved,
       connected: this.socket.open,
       connections: this.socket.opens,
+      longestRetryWaitMs: this.socket.longestWaitMs,
       connection: this.link.state,
       objects: this.edits.objects.map((o) => ({ ...o })),
       selected: this.edits.selected,

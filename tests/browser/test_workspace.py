@@ -391,9 +391,8 @@ def test_a_lost_websocket_reconnects_and_resumes_the_object(stack, world, photo,
     click_image(page, *LLAMA_FIRST_CLICK)
     wait_for_js(page, "window.edgeflow.state().maskArea > 0 && window.edgeflow.state().awaiting === null")
     page.evaluate("window.edgeflow.dropConnection()")
-    dropped = time.monotonic()
     wait_for_js(page, "window.edgeflow.state().connections === 2", timeout=20_000)
-    assert time.monotonic() - dropped < 3, "reconnected at once, not after a long backoff"
+    assert page.evaluate("window.edgeflow.state().longestRetryWaitMs") <= 2000, "no long backoff before reconnecting"
     expect(page.locator("#ws-connection")).to_have_attribute("data-state", "connected")
     wait_for_js(page, "window.edgeflow.state().maskArea > 0 && window.edgeflow.state().awaiting === null")
     assert state(page)["clicks"] == 1
