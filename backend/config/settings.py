@@ -199,6 +199,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Fine-tuning and export jobs share one status enum; several models have a field named "status".
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "backend.common.job_status.JobStatus"},
 }
 
 # Embedded default: no REDIS_URL → in-memory channel layer and cache, in-process inference.

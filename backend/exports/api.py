@@ -16,12 +16,13 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from backend.common.errors import Conflict, InvalidInput, ServiceError
+from backend.common.job_status import JobStatus
 from backend.exports import job_services
 from backend.exports.formats import FORMATS
 from backend.exports.importing import check_import_size, import_annotations
 from backend.exports.job_selectors import get_export_for, project_exports
 from backend.exports.jobs import run_export
-from backend.exports.models import ExportJob, ExportStatus
+from backend.exports.models import ExportJob
 from backend.exports.readers import READERS
 from backend.projects.access import get_project_for, require_manager
 
@@ -75,7 +76,7 @@ class ExportOutput(serializers.ModelSerializer):
         ]
 
     def get_download(self, job: ExportJob) -> str | None:
-        if job.status != ExportStatus.SUCCEEDED:
+        if job.status != JobStatus.SUCCEEDED:
             return None
         return reverse("export-download", args=[job.pk], request=self.context.get("request"))
 
@@ -133,7 +134,7 @@ class ExportDetailApi(APIView):
 
 
 def _archive_response(job: ExportJob) -> FileResponse:
-    if job.status != ExportStatus.SUCCEEDED:
+    if job.status != JobStatus.SUCCEEDED:
         raise Conflict(f"The export is {job.status}, not ready to download.", code="export_not_ready")
     try:
         archive = job.path.open("rb")
@@ -179,7 +180,7 @@ class ProjectExportApi(APIView):
         )
         run_export(job.pk)
         job.refresh_from_db()
-        if job.status == ExportStatus.FAILED:
+        if job.status == JobStatus.FAILED:
             raise ExportFailed(f"The export failed: {job.error}")
         return _archive_response(job)
 

@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.common.errors import InvalidInput
+from backend.common.job_status import ACTIVE_STATUSES, FINISHED_STATUSES, JobStatus
 from backend.exports.formats import FORMATS
-from backend.exports.models import ACTIVE_STATUSES, FINISHED_STATUSES, ExportJob, ExportStatus
+from backend.exports.models import ExportJob
 from backend.exports.tasks import dispatch
 from backend.images.models import Image
 from backend.images.selectors import filter_images
@@ -69,7 +70,7 @@ def exports_sweep(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     ExportJob.objects.filter(
         status__in=ACTIVE_STATUSES, created_at__lt=now - timedelta(seconds=settings.EXPORT_TIMEOUT_S)
-    ).update(status=ExportStatus.FAILED, error="Interrupted: the export did not finish in time.", finished_at=now)
+    ).update(status=JobStatus.FAILED, error="Interrupted: the export did not finish in time.", finished_at=now)
     expired = ExportJob.objects.filter(
         status__in=FINISHED_STATUSES, finished_at__lt=now - timedelta(hours=settings.EXPORT_RETENTION_HOURS)
     )

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
+from backend.common.job_status import JobStatus
 from backend.projects.models import Project
 
 
@@ -15,15 +16,8 @@ def exports_dir() -> Path:
     return Path(settings.EXPORTS_DIR or Path(settings.MEDIA_ROOT) / "exports")
 
 
-class ExportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Done"
-    FAILED = "failed", "Failed"
-
-
-ACTIVE_STATUSES = (ExportStatus.QUEUED, ExportStatus.RUNNING)
-FINISHED_STATUSES = (ExportStatus.SUCCEEDED, ExportStatus.FAILED)
+# The former name, still imported by ``jobs.py``; the status is the one of every job (``common.job_status``).
+ExportStatus = JobStatus
 
 
 class ExportJob(models.Model):
@@ -35,7 +29,7 @@ class ExportJob(models.Model):
     filters = models.JSONField(default=dict, blank=True)
     include_images = models.BooleanField(default=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    status = models.CharField(max_length=20, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress = models.FloatField(default=0.0, help_text="0..1")
     images = models.PositiveIntegerField(default=0, help_text="images in the export, once known")
     error = models.TextField(blank=True, default="")

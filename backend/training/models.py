@@ -1,17 +1,9 @@
 from django.conf import settings
 from django.db import models
 
+from backend.common.job_status import ACTIVE_STATUSES as ACTIVE_STATUSES  # re-exported: training.services imports it
+from backend.common.job_status import JobStatus
 from backend.projects.models import Project
-
-
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-
-
-ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 class FineTuneJob(models.Model):

@@ -14,13 +14,14 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from backend.annotations.models import AnnotationObject
+from backend.common.job_status import JobStatus
 from backend.exports.coco import coco_files
 from backend.exports.contents import ExportContents, export_contents
 from backend.exports.formats import FORMATS, Format
 from backend.exports.job_services import export_start, exports_sweep
 from backend.exports.jobs import run_export
 from backend.exports.labelme import labelme_files
-from backend.exports.models import ExportJob, ExportStatus
+from backend.exports.models import ExportJob
 from backend.exports.tasks import export_jobs
 from backend.images.models import Image
 from tests.conftest import World
@@ -187,7 +188,7 @@ def test_progress_rises_through_every_pass_and_chunk(world: World, monkeypatch) 
     monkeypatch.setitem(FORMATS, "coco", Format("coco", "images", files, passes=2))
     run_export(job.pk)
     job.refresh_from_db()
-    assert job.status == ExportStatus.SUCCEEDED and job.progress == 1.0
+    assert job.status == JobStatus.SUCCEEDED and job.progress == 1.0
     assert seen == sorted(seen) and 0 < max(seen) < 1  # rising, after every chunk of 1 image, below 1 until done
 
 
