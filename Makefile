@@ -8,11 +8,11 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://edgeflow:edgeflow@127.0.0.1:5432/edgeflow
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint format venv weights services chromium frontend frontend-test migrate demo serve clean-venv bench-env
+.PHONY: run test lint format venv readers-venv weights services chromium frontend frontend-test migrate demo serve clean-venv bench-env
 
 run: venv weights frontend migrate demo serve ## set up everything and serve the demo on the embedded default
 
-test: venv weights services chromium frontend frontend-test ## start what the tests need and run the whole suite
+test: venv readers-venv weights services chromium frontend frontend-test ## start what the tests need and run the whole suite
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv ## ruff lint and format check
@@ -29,6 +29,15 @@ $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+readers-venv: .venv-readers/.installed ## Datumaro in its own venv: tests/readers read exports back with it
+
+# Datumaro pins OpenCV < 5 and Pillow 12, which would downgrade .venv: the readers get a venv of their own.
+.venv-readers/.installed: requirements-readers.txt
+	@test -x .venv-readers/bin/python || $(PYTHON) -m venv .venv-readers || python3 -m venv .venv-readers
+	.venv-readers/bin/python -m pip install --disable-pip-version-check -q --upgrade pip
+	.venv-readers/bin/python -m pip install --disable-pip-version-check -q -r requirements-readers.txt
 	touch $@
 
 weights: venv ## fetch and convert the pretrained weights (cached under var/)
