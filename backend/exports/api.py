@@ -1,5 +1,5 @@
-"""Exports as background jobs (start, list, follow, download, delete), the one-request export kept for scripts,
-and importing annotations (COCO, LabelMe, YOLO-seg). Managers and admins only."""
+"""Exports as background jobs (start, list, follow, download, delete) and importing annotations (COCO, LabelMe,
+YOLO-seg). Managers and admins only. Scripts export with ``manage.py export_project`` or through these jobs."""
 
 import re
 from dataclasses import asdict
@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.http import FileResponse, Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -15,33 +15,17 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from backend.common.errors import Conflict, InvalidInput, ServiceError
+from backend.common.errors import Conflict
 from backend.common.job_status import JobStatus
 from backend.exports import job_services
 from backend.exports.formats import FORMATS
 from backend.exports.importing import check_import_size, import_annotations
 from backend.exports.job_selectors import get_export_for, project_exports
-from backend.exports.jobs import run_export
 from backend.exports.models import ExportJob
 from backend.exports.readers import READERS
 from backend.projects.access import get_project_for, require_manager
 
 LISTED_JOBS = 50
-
-
-class ExportFailed(ServiceError):
-    status_code = 500
-    code = "export_failed"
-
-
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    if value.lower() in {"1", "true", "yes"}:
-        return True
-    if value.lower() in {"0", "false", "no"}:
-        return False
-    raise InvalidInput(f"A flag is 1 or 0, not {value[:40]!r}.", code="bad_flag")
 
 
 def archive_name(project_name: str, fmt: str) -> str:
@@ -149,39 +133,6 @@ class ExportDownloadApi(APIView):
     def get(self, request: Request, job_id: int) -> FileResponse:
         job, role = get_export_for(request.user, job_id)
         require_manager(role, "download the project's exports")
-        return _archive_response(job)
-
-
-class ProjectExportApi(APIView):
-    """The export in one request, for scripts: recorded as a job (listed, swept) but run while the caller waits."""
-
-    @extend_schema(
-        parameters=[
-            # Not "format": DRF reads that one as a renderer override.
-            OpenApiParameter("type", str, enum=list(FORMATS), description="default coco"),
-            OpenApiParameter("images", bool, description="include the image files (default true)"),
-            OpenApiParameter("status", str, description="comma-separated image statuses, as in the image list"),
-            OpenApiParameter("batch", str, description="a batch id, or 'none'"),
-            OpenApiParameter("search", str, description="part of the file name"),
-        ],
-        responses={(200, "application/zip"): bytes},
-    )
-    def get(self, request: Request, project_id: int) -> FileResponse:
-        project, role = get_project_for(request.user, project_id)
-        require_manager(role, "export the project")
-        params = request.query_params
-        job = job_services.export_start(
-            project=project,
-            user=request.user,
-            fmt=params.get("type") or "coco",
-            filters={key: params.get(key) for key in job_services.FILTERS},
-            include_images=_flag(params.get("images"), default=True),
-            dispatched=False,
-        )
-        run_export(job.pk)
-        job.refresh_from_db()
-        if job.status == JobStatus.FAILED:
-            raise ExportFailed(f"The export failed: {job.error}")
         return _archive_response(job)
 
 

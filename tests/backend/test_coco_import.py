@@ -1,9 +1,7 @@
 """Importing COCO annotations: a round trip through our own export, idempotence, per-annotation skips, and
 all-or-nothing errors for malformed documents."""
 
-import io
 import json
-import zipfile
 
 import numpy as np
 import pytest
@@ -14,14 +12,13 @@ from backend.images.services import images_upload
 from backend.projects.services import member_add, project_create
 from ml.postprocess import rle_to_mask
 from tests.conftest import World, png_bytes, upload
+from tests.exporting import exported_archive
 
 RING = [{"outer": [[5, 5], [55, 5], [55, 40], [5, 40]], "holes": [[[20, 15], [35, 15], [35, 30], [20, 30]]]}]
 
 
 def coco_of(world: World) -> bytes:
-    response = world.client("manager").get(f"/api/projects/{world.project.pk}/export", {"type": "coco", "images": "0"})
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
-    return archive.read("annotations/instances_default.json")
+    return exported_archive(world, format="coco", images=False).read("annotations/instances_default.json")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import io
 import json
-import zipfile
 
 import numpy as np
 import pytest
@@ -14,6 +13,7 @@ from backend.exports.image_files import upright_bytes
 from backend.images.services import images_upload
 from ml.postprocess import rle_to_mask
 from tests.conftest import World, upload
+from tests.exporting import exported_archive
 
 ORIENTATION = 0x0112
 
@@ -36,12 +36,6 @@ def sideways_photo(fmt: str = "JPEG", orientation: int = 6) -> bytes:
     return buffer.getvalue()
 
 
-def export(world: World, **params) -> zipfile.ZipFile:
-    response = world.client("manager").get(f"/api/projects/{world.project.pk}/export", params)
-    assert response.status_code == 200, response.content
-    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
-
-
 def test_a_sideways_jpeg_exports_upright_with_masks_in_line(world: World) -> None:
     data = sideways_photo()
     (image,) = images_upload(
@@ -53,7 +47,7 @@ def test_a_sideways_jpeg_exports_upright_with_masks_in_line(world: World) -> Non
     obj = object_create(image=image, author=world.users["manager"], label_id=world.label.pk, polygons=block)
     shown = np.asarray(ImageOps.exif_transpose(PILImage.open(io.BytesIO(data))).convert("RGB"), dtype=np.int16)
 
-    voc = export(world, type="voc")
+    voc = exported_archive(world, format="voc")
     with PILImage.open(io.BytesIO(voc.read("JPEGImages/side.jpg"))) as plain:  # no exif_transpose: EXIF ignored
         assert plain.format == "JPEG" and plain.size == (400, 600)
         assert plain.getexif().get(ORIENTATION, 1) == 1
@@ -67,7 +61,7 @@ def test_a_sideways_jpeg_exports_upright_with_masks_in_line(world: World) -> Non
     bright = pixels.min(axis=-1) > 200  # the block, as a reader ignoring EXIF sees it
     assert (bright & mask).sum() / (bright | mask).sum() > 0.98  # the mask sits on it
 
-    coco = export(world, type="coco")
+    coco = exported_archive(world, format="coco")
     assert coco.read("images/side.jpg") == voc.read("JPEGImages/side.jpg")
     (record,) = [
         i for i in json.loads(coco.read("annotations/instances_default.json"))["images"] if i["id"] == image.pk
@@ -91,5 +85,5 @@ def test_lossless_formats_turn_upright_exactly(world: World, fmt: str) -> None:
 
 def test_upright_files_are_copied_as_they_are(world: World) -> None:
     assert upright_bytes(world.free_image) is None
-    archive = export(world, type="voc")
+    archive = exported_archive(world, format="voc")
     assert archive.read("JPEGImages/b.png") == world.free_image.file.open("rb").read()

@@ -3,7 +3,6 @@
 import io
 import json
 import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -86,10 +85,9 @@ def test_a_job_is_queued_runs_and_succeeds_with_its_file(world: World, gate: Gat
     assert gate.entered.wait(30)
     running = world.client("manager").get(f"/api/exports/{job['id']}/").json()
     assert running["status"] == "running" and running["started_at"] and running["images"] == 2
-    # The API answers while the job runs in the server's export thread.
-    started = time.monotonic()
+    # The API answers while the job, held at the gate, runs in the server's export thread.
     listed = world.client("manager").get(f"/api/projects/{world.project.pk}/exports/")
-    assert listed.status_code == 200 and time.monotonic() - started < 2.0
+    assert listed.status_code == 200
     assert [j["status"] for j in listed.json()] == ["running"]
     gate.opened.set()
     done = finished(world, job["id"])
@@ -135,6 +133,7 @@ def test_bad_requests_start_nothing(world: World) -> None:
     assert client.post(url, {"format": "bmp"}, format="json").json()["error"] == "bad_format"
     assert client.post(url, {"status": "done"}, format="json").json()["error"] == "bad_filter"
     assert client.post(url, {"batch": "x"}, format="json").json()["error"] == "bad_filter"
+    assert client.post(url, {"images": "maybe"}, format="json").json() == {"images": ["Must be a valid boolean."]}
     assert not ExportJob.objects.exists()
 
 
@@ -190,14 +189,6 @@ def test_progress_rises_through_every_pass_and_chunk(world: World, monkeypatch) 
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.progress == 1.0
     assert seen == sorted(seen) and 0 < max(seen) < 1  # rising, after every chunk of 1 image, below 1 until done
-
-
-def test_the_one_request_export_is_recorded_as_a_job(world: World) -> None:
-    response = world.client("manager").get(f"/api/projects/{world.project.pk}/export", {"type": "voc"})
-    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    (job,) = world.client("manager").get(f"/api/projects/{world.project.pk}/exports/").json()
-    assert job["format"] == "voc" and job["status"] == "succeeded"
-    assert b"".join(response.streaming_content) == ExportJob.objects.get(pk=job["id"]).path.read_bytes()
 
 
 def test_the_command_line_exports_and_imports(world: World, tmp_path) -> None:

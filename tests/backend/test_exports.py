@@ -2,7 +2,6 @@
 
 import io
 import json
-import zipfile
 from xml.etree import ElementTree
 
 import numpy as np
@@ -17,16 +16,9 @@ from backend.exports.contents import unique_file_names
 from backend.images.models import Image, ImageStatus
 from ml.postprocess import rle_to_mask
 from tests.conftest import World
+from tests.exporting import exported_archive
 
 RING = [{"outer": [[5, 5], [55, 5], [55, 40], [5, 40]], "holes": [[[20, 15], [35, 15], [35, 30], [20, 30]]]}]
-
-
-def export(world: World, who: str = "manager", **params) -> zipfile.ZipFile:
-    response = world.client(who).get(f"/api/projects/{world.project.pk}/export", params)
-    assert response.status_code == 200, response.content
-    assert response["Content-Type"] == "application/zip"
-    assert response["Content-Disposition"].startswith('attachment; filename="World-')
-    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
 
 
 @pytest.fixture
@@ -38,7 +30,7 @@ def ring(world: World) -> AnnotationObject:
 
 
 def test_coco_archive_reads_back_with_pycocotools(world: World, ring: AnnotationObject, tmp_path) -> None:
-    archive = export(world, type="coco")
+    archive = exported_archive(world, format="coco")
     names = set(archive.namelist())
     assert {"annotations/instances_default.json", "images/a.png", "images/b.png"} <= names
     assert archive.read("images/a.png") == world.batched_image.file.open("rb").read()
@@ -61,7 +53,7 @@ def test_coco_archive_reads_back_with_pycocotools(world: World, ring: Annotation
 
 
 def test_voc_archive_has_class_and_instance_maps_boxes_and_lists(world: World, ring: AnnotationObject) -> None:
-    archive = export(world, type="voc")
+    archive = exported_archive(world, format="voc")
     stem = "a"
     classes = np.array(PILImage.open(io.BytesIO(archive.read(f"SegmentationClass/{stem}.png"))))
     instances = np.array(PILImage.open(io.BytesIO(archive.read(f"SegmentationObject/{stem}.png"))))
@@ -87,20 +79,11 @@ def test_voc_archive_has_class_and_instance_maps_boxes_and_lists(world: World, r
 
 def test_filters_and_without_images(world: World) -> None:
     Image.objects.filter(pk=world.batched_image.pk).update(status=ImageStatus.ACCEPTED)
-    archive = export(world, type="coco", status="accepted", images="0")
+    archive = exported_archive(world, format="coco", status="accepted", images=False)
     assert archive.namelist() == ["annotations/instances_default.json", "images/"]  # the folder, empty
     document = json.loads(archive.read("annotations/instances_default.json"))
     assert [i["id"] for i in document["images"]] == [world.batched_image.pk]
     assert [a["id"] for a in document["annotations"]] == [world.obj.pk]
-
-
-@pytest.mark.parametrize(
-    "params, code",
-    [({"type": "bmp"}, "bad_format"), ({"images": "maybe"}, "bad_flag"), ({"status": "done"}, "bad_filter")],
-)
-def test_bad_parameters_get_a_clear_400(world: World, params: dict, code: str) -> None:
-    response = world.client("manager").get(f"/api/projects/{world.project.pk}/export", params)
-    assert response.status_code == 400 and response.json()["error"] == code
 
 
 def test_colliding_file_names_get_the_image_id() -> None:
@@ -120,9 +103,5 @@ def test_project_page_offers_the_export_to_managers_only(world: World, client) -
     assert 'id="export"' in page and f'data-api="/api/projects/{world.project.pk}/exports/"' in page
     for name in FORMATS:  # every registered format is offered
         assert f'<option value="{name}">' in page
-    # The one-request export still answers the zip over the session (the unchecked-box fallback, then the box).
-    response = client.get(f"/api/projects/{world.project.pk}/export?type=coco&status=&images=0&images=1")
-    assert response.status_code == 200
-    assert "images/a.png" in zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).namelist()
     client.force_login(world.users["annotator"])
     assert 'id="export"' not in client.get(f"/projects/{world.project.pk}/").content.decode()

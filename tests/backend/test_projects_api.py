@@ -84,7 +84,7 @@ def test_the_openapi_schema_describes_every_endpoint_without_warnings(tmp_path) 
 
     call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
     schema = (tmp_path / "schema.yaml").read_text()
-    assert "/api/projects/{project_id}/export:" in schema and "/api/projects/{project_id}/import:" in schema
+    assert "/api/projects/{project_id}/exports/:" in schema and "/api/projects/{project_id}/import:" in schema
     components = yaml.safe_load(schema)["components"]["schemas"]
     # Export and fine-tuning jobs: one status enum, under its own name.
     for job in ("ExportOutput", "JobOutput"):

@@ -6,7 +6,6 @@ names unique, ``#`` lines skipped; class PNGs read as RGB and mapped back to cla
 """
 
 import io
-import zipfile
 from xml.etree import ElementTree
 
 import numpy as np
@@ -18,6 +17,7 @@ from backend.exports.voc_labels import BACKGROUND, voc_classes
 from backend.projects.models import LabelClass
 from backend.projects.services import label_create
 from tests.conftest import World
+from tests.exporting import exported_archive
 
 # (name in the project, name in the export)
 ODD_NAMES = [
@@ -64,8 +64,7 @@ def test_twenty_labels_with_odd_names_read_back_by_name_and_colour(world: World,
         x, y = 8 * (index % 8), 8 * (index // 8)
         square = [{"outer": [[x, y], [x + 5, y], [x + 5, y + 5], [x, y + 5]], "holes": []}]
         object_create(image=world.free_image, author=world.users["manager"], label_id=label.pk, polygons=square)
-    response = world.client("manager").get(f"/api/projects/{world.project.pk}/export", {"type": "voc"})
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    archive = exported_archive(world, format="voc")
 
     classes = read_labelmap(archive.read("labelmap.txt").decode())
     assert classes[0] == (BACKGROUND, (0, 0, 0))
