@@ -11,8 +11,8 @@ from pycocotools import mask as coco_mask
 
 from backend.annotations.models import AnnotationObject
 from backend.common.errors import InvalidInput
-from backend.exports.coco_reading import _runs_of_string
-from backend.exports.services import coco_import
+from backend.exports.coco_reading import _runs_of_string, coco_reader
+from backend.exports.importing import import_annotations
 from tests.backend.test_coco_import import SQUARE_SEGMENTATION, document, send
 from tests.conftest import World
 
@@ -188,8 +188,11 @@ a_document = st.one_of(
 def test_any_document_is_imported_or_refused_with_invalid_input(world: World, doc, create_labels: bool) -> None:
     data = json.dumps(doc).encode()
     try:
-        report = coco_import(
-            project=world.project, data=data, author=world.users["manager"], create_labels=create_labels
+        report = import_annotations(
+            project=world.project,
+            author=world.users["manager"],
+            annotations=coco_reader(data),
+            create_labels=create_labels,
         )
     except InvalidInput as exc:
         event(f"refused: {exc.code}")
