@@ -31,7 +31,7 @@ class Format:
 
 FORMATS: dict[str, Format] = {
     "coco": Format("coco", coco.IMAGES_DIR, coco.coco_files, "COCO instances (JSON)", passes=2),
-    "voc": Format("voc", "JPEGImages", voc.voc_files, "Pascal VOC segmentation", passes=2),
+    "voc": Format("voc", "JPEGImages", voc.voc_files, "Pascal VOC segmentation"),
     "masks": Format("masks", masks.IMAGES_DIR, masks.mask_files, "Label masks and pseudo colour (PNG)"),
     "labelme": Format("labelme", labelme.IMAGES_DIR, labelme.labelme_files, "LabelMe (JSON)"),
     "yolo": Format("yolo", yolo.IMAGES_DIR, yolo.yolo_files, "YOLO segmentation"),
