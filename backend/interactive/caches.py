@@ -1,18 +1,24 @@
-"""Per-process caches of an inference worker: loaded models, working images, live click sessions."""
+"""Per-process caches of an inference worker: loaded models, working images, live click sessions.
+
+PyTorch and the engines are imported when a model is first loaded, not with this module: a process that only
+submits jobs (the web process in team mode) or only exports never imports them.
+"""
+
+from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from django.conf import settings
 
-from ml.inference.engines import create_engine
-from ml.inference.engines.base import Engine
-from ml.inference.predictor import ClickSession
 from ml.inference.working_copy import WorkingImage, load_working_image
-from ml.weights import load_model
+
+if TYPE_CHECKING:
+    from ml.inference.engines.base import Engine
+    from ml.inference.predictor import ClickSession
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -60,6 +66,9 @@ _models_lock = threading.Lock()
 def loaded_model(name: str) -> Engine:
     """Registered model ``name`` ready to run: loaded into its inference engine (and compiled, if the engine
     does) once per process."""
+    from ml.inference.engines import create_engine
+    from ml.weights.loader import load_model
+
     with _models_lock:
         if name not in _models:
             _models[name] = create_engine(load_model(name), settings.INFERENCE_ENGINE or None)

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from asgiref.sync import async_to_sync
 from celery import shared_task
@@ -33,10 +33,12 @@ from backend.common.background import Background
 from backend.interactive import caches
 from backend.interactive.store import state_store
 from ml.inference.clicks import Click
-from ml.inference.predictor import ClickSession
 from ml.inference.state import decode_state, encode_state
 from ml.inference.working_copy import WorkingImage
 from ml.postprocess import MaskOptions, mask_to_shape
+
+if TYPE_CHECKING:
+    from ml.inference.predictor import ClickSession
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +227,9 @@ def _load_image(job: ClickJob) -> WorkingImage:
         raise JobError("image_unavailable", f"The image cannot be read: {exc}") from exc
 
 
-def _new_session(model: str, image: WorkingImage) -> ClickSession:
+def _new_session(model: str, image: WorkingImage) -> "ClickSession":
+    from ml.inference.predictor import ClickSession  # PyTorch: only in processes that run the model
+
     try:
         runnable = caches.loaded_model(model)
     except Exception as exc:  # noqa: BLE001 - a missing or broken model is reported, not raised

@@ -1,30 +1,38 @@
-"""Click-based inference: click encoding, zoom-in, engines and the interactive ``ClickSession``."""
+"""Click-based inference: click encoding, zoom-in, engines and the interactive ``ClickSession``.
 
-from ml.inference.clicks import Click, click_maps, coord_features, disk_map
-from ml.inference.engines.base import Engine, TorchEngine, as_engine
-from ml.inference.image import to_rgb_uint8
-from ml.inference.predictor import ClickSession, Prediction
-from ml.inference.state import Snapshot, decode_state, encode_state, pack_state, unpack_state
-from ml.inference.working import WorkingFrame
-from ml.inference.zoom_in import View, ZoomInParams
+The names below are imported on first use (PEP 562), so that importing a light submodule (``ml.inference.clicks``,
+``ml.inference.image``) does not import PyTorch: processes that never run the model (the web process in team mode,
+export workers) stay without it.
+"""
 
-__all__ = [
-    "Click",
-    "ClickSession",
-    "Engine",
-    "Prediction",
-    "Snapshot",
-    "TorchEngine",
-    "View",
-    "WorkingFrame",
-    "ZoomInParams",
-    "as_engine",
-    "click_maps",
-    "coord_features",
-    "decode_state",
-    "disk_map",
-    "encode_state",
-    "pack_state",
-    "to_rgb_uint8",
-    "unpack_state",
-]
+from importlib import import_module
+from typing import Any
+
+_SOURCES = {
+    "Click": "ml.inference.clicks",
+    "click_maps": "ml.inference.clicks",
+    "coord_features": "ml.inference.clicks",
+    "disk_map": "ml.inference.clicks",
+    "Engine": "ml.inference.engines.base",
+    "TorchEngine": "ml.inference.engines.base",
+    "as_engine": "ml.inference.engines.base",
+    "to_rgb_uint8": "ml.inference.image",
+    "ClickSession": "ml.inference.predictor",
+    "Prediction": "ml.inference.predictor",
+    "Snapshot": "ml.inference.state",
+    "decode_state": "ml.inference.state",
+    "encode_state": "ml.inference.state",
+    "pack_state": "ml.inference.state",
+    "unpack_state": "ml.inference.state",
+    "WorkingFrame": "ml.inference.working",
+    "View": "ml.inference.zoom_in",
+    "ZoomInParams": "ml.inference.zoom_in",
+}
+
+__all__ = sorted(_SOURCES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module 'ml.inference' has no attribute {name!r}")
+    return getattr(import_module(_SOURCES[name]), name)

@@ -1,26 +1,31 @@
 """Weight loading: Paddle dynamic/static formats, project checkpoints and the model registry.
 
 Public API: :func:`load_model` (returns :class:`~ml.model.loaded.LoadedModel`), :func:`load_weights_file`,
-:func:`convert`, :func:`registered_models`, and the errors :class:`WeightsError` /
+:func:`registered_models`, and the errors :class:`WeightsError` /
 :class:`WeightsMismatchError`. CLI: ``python -m ml.weights --help``.
+
+Names are imported on first use (PEP 562): reading the registry (``ml.weights.registry``) does not import PyTorch.
+Conversion is ``ml.weights.convert.convert`` (not re-exported: its module has the same name, which a lazy name
+could not shadow).
 """
 
-from __future__ import annotations
+from importlib import import_module
+from typing import Any
 
-from ml.model.loaded import LoadedModel
-from ml.weights.convert import convert
-from ml.weights.errors import WeightsError, WeightsMismatchError
-from ml.weights.formats import load_weights_file
-from ml.weights.loader import load_model
-from ml.weights.registry import checkpoint_path, registered_models
+_SOURCES = {
+    "LoadedModel": "ml.model.loaded",
+    "WeightsError": "ml.weights.errors",
+    "WeightsMismatchError": "ml.weights.errors",
+    "load_weights_file": "ml.weights.formats",
+    "load_model": "ml.weights.loader",
+    "checkpoint_path": "ml.weights.registry",
+    "registered_models": "ml.weights.registry",
+}
 
-__all__ = [
-    "LoadedModel",
-    "WeightsError",
-    "WeightsMismatchError",
-    "checkpoint_path",
-    "convert",
-    "load_model",
-    "load_weights_file",
-    "registered_models",
-]
+__all__ = sorted(_SOURCES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module 'ml.weights' has no attribute {name!r}")
+    return getattr(import_module(_SOURCES[name]), name)

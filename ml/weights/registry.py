@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ml.paths import models_dir
-from ml.weights.checkpoint import CheckpointMeta, read_checkpoint_meta
 from ml.weights.errors import WeightsError
+
+if TYPE_CHECKING:  # reading checkpoints needs PyTorch; names and paths do not
+    from ml.weights.checkpoint import CheckpointMeta
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -37,4 +40,6 @@ def registered_models() -> list[tuple[str, CheckpointMeta]]:
     directory = models_dir()
     if not directory.is_dir():
         return []
+    from ml.weights.checkpoint import read_checkpoint_meta
+
     return [(path.stem, read_checkpoint_meta(path)) for path in sorted(directory.glob("*.pt"))]

@@ -15,8 +15,9 @@ import torch
 from ml.model import build_network
 from ml.model.loaded import LoadedModel
 from ml.paths import REPO_DIR
-from ml.weights import WeightsError, WeightsMismatchError, convert, load_model, registered_models
+from ml.weights import WeightsError, WeightsMismatchError, load_model, registered_models
 from ml.weights.checkpoint import read_checkpoint, sha256_of
+from ml.weights.convert import convert
 from ml.weights.fetch import MEMBER_STEM, WHEEL_NAME
 from ml.weights.names import paddle_to_torch, torch_to_paddle
 from ml.weights.paddle_dynamic import NAME_TABLE_KEY, read_pdparams
