@@ -85,7 +85,8 @@ for i in range(1, N):
         created = Image.objects.bulk_create(images)
         AnnotationObject.objects.bulk_create(
             [AnnotationObject(image=image, number=o.number, label_id=o.label_id, mask_rle=o.mask_rle,
-                              polygons=o.polygons, bbox=o.bbox, area=o.area, author=manager, source=o.source)
+                              polygons=o.polygons, bbox=o.bbox, area=o.area, coco=o.coco, author=manager,
+                              source=o.source)
              for image in created for o in objects], batch_size=5000)
         images = []
 print("BENCH" + json.dumps({"project": project.pk, "token": Token.objects.create(user=manager).key,

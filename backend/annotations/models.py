@@ -25,6 +25,12 @@ class AnnotationObject(models.Model):
     polygons = models.JSONField(help_text="[{outer: [[x, y], ...], holes: [[[x, y], ...], ...]}, ...]")
     bbox = models.JSONField(help_text="[x, y, width, height]")
     area = models.PositiveBigIntegerField()
+    coco = models.TextField(
+        blank=True,
+        default="",
+        help_text="The mask as COCO exports write it: JSON {segmentation, area, bbox} (backend.exports.coco_geometry), "
+        "derived when the mask is written; empty until derived.",
+    )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     last_editor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

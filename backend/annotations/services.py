@@ -25,6 +25,7 @@ from backend.annotations.models import (
 )
 from backend.common.errors import Conflict, InvalidInput
 from backend.common.text import checked_text
+from backend.exports.coco_geometry import coco_text
 from backend.images.models import Image
 from backend.images.services import image_mark_in_progress
 from backend.projects.models import LabelClass
@@ -201,6 +202,7 @@ def _create(
         mask_rle=shape.mask_rle,
         bbox=shape.bbox,
         area=shape.area,
+        coco=coco_text(shape.mask_rle),
         author=author,
         source=source,
         clicks=checked_clicks,
@@ -238,6 +240,7 @@ def object_update(
     if polygons is not None:
         shape = shape_from_polygons(polygons, obj.image.width, obj.image.height)
         obj.polygons, obj.mask_rle, obj.bbox, obj.area = shape.polygons, shape.mask_rle, shape.bbox, shape.area
+        obj.coco = coco_text(shape.mask_rle)
     if clicks is not None:
         obj.clicks = check_clicks(clicks, obj.image.width, obj.image.height)
     if clicks_used is not None:
@@ -302,6 +305,7 @@ def object_restore(*, object_id: int, author: AbstractBaseUser, version: Any) ->
         mask_rle=snapshot["mask_rle"],
         bbox=snapshot["bbox"],
         area=snapshot["area"],
+        coco=coco_text(snapshot["mask_rle"]),
         author=_creator(object_id),
         last_editor=author,
         source=snapshot["source"],

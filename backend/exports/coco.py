@@ -5,8 +5,12 @@ stored mask when pycocotools draws them back to that mask (IoU >= 0.999), otherw
 outline cannot express — as the stored compressed RLE, which pycocotools reads for ``iscrowd: 0`` too. ``area``
 and ``bbox`` are what pycocotools computes from the segmentation written.
 
-:func:`coco_files` writes the JSON in chunks (the header, then one chunk per image for the images array and again
-for the annotations array), so no export holds the whole document.
+Each object keeps that geometry as JSON text (``AnnotationObject.coco``, derived when its mask is written), so an
+export reads it as text and splices it into the annotation without decoding a mask or parsing JSON; an object
+without it (saved by a path that skipped the services) has it derived here.
+
+:func:`coco_files` writes the JSON in chunks (the header, then one chunk per image chunk for the images array and
+again for the annotations array), so no export holds the whole document.
 """
 
 import json
@@ -15,39 +19,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backend.annotations.models import AnnotationObject
-from backend.exports.coco_geometry import exported_segmentation
-from backend.exports.contents import ExportContents, ExportedImage
+from backend.exports.coco_geometry import coco_text
+from backend.exports.contents import ExportContents
 
 ANNOTATIONS_PATH = "annotations/instances_default.json"
 IMAGES_DIR = "images"
+ANNOTATION_FIELDS = ("id", "image_id", "label_id", "coco", "source", "clicks_used")
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
-
-
-def coco_annotation(obj: AnnotationObject, image_id: int, category_id: int) -> dict[str, Any]:
-    segmentation, area, bbox = exported_segmentation(obj.mask_rle)
-    return {
-        "id": obj.pk,
-        "image_id": image_id,
-        "category_id": category_id,
-        "segmentation": segmentation,
-        "area": area,
-        "bbox": bbox,
-        "iscrowd": 0,
-        "attributes": {"source": obj.source, "clicks_used": obj.clicks_used},
-    }
-
-
-def _image(exported: ExportedImage) -> dict[str, Any]:
-    return {
-        "id": exported.image.pk,
-        "file_name": exported.file_name,
-        "width": exported.image.width,
-        "height": exported.image.height,
-        "status": exported.image.status,
-    }
 
 
 def _header(contents: ExportContents) -> dict[str, Any]:
@@ -66,23 +47,57 @@ def _header(contents: ExportContents) -> dict[str, Any]:
     }
 
 
-def _annotations(contents: ExportContents, exported: ExportedImage) -> list[dict[str, Any]]:
-    return [coco_annotation(obj, exported.image.pk, contents.category_of(obj.label_id)) for obj in exported.objects]
+def _images(contents: ExportContents) -> Iterator[str]:
+    for image, file_name in contents.images.files():
+        yield _dumps(
+            {
+                "id": image.pk,
+                "file_name": file_name,
+                "width": image.width,
+                "height": image.height,
+                "status": image.status,
+            }
+        )
+
+
+def _geometry(object_id: int, coco: str) -> str:
+    """The object's ``"segmentation":…,"area":…,"bbox":[…]`` members."""
+    if not coco:
+        coco = coco_text(AnnotationObject.objects.values_list("mask_rle", flat=True).get(pk=object_id))
+    return coco[1:-1]
+
+
+def _annotations(contents: ExportContents) -> Iterator[str]:
+    """Each annotation's JSON, in image order then creation order (rows read as tuples, chunk by chunk)."""
+    sources: dict[str, str] = {}
+    for ids in contents.images.id_chunks():
+        rows = AnnotationObject.objects.filter(image_id__in=ids).order_by("image_id", "id")
+        for object_id, image_id, label_id, coco, source, clicks_used in rows.values_list(*ANNOTATION_FIELDS):
+            source_json = sources.get(source) or sources.setdefault(source, _dumps(source))
+            yield (
+                f'{{"id":{object_id},"image_id":{image_id},"category_id":{contents.category_of(label_id)},'
+                f'{_geometry(object_id, coco)},"iscrowd":0,'
+                f'"attributes":{{"source":{source_json},"clicks_used":{clicks_used}}}}}'
+            )
+
+
+def _joined(items: Iterator[str], batch: int = 500) -> Iterator[bytes]:
+    """Comma-separated items as byte chunks of up to ``batch`` items."""
+    separator, pending = "", []
+    for item in items:
+        pending.append(item)
+        if len(pending) == batch:
+            yield (separator + ",".join(pending)).encode()
+            separator, pending = ",", []
+    if pending:
+        yield (separator + ",".join(pending)).encode()
 
 
 def _chunks(contents: ExportContents) -> Iterator[bytes]:
     yield _dumps(_header(contents))[:-1].encode() + b',"images":['
-    separator = b""
-    for exported in contents.images:
-        yield separator + _dumps(_image(exported)).encode()
-        separator = b","
+    yield from _joined(_images(contents))
     yield b'],"annotations":['
-    separator = b""
-    for exported in contents.images:
-        annotations = _annotations(contents, exported)
-        if annotations:
-            yield separator + ",".join(_dumps(annotation) for annotation in annotations).encode()
-            separator = b","
+    yield from _joined(_annotations(contents))
     yield b"]}"
 
 
@@ -92,5 +107,5 @@ def coco_files(contents: ExportContents) -> Iterator[tuple[str, bytes | Iterator
 
 
 def coco_document(contents: ExportContents) -> dict[str, Any]:
-    """The whole document as one dict (for callers not streaming yet: the archive until it writes chunks)."""
+    """The whole document as one dict (tests)."""
     return json.loads(b"".join(_chunks(contents)))

@@ -8,6 +8,7 @@ exact RLE where it does not reproduce the mask; imports rasterise with pycocotoo
 (:func:`coco_polygons_to_mask`). ``area`` and ``bbox`` are what pycocotools computes from the segmentation.
 """
 
+import json
 from typing import Any
 
 import numpy as np
@@ -213,3 +214,10 @@ def exported_segmentation(mask_rle: dict[str, Any]) -> tuple[list[list[float]] |
             segmentation = polygons
     area, bbox = coco_area_bbox(segmentation, height, width)
     return segmentation, area, bbox
+
+
+def coco_text(mask_rle: dict[str, Any]) -> str:
+    """``exported_segmentation`` as the JSON object text ``{"segmentation":…,"area":…,"bbox":[…]}`` that objects
+    keep (``AnnotationObject.coco``): derived once per mask written, copied into every COCO export as it is."""
+    segmentation, area, bbox = exported_segmentation(mask_rle)
+    return json.dumps({"segmentation": segmentation, "area": area, "bbox": bbox}, separators=(",", ":"))

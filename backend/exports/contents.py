@@ -62,6 +62,13 @@ class ExportedImages:
             for image in chunk:
                 yield image, self._names[image.pk]
 
+    def id_chunks(self) -> Iterator[list[int]]:
+        """The image ids chunk by chunk, without a query (formats that read their own rows per chunk)."""
+        for start in range(0, len(self._ids), self._chunk):
+            yield self._ids[start : start + self._chunk]
+            if self.progress is not None:
+                self.progress(min(start + self._chunk, len(self._ids)), len(self._ids))
+
     def file_names(self) -> list[str]:
         """Every file name, in order, without a query (image lists)."""
         return [self._names[image_id] for image_id in self._ids]
