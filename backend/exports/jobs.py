@@ -8,10 +8,11 @@ import logging
 
 from django.utils import timezone
 
+from backend.common.job_status import JobStatus
 from backend.exports.archive import write_archive
 from backend.exports.contents import export_contents
 from backend.exports.formats import FORMATS
-from backend.exports.models import ExportJob, ExportStatus, exports_dir
+from backend.exports.models import ExportJob, exports_dir
 from backend.images.models import Image
 from backend.images.selectors import filter_images
 
@@ -43,8 +44,8 @@ def archive_path(job: ExportJob) -> str:
 
 def _claim(job_id: int) -> ExportJob | None:
     """The queued job, now running; None when it is gone or another run has it."""
-    claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
-        status=ExportStatus.RUNNING, started_at=timezone.now()
+    claimed = ExportJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, started_at=timezone.now()
     )
     return ExportJob.objects.select_related("project").get(pk=job_id) if claimed else None
 
@@ -71,11 +72,11 @@ def run_export(job_id: int) -> None:
     except Exception as exc:
         log.exception("export %s failed", job_id)
         ExportJob.objects.filter(pk=job_id).update(
-            status=ExportStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
+            status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
         )
         return
     finished = ExportJob.objects.filter(pk=job_id).update(
-        status=ExportStatus.SUCCEEDED,
+        status=JobStatus.SUCCEEDED,
         progress=1.0,
         file_path=job.file_path,
         size=size,

@@ -16,10 +16,6 @@ def exports_dir() -> Path:
     return Path(settings.EXPORTS_DIR or Path(settings.MEDIA_ROOT) / "exports")
 
 
-# The former name, still imported by ``jobs.py``; the status is the one of every job (``common.job_status``).
-ExportStatus = JobStatus
-
-
 class ExportJob(models.Model):
     """``filters`` are the image-list filters chosen ({status, batch, search}, as typed in a URL);
     ``file_path`` is relative to EXPORTS_DIR and set once the archive is complete."""

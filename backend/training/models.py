@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.db import models
 
-from backend.common.job_status import ACTIVE_STATUSES as ACTIVE_STATUSES  # re-exported: training.services imports it
 from backend.common.job_status import JobStatus
 from backend.projects.models import Project
 

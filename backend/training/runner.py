@@ -12,8 +12,9 @@ import torch
 from django.conf import settings
 from django.utils import timezone
 
+from backend.common.job_status import JobStatus
 from backend.training.export import export_project_data
-from backend.training.models import FineTuneJob, JobStatus
+from backend.training.models import FineTuneJob
 from backend.training.naming import next_version_name
 from ml.data.sources import DatasetSpec
 from ml.paths import var_dir

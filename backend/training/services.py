@@ -9,10 +9,11 @@ from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied
 
 from backend.common.errors import Conflict, InvalidInput
+from backend.common.job_status import ACTIVE_STATUSES, JobStatus
 from backend.projects.access import MANAGING_ROLES, role_in
 from backend.projects.models import Project
 from backend.training.export import accepted_objects
-from backend.training.models import ACTIVE_STATUSES, FineTuneJob, JobStatus
+from backend.training.models import FineTuneJob
 from backend.training.selectors import active_model, project_models
 from backend.training.tasks import dispatch
 from ml.weights.registry import is_registered

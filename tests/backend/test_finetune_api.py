@@ -8,10 +8,11 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from backend.annotations.services import object_create
+from backend.common.job_status import JobStatus
 from backend.images.models import Image, ImageStatus
 from backend.interactive.context import load_context
 from backend.projects.models import Project
-from backend.training.models import FineTuneJob, JobStatus
+from backend.training.models import FineTuneJob
 from ml.weights.registry import checkpoint_path
 
 # Rough outlines (x, y) of real objects in the demo photos (512×512 or so): enough for a tiny run.
