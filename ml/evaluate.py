@@ -5,6 +5,11 @@
     python -m ml.evaluate plot RESULT.json [RESULT.json ...] --out FILE.png [--title TEXT]
 
 ``--model grabcut`` is the OpenCV GrabCut baseline; any other name is loaded with ``ml.weights.load_model``.
+
+A sample is one object. In a ``--dataset`` folder (``images/`` + ``masks/`` by stem) a greyscale, trimap or
+colour mask file is one object; a palette PNG (DAVIS, Pascal VOC) is one sample per palette index 1..254
+present, named ``IMAGE#INDEX`` (VOC ``SegmentationClass``: one per class), its index 255 void ignored like
+GrabCut's 128 band. A COCO JSON gives one sample per non-crowd instance.
 """
 
 from __future__ import annotations
@@ -24,7 +29,13 @@ def evaluation_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml.evaluate", description="RITM NoC evaluation.")
     parser.add_argument("--model", required=True, help="registered model name, or 'grabcut'")
     parser.add_argument("--weights", help="weight file for the model's architecture")
-    parser.add_argument("--dataset", required=True, help="folder with images/ + masks/, or a COCO JSON")
+    parser.add_argument(
+        "--dataset",
+        required=True,
+        help="folder with images/ + masks/ (one sample per mask file; a palette PNG as DAVIS/VOC ship them: one "
+        "sample per object index 1..254 named IMAGE#INDEX, index 255 void and ignored), or a COCO JSON (one "
+        "sample per non-crowd instance)",
+    )
     parser.add_argument("--images", help="image folder of a COCO JSON")
     parser.add_argument("--min-area", type=float, default=1.0, help="COCO: skip smaller instances (pixels)")
     parser.add_argument("--max-clicks", type=int, default=20)

@@ -12,7 +12,12 @@ from ml.evaluation.sample import Sample
 
 def open_dataset(path: str | Path, images: str | Path | None = None, min_area: float = 1.0) -> Sequence[Sample]:
     """``path`` is a folder with ``images/`` + ``masks/``, or a COCO instances JSON whose images are in
-    ``images`` (default: ``images/`` next to the JSON, or next to its ``annotations/`` folder)."""
+    ``images`` (default: ``images/`` next to the JSON, or next to its ``annotations/`` folder).
+
+    Every sample is one object: a folder's single-object mask file is one sample, a palette PNG (DAVIS,
+    Pascal VOC) one sample per object index, 255 void (see :mod:`ml.evaluation.folder`); a COCO JSON gives
+    one sample per non-crowd instance.
+    """
     path = Path(path)
     if path.is_dir():
         return FolderDataset(path)
