@@ -30,49 +30,52 @@ from backend.common.errors import InvalidInput
 from backend.exports.coco_reading import parsed_json, shown
 from backend.exports.contents import ExportContents, ExportedImage
 from backend.exports.importing import ImportedAnnotation, check_import_size
-from backend.exports.rings import Ring, object_rings, paint_rings
+from backend.exports.rings import Ring, object_runs, outlines, paint_rings, traced_rings
 
 IMAGES_DIR = "images"
 LABELME_VERSION = "5.5.0"
 HOLE = "hole"
 
 
-def _shape(label: str, ring: Ring, group_id: int) -> dict[str, Any]:
-    points = np.asarray(ring.points, float).reshape(-1, 2).tolist()
-    return {
-        "label": label,
-        "points": points,
-        "group_id": group_id,
-        "description": HOLE if ring.hole else "",
-        "shape_type": "polygon",
-        "flags": {HOLE: True} if ring.hole else {},
-        "mask": None,
-    }
+def _points_json(corners: np.ndarray) -> str:
+    """``[[x, y], ...]`` exactly as ``json.dumps`` writes the corners as floats: whole numbers (pixel corners, far
+    below 1e16) are written ``40.0``."""
+    return "[" + ("[%d.0, %d.0], " * len(corners))[:-2] % tuple(corners.ravel().tolist()) + "]"
 
 
-def labelme_document(contents: ExportContents, exported: ExportedImage, names: dict[int, str]) -> dict[str, Any]:
+def _shapes_json(label_json: str, mask_rle: dict, traced: list, group_id: int) -> Iterator[str]:
+    for corners, hole in outlines(mask_rle, traced):
+        description, flags = (HOLE, '{"hole": true}') if hole else ("", "{}")
+        yield (
+            f'{{"label": {label_json}, "points": {_points_json(corners)}, "group_id": {group_id}, '
+            f'"description": "{description}", "shape_type": "polygon", "flags": {flags}, "mask": null}}'
+        )
+
+
+def labelme_json(exported: ExportedImage, labels_json: dict[int, str]) -> str:
+    """The image's LabelMe document, written as text: exactly ``json.dumps(document, ensure_ascii=False)`` of the
+    document the module describes (the shapes' points formatted at once, every object traced from its stored runs
+    together with the image's others). ``labels_json`` maps a label id to its name as JSON."""
+    objects = exported.objects
+    traced = traced_rings(object_runs([obj.mask_rle for obj in objects]))
     shapes = [
-        _shape(names[obj.label_id], ring, number)
-        for number, obj in enumerate(exported.objects, start=1)
-        for ring in object_rings(obj.mask_rle)
+        shape
+        for number, (obj, rings) in enumerate(zip(objects, traced, strict=True), start=1)
+        for shape in _shapes_json(labels_json[obj.label_id], obj.mask_rle, rings, number)
     ]
-    return {
-        "version": LABELME_VERSION,
-        "flags": {},
-        "shapes": shapes,
-        "imagePath": exported.file_name,
-        "imageData": None,
-        "imageHeight": exported.image.height,
-        "imageWidth": exported.image.width,
-    }
+    image_path = json.dumps(exported.file_name, ensure_ascii=False)
+    return (
+        f'{{"version": "{LABELME_VERSION}", "flags": {{}}, "shapes": [{", ".join(shapes)}], '
+        f'"imagePath": {image_path}, "imageData": null, '
+        f'"imageHeight": {exported.image.height}, "imageWidth": {exported.image.width}}}'
+    )
 
 
 def labelme_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
     """(path in the archive, bytes) of everything but the image files themselves, one image at a time."""
-    names = {label.pk: label.name for label in contents.labels}
+    labels_json = {label.pk: json.dumps(label.name, ensure_ascii=False) for label in contents.labels}
     for exported in contents.images:
-        document = labelme_document(contents, exported, names)
-        yield f"{IMAGES_DIR}/{exported.stem}.json", json.dumps(document, ensure_ascii=False).encode()
+        yield f"{IMAGES_DIR}/{exported.stem}.json", labelme_json(exported, labels_json).encode()
 
 
 # Reading

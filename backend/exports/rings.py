@@ -6,6 +6,7 @@ painted after every ring that encloses it (rings come largest first). The holes 
 inside the outer rings but outside the mask; an island inside a hole is an outer ring of its own.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,3 +92,266 @@ def paint_rings(rings: list[Ring], height: int, width: int) -> np.ndarray:
         inside = coco_polygons_to_mask([ring.points], height, width)
         mask[inside] = not ring.hole
     return mask
+
+
+# ---- Fast paths from the stored runs (exports read every object: no dense mask where the runs suffice) ----
+
+
+def _changes(values: np.ndarray) -> np.ndarray:
+    """True where an element differs from the one before (and at the first)."""
+    changes = np.ones(values.size, dtype=bool)
+    changes[1:] = values[1:] != values[:-1]
+    return changes
+
+
+def _segmented_cumsum(values: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """Cumulative sums of ``values`` restarting where ``segment`` (non-decreasing) changes."""
+    sums = np.cumsum(values)
+    if values.size == 0:
+        return sums
+    first = np.flatnonzero(_changes(segment))
+    offsets = (sums - values)[first]
+    return sums - np.repeat(offsets, np.diff(np.append(first, values.size)))
+
+
+def _many_rle_runs(texts: list[str]) -> list[np.ndarray | None]:
+    """``rle_runs`` of many compressed RLE strings in one numpy pass (per-call overhead dominates small masks);
+    any oddity (empty or non-ASCII text, a bad character, an over-long count) decodes one by one instead."""
+    if len(texts) < 2 or not all(text and text.isascii() for text in texts):
+        return [rle_runs(text) for text in texts]
+    chars = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
+    bounds = np.cumsum([len(text) for text in texts])
+    last = (chars & 0x20) == 0  # the last character of each count
+    if chars.min() < 0 or chars.max() > 63 or not last[bounds - 1].all():
+        return [rle_runs(text) for text in texts]
+    ends = np.flatnonzero(last)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    lengths = ends - starts + 1
+    if lengths.max() > 7:
+        return [rle_runs(text) for text in texts]
+    position = np.arange(chars.size) - np.repeat(starts, lengths)
+    values = np.add.reduceat((chars & 0x1F) << (5 * position), starts)
+    values = np.where(chars[ends] & 0x10, values - (1 << (5 * lengths)), values)
+    owner = np.searchsorted(bounds, ends, side="right")  # the text of each count
+    counts = np.bincount(owner, minlength=len(texts))
+    firsts = np.cumsum(counts) - counts
+    local = np.arange(values.size) - np.repeat(firsts, counts)
+    # From the fourth count on, each is stored as its difference to the count two before.
+    runs = values.copy()
+    for parity in (1, 0):
+        chosen = (local % 2 == parity) & (local > 0)
+        runs[chosen] = _segmented_cumsum(values[chosen], owner[chosen])
+    result: list[np.ndarray | None] = []
+    for text_runs in np.split(runs, firsts[1:]):
+        result.append(text_runs if (text_runs >= 0).all() else None)
+    return result
+
+
+@dataclass(frozen=True)
+class ObjectRuns:
+    """Several objects' stored masks as runs, object after object: ``spans`` are each object's foreground runs as
+    they are stored, ``(owners, starts, ends)`` in column-major pixel order (touching runs merged); the column
+    runs split them by column: object ``owners[i]`` has the pixels ``tops[i] .. bottoms[i] - 1`` of column
+    ``columns[i]``."""
+
+    count: int
+    heights: np.ndarray  # per object
+    spans: tuple[np.ndarray, np.ndarray, np.ndarray]
+    owners: np.ndarray
+    columns: np.ndarray
+    tops: np.ndarray
+    bottoms: np.ndarray
+
+    def first(self, count: int) -> "ObjectRuns":
+        """The runs of the first ``count`` objects."""
+        end, span_end = (int(np.searchsorted(owners, count)) for owners in (self.owners, self.spans[0]))
+        spans = tuple(a[:span_end] for a in self.spans)
+        return ObjectRuns(min(count, self.count), self.heights[:count], spans, *(a[:end] for a in self._arrays()))
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        return self.owners, self.columns, self.tops, self.bottoms
+
+
+def object_runs(mask_rles: Sequence[dict]) -> ObjectRuns:
+    """The column runs of stored masks, their RLE strings decoded together (numpy's per-call cost, not the data,
+    is what a small mask costs)."""
+    texts = [rle["counts"] for rle in mask_rles]
+    if all(isinstance(text, str) for text in texts):
+        decoded = _many_rle_runs(texts)
+    else:
+        decoded = [np.asarray(t, dtype=np.int64) if isinstance(t, list) else rle_runs(t) for t in texts]
+    heights = np.array([int(rle["size"][0]) for rle in mask_rles], dtype=np.int64)
+    kept = [runs if runs is not None and runs.size >= 2 else np.zeros(0, np.int64) for runs in decoded]
+    sizes = np.array([runs.size for runs in kept], dtype=np.int64)
+    owner_of_run = np.repeat(np.arange(len(kept)), sizes)
+    runs = np.concatenate(kept) if kept else np.zeros(0, np.int64)
+    ends = _segmented_cumsum(runs, owner_of_run)
+    local = np.arange(runs.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    foreground = (local % 2 == 1) & (runs > 0)  # every other run, from the second; empty ones dropped
+    owners, ends = owner_of_run[foreground], ends[foreground]
+    starts = ends - runs[foreground]
+    if starts.size > 1:  # a zero-length background run between two of an object: one run
+        apart = (starts[1:] != ends[:-1]) | (owners[1:] != owners[:-1])
+        first_of, last_of = np.append(True, apart), np.append(apart, True)
+        owners, starts, ends = owners[first_of], starts[first_of], ends[last_of]
+    spans = owners, starts, ends
+    height = heights[owners]
+    first, last = starts // height, (ends - 1) // height
+    pieces = last - first + 1
+    if starts.size and pieces.max() > 1:  # runs across columns: one piece per column
+        which = np.repeat(np.arange(starts.size), pieces)
+        column = first[which] + np.arange(which.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+        tops = np.maximum(starts[which] - column * height[which], 0)
+        bottoms = np.minimum(ends[which] - column * height[which], height[which])
+        return ObjectRuns(len(kept), heights, spans, owners[which], column, tops, bottoms)
+    return ObjectRuns(len(kept), heights, spans, owners, first, starts - first * height, ends - first * height)
+
+
+def last_owners(runs: ObjectRuns, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The column-major pixel order of a ``height × width`` map cut into pieces at the stored runs' ends: each
+    piece's last object covering it (k + 1 for the k-th object, 0 for none) and its length. Objects must have the
+    map's height."""
+    owners, starts, ends = runs.spans
+    size = height * width
+    cuts = np.concatenate([[0, size], np.minimum(starts, size), np.minimum(ends, size)])
+    cuts.sort()
+    cuts = cuts[_changes(cuts)]
+    first, last = np.searchsorted(cuts, starts), np.searchsorted(cuts, ends)
+    covered = last - first  # how many pieces each run covers
+    pieces = np.repeat(first - (np.cumsum(covered) - covered), covered) + np.arange(covered.sum())
+    owner = np.zeros(cuts.size - 1, dtype=np.int64)
+    np.maximum.at(owner, pieces, np.repeat(owners + 1, covered))
+    return owner, np.diff(cuts)
+
+
+def painted(runs: ObjectRuns, values: Sequence[int], height: int, width: int, dtype: type) -> np.ndarray:
+    """A ``height × width`` map of each object's value over its pixels, later objects over earlier ones (0 where
+    none is).
+
+    Built without a loop over runs: each piece of :func:`last_owners` takes its object's value, repeated over its
+    length. Objects of another height than the map's are painted run by run."""
+    if not (runs.heights == height).all():
+        target = np.zeros((height, width), dtype)
+        transposed = target.T
+        for owner, column, top, bottom in zip(*(a.tolist() for a in runs._arrays()), strict=True):
+            transposed[column, top:bottom] = values[owner]
+        return target
+    owner, lengths = last_owners(runs, height, width)
+    lookup = np.zeros(runs.count + 1, dtype=dtype)
+    lookup[1:] = values[: runs.count]
+    return np.repeat(lookup[owner], lengths).reshape(width, height).T
+
+
+def _following(ends: np.ndarray, starts: np.ndarray, stride: int) -> np.ndarray:
+    """For each piece (``ends``: its end point and direction, ``(n, 4)`` key, dx, dy), the index of the piece in
+    ``starts`` (its start point's key, dx, dy) that starts where it ends; of two (pixels touching diagonally) the
+    right turn, so that 4-connected regions stay apart (coco_geometry's rule)."""
+    order = np.argsort(starts[:, 0], kind="stable")
+    keys = starts[order, 0]
+    left = np.searchsorted(keys, ends[:, 0], side="left")
+    right = np.searchsorted(keys, ends[:, 0], side="right")
+    chosen = order[np.minimum(left, len(order) - 1)]
+    for i in np.flatnonzero(right - left > 1).tolist():
+        for choice in order[left[i] : right[i]].tolist():
+            if ends[i, 1] * starts[choice, 2] - ends[i, 2] * starts[choice, 1] > 0:
+                chosen[i] = choice
+    return chosen
+
+
+def traced_rings(runs: ObjectRuns) -> list[list[tuple[np.ndarray, int]]]:
+    """Each object's pixel-edge rings as ``(n, 2)`` int arrays of image corners with twice their signed area
+    (positive: an outer ring, negative: a hole): the rings, start points and order of ``coco_geometry``'s trace
+    (``mask_to_coco_polygons`` keeps the positive ones), from the runs and for all objects at once.
+
+    Horizontal pieces are the runs' top (foreground below, drawn +x) and bottom (drawn -x) edges merged along
+    rows; vertical pieces lie where a column's runs differ from its left neighbour's (foreground right: drawn up).
+    A ring is the cycle of horizontal pieces each reached through the vertical piece after it, started at its
+    first piece in row-major order; its corners are each horizontal piece's start and end."""
+    rings: list[list[tuple[np.ndarray, int]]] = [[] for _ in range(runs.count)]
+    if runs.columns.size == 0:
+        return rings
+    owners, columns, tops, bottoms = runs._arrays()
+    count = columns.size
+    stride = int(max(columns.max() + 2, runs.heights.max() + 1))
+    base = owners * (stride * stride)  # keys: object, then row (or column) and position
+    # Horizontal unit edges (y, x, sign) in row-major order per object, merged into maximal pieces.
+    keys = np.concatenate([base + tops * stride, base + bottoms * stride]) + np.concatenate([columns, columns])
+    signs = np.ones(2 * count, dtype=np.int64)
+    signs[count:] = -1
+    order = np.argsort(keys, kind="stable")
+    keys, signs = keys[order], signs[order]
+    new = np.ones(keys.size, dtype=bool)
+    new[1:] = (keys[1:] != keys[:-1] + 1) | (signs[1:] != signs[:-1])
+    firsts = np.flatnonzero(new)
+    lasts = np.append(firsts[1:], keys.size) - 1
+    h_owner, within = keys[firsts] // (stride * stride), keys[firsts] % (stride * stride)
+    hy, lo = within // stride, within % stride
+    hi = keys[lasts] % stride + 1
+    forward = signs[firsts] > 0
+    h_start_x, h_end_x = np.where(forward, lo, hi), np.where(forward, hi, lo)
+    # Vertical pieces: where fg(x) - fg(x - 1) is non-zero along the line x, between consecutive changes.
+    keys = np.concatenate([base + columns * stride, base + (columns + 1) * stride])
+    keys = np.concatenate([keys[:count] + tops, keys[:count] + bottoms, keys[count:] + tops, keys[count:] + bottoms])
+    deltas = np.ones(4 * count, dtype=np.int64)
+    deltas[count : 3 * count] = -1
+    order = np.argsort(keys, kind="stable")
+    keys, deltas = keys[order], deltas[order]
+    firsts = np.flatnonzero(_changes(keys))
+    keys, deltas = keys[firsts], np.add.reduceat(deltas, firsts)
+    keys, values = keys[deltas != 0], np.cumsum(deltas[deltas != 0])
+    inside = np.flatnonzero(values[:-1] != 0)  # a line's changes end at zero: the next change is on the line
+    v_line_key, v_from, v_to = keys[inside] - keys[inside] % stride, keys[inside] % stride, keys[inside + 1] % stride
+    up = values[inside] > 0
+    v_start_y, v_end_y = np.where(up, v_to, v_from), np.where(up, v_from, v_to)
+    # Links (point keys: object, x, y): horizontal end -> vertical start -> horizontal start.
+    h_base = h_owner * (stride * stride)
+    h_dx, v_dy = h_end_x - h_start_x, v_end_y - v_start_y
+    zeros_h, zeros_v = np.zeros_like(hy), np.zeros_like(v_dy)
+    h_starts = np.stack([h_base + h_start_x * stride + hy, h_dx, zeros_h], 1)
+    h_ends = np.stack([h_base + h_end_x * stride + hy, h_dx, zeros_h], 1)
+    v_starts = np.stack([v_line_key + v_start_y, zeros_v, v_dy], 1)
+    v_ends = np.stack([v_line_key + v_end_y, zeros_v, v_dy], 1)
+    following = _following(v_ends, h_starts, stride)[_following(h_ends, v_starts, stride)]
+    # Twice the signed area, edge by edge: the horizontal piece, then the vertical one to the next piece.
+    twice = (h_start_x - h_end_x) * hy + h_end_x * (hy[following] - hy)
+    nexts = following.tolist()
+    used = bytearray(len(nexts))
+    walk: list[int] = []  # every piece, ring after ring
+    sizes = []
+    for first in range(len(nexts)):
+        if used[first]:
+            continue
+        piece, size = first, 0
+        while not used[piece]:
+            used[piece] = 1
+            walk.append(piece)
+            piece = nexts[piece]
+            size += 1
+        sizes.append(size)
+    index = np.asarray(walk)
+    corners = np.stack([h_start_x[index], hy[index], h_end_x[index], hy[index]], 1).reshape(-1, 2)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    areas = np.add.reduceat(twice[index], starts).tolist()
+    ring_owners = h_owner[index[starts]].tolist()
+    for owner, ring, area in zip(ring_owners, np.split(corners, 2 * starts[1:]), areas, strict=True):
+        rings[owner].append((ring, area))
+    return rings
+
+
+def outlines(mask_rle: dict, traced: list[tuple[np.ndarray, int]]) -> list[tuple[np.ndarray, bool]]:
+    """``object_rings`` as ``((n, 2) int corners, hole)`` pairs from the object's traced rings; an object with
+    holes takes ``mask_rings``' way (its hole outlines are those of the enclosed pixels, traced as regions of
+    their own)."""
+    if any(twice < 0 for _, twice in traced):
+        crop, x0, y0 = stored_crop(mask_rle)
+        offset = np.array([x0, y0])
+        return [
+            (np.asarray(ring.points).reshape(-1, 2).astype(np.int64) + offset, ring.hole) for ring in mask_rings(crop)
+        ]
+    return [(corners, False) for corners, _ in sorted(traced, key=lambda ring: -abs(ring[1]) / 2)]
+
+
+def outer_outlines(traced: list[tuple[np.ndarray, int]]) -> list[np.ndarray]:
+    """``outer_rings`` as ``(n, 2)`` int corners from the object's traced rings."""
+    outers = [(corners, twice) for corners, twice in traced if twice > 0]
+    return [corners for corners, _ in sorted(outers, key=lambda ring: -ring[1] / 2)]

@@ -13,6 +13,7 @@ an :data:`ImageLookup` — ``stem → (file name, height, width)`` or None — f
 (:func:`project_image_lookup`: the stems our export gives the project's images, and their uploaded names' stems).
 """
 
+import functools
 import hashlib
 import io
 import math
@@ -28,7 +29,7 @@ from backend.exports.coco_geometry import coco_polygons_to_mask
 from backend.exports.coco_reading import shown
 from backend.exports.contents import ExportContents, ExportedImage, base_name, unique_file_names
 from backend.exports.importing import ImportedAnnotation, check_import_size
-from backend.exports.rings import outer_rings
+from backend.exports.rings import object_runs, outer_outlines, traced_rings
 from backend.images.models import Image
 from backend.projects.models import Project
 
@@ -40,14 +41,27 @@ ImageLookup = Callable[[str], tuple[str, int, int] | None]
 
 
 def yolo_lines(contents: ExportContents, exported: ExportedImage) -> str:
+    """One line per outer ring: the class, then the corners divided by the width and height, each ``%.6f``.
+
+    Corners are whole pixel positions, so each value is looked up in a table of ``%.6f % (k / size)`` per
+    position (the same text), and the image's objects are traced together from their stored runs."""
     height, width = exported.image.height, exported.image.width
+    xs, ys = _scaled_texts(width), _scaled_texts(height)
+    objects = exported.objects
     lines = []
-    for obj in exported.objects:
+    for obj, traced in zip(objects, traced_rings(object_runs([obj.mask_rle for obj in objects])), strict=True):
         index = contents.category_of(obj.label_id) - 1
-        for ring in outer_rings(obj.mask_rle):
-            scaled = (np.asarray(ring).reshape(-1, 2) / [width, height]).ravel().tolist()
-            lines.append(f"{index}" + " %.6f" * len(scaled) % tuple(scaled) + "\n")
+        for corners in outer_outlines(traced):
+            texts = np.empty(corners.size, dtype=object)
+            texts[0::2], texts[1::2] = xs[corners[:, 0]], ys[corners[:, 1]]
+            lines.append(f"{index} {' '.join(texts.tolist())}\n")
     return "".join(lines)
+
+
+@functools.lru_cache(maxsize=64)
+def _scaled_texts(size: int) -> np.ndarray:
+    """``"%.6f" % (k / size)`` for every pixel position k of 0..size, as yolo_lines wrote each value."""
+    return np.array(["%.6f" % (k / size) for k in range(size + 1)], dtype=object)
 
 
 def data_yaml(contents: ExportContents) -> str:

@@ -11,10 +11,23 @@ from pycocotools import mask as coco_mask
 
 from backend.annotations.models import AnnotationObject
 from backend.annotations.services import object_create_from_mask
+from backend.exports.coco_geometry import mask_to_coco_polygons
 from backend.exports.contents import ExportContents, export_contents
 from backend.exports.labelme import labelme_files
 from backend.exports.masks import mask_files
-from backend.exports.rings import Ring, mask_rings, paint_rings, stored_crop
+from backend.exports.rings import (
+    Ring,
+    mask_rings,
+    object_rings,
+    object_runs,
+    outer_outlines,
+    outer_rings,
+    outlines,
+    paint_rings,
+    painted,
+    stored_crop,
+    traced_rings,
+)
 from backend.exports.voc_labels import voc_colormap
 from backend.exports.yolo import yolo_files
 from backend.images.models import Image
@@ -88,6 +101,46 @@ def test_rings_paint_back_to_random_masks_exactly() -> None:
             assert (placed == mask).all() and (crop.size == 0 or (crop[0].any() and crop[:, 0].any()))
     rings = mask_rings(holed())
     assert [ring.hole for ring in rings] == [False, True, False, True]  # painting order: enclosing rings first
+
+
+def random_masks(rng: np.random.Generator, height: int, width: int) -> list[np.ndarray]:
+    """Speckle at several densities (holes, islands, pixels touching diagonally), full columns (runs across
+    columns), rings (a hole each), a lone pixel and an empty mask, all touching the borders somewhere."""
+    y, x = np.mgrid[0:height, 0:width]
+    masks = [rng.random((height, width)) < density for density in (0.05, 0.3, 0.6, 0.9)]
+    full = np.zeros((height, width), bool)
+    full[:, 2:9] = True
+    full[rng.integers(0, height, 4), rng.integers(2, 9, 4)] = False
+    distance = (x - rng.uniform(0, width)) ** 2 + (y - rng.uniform(0, height)) ** 2
+    ring = (distance < rng.uniform(30, 200)) & (distance > rng.uniform(2, 25))
+    masks += [full, ring, speck(int(rng.integers(0, width)), int(rng.integers(0, height))), np.zeros_like(full)]
+    return [mask[:height, :width] for mask in masks]
+
+
+def test_runs_trace_and_paint_exactly_as_the_decoded_masks_do() -> None:
+    """The exports' fast paths (every object of an image traced and painted from its stored runs at once) against
+    the reference ones: coco_geometry's trace, object_rings/outer_rings, painting the decoded masks in order."""
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        masks = random_masks(rng, H, W)
+        rles = [mask_to_rle(mask) for mask in masks]
+        runs = object_runs(rles)
+        traced = traced_rings(runs)
+        for mask, rle, rings in zip(masks, rles, traced, strict=True):
+            outers = [corners.astype(float).ravel().tolist() for corners, twice in rings if twice > 0]
+            assert outers == mask_to_coco_polygons(mask)
+            fast = [(corners.astype(float).ravel().tolist(), hole) for corners, hole in outlines(rle, rings)]
+            assert fast == [(ring.points, ring.hole) for ring in object_rings(rle)]
+            assert [corners.astype(float).ravel().tolist() for corners in outer_outlines(rings)] == outer_rings(rle)
+        expected = np.zeros((H, W), np.int64)
+        for number, mask in enumerate(masks, start=1):
+            expected[mask] = 10 * number
+        values = [10 * number for number in range(1, len(masks) + 1)]
+        assert (painted(runs, values, H, W, np.int64) == expected).all()
+        taller = painted(runs, values, H + 1, W, np.int64)  # another height: painted run by run
+        assert (taller[:H] == expected).all() and not taller[H].any()
+        first_two = np.where(masks[1], 20, np.where(masks[0], 10, 0))
+        assert (painted(runs.first(2), values, H, W, np.int64) == first_two).all()
 
 
 def test_masks_are_label_indices_with_later_objects_on_top_and_the_voc_palette(world: World, scene) -> None:
