@@ -28,9 +28,10 @@ import numpy as np
 
 from backend.common.errors import InvalidInput
 from backend.exports.coco_reading import parsed_json, shown
-from backend.exports.contents import ExportContents, ExportedImage
+from backend.exports.contents import ExportContents
 from backend.exports.importing import ImportedAnnotation, check_import_size
-from backend.exports.rings import Ring, object_runs, outlines, paint_rings, traced_rings
+from backend.exports.rings import Ring, outlines, paint_rings, traced_rings
+from backend.exports.rows import ImageRow, chunks
 
 IMAGES_DIR = "images"
 LABELME_VERSION = "5.5.0"
@@ -52,30 +53,32 @@ def _shapes_json(label_json: str, mask_rle: dict, traced: list, group_id: int) -
         )
 
 
-def labelme_json(exported: ExportedImage, labels_json: dict[int, str]) -> str:
+def labelme_json(image: ImageRow, traced: list[list], labels_json: dict[int, str]) -> str:
     """The image's LabelMe document, written as text: exactly ``json.dumps(document, ensure_ascii=False)`` of the
-    document the module describes (the shapes' points formatted at once, every object traced from its stored runs
-    together with the image's others). ``labels_json`` maps a label id to its name as JSON."""
-    objects = exported.objects
-    traced = traced_rings(object_runs([obj.mask_rle for obj in objects]))
+    document the module describes (the shapes' points formatted at once). ``traced`` are its objects' rings
+    (``rings.traced_rings``), ``labels_json`` maps a label id to its name as JSON."""
     shapes = [
         shape
-        for number, (obj, rings) in enumerate(zip(objects, traced, strict=True), start=1)
+        for number, (obj, rings) in enumerate(zip(image.objects, traced, strict=True), start=1)
         for shape in _shapes_json(labels_json[obj.label_id], obj.mask_rle, rings, number)
     ]
-    image_path = json.dumps(exported.file_name, ensure_ascii=False)
+    image_path = json.dumps(image.file_name, ensure_ascii=False)
     return (
         f'{{"version": "{LABELME_VERSION}", "flags": {{}}, "shapes": [{", ".join(shapes)}], '
         f'"imagePath": {image_path}, "imageData": null, '
-        f'"imageHeight": {exported.image.height}, "imageWidth": {exported.image.width}}}'
+        f'"imageHeight": {image.height}, "imageWidth": {image.width}}}'
     )
 
 
 def labelme_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
-    """(path in the archive, bytes) of everything but the image files themselves, one image at a time."""
+    """(path in the archive, bytes) of everything but the image files themselves, one image at a time (every
+    object of a chunk of images traced at once)."""
     labels_json = {label.pk: json.dumps(label.name, ensure_ascii=False) for label in contents.labels}
-    for exported in contents.images:
-        yield f"{IMAGES_DIR}/{exported.stem}.json", labelme_json(exported, labels_json).encode()
+    for chunk in chunks(contents):
+        traced = traced_rings(chunk.runs)
+        for image in chunk.images:
+            rings = traced[image.first : image.first + len(image.objects)]
+            yield f"{IMAGES_DIR}/{image.stem}.json", labelme_json(image, rings, labels_json).encode()
 
 
 # Reading

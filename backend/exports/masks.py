@@ -17,8 +17,9 @@ from collections.abc import Iterator
 import numpy as np
 from PIL import Image as PILImage
 
-from backend.exports.contents import ExportContents, ExportedImage
-from backend.exports.rings import object_runs, painted
+from backend.exports.contents import ExportContents
+from backend.exports.rings import ObjectRuns, painted
+from backend.exports.rows import ImageRow, chunks
 from backend.exports.voc_labels import voc_colormap
 
 IMAGES_DIR = "images"
@@ -30,13 +31,12 @@ VOC_PALETTE_BYTES = bytes(VOC_PALETTE)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def label_map(contents: ExportContents, exported: ExportedImage) -> np.ndarray:
+def label_map(contents: ExportContents, image: ImageRow, runs: ObjectRuns) -> np.ndarray:
     """The image's label indices (uint8, or uint16 past 255 labels); later objects over earlier ones, painted from
     their stored runs (no mask decoded)."""
     dtype = np.uint8 if len(contents.labels) <= 255 else np.uint16
-    runs = object_runs([obj.mask_rle for obj in exported.objects])
-    categories = [contents.category_of(obj.label_id) for obj in exported.objects]
-    return painted(runs, categories, exported.image.height, exported.image.width, dtype)
+    categories = [contents.category_of(obj.label_id) for obj in image.objects]
+    return painted(runs, categories, image.height, image.width, dtype)
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -80,9 +80,10 @@ def labels_text(contents: ExportContents) -> str:
 def mask_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
     """(path in the archive, bytes) of everything but the image files themselves, one image at a time."""
     with_pseudo = len(contents.labels) <= 255
-    for exported in contents.images:
-        indices = label_map(contents, exported)
-        yield f"{GRAY_DIR}/{exported.stem}.png", gray_png(indices)
-        if with_pseudo:
-            yield f"{PSEUDO_DIR}/{exported.stem}.png", pseudo_png(indices)
+    for chunk in chunks(contents):
+        for image in chunk.images:
+            indices = label_map(contents, image, chunk.runs_of(image))
+            yield f"{GRAY_DIR}/{image.stem}.png", gray_png(indices)
+            if with_pseudo:
+                yield f"{PSEUDO_DIR}/{image.stem}.png", pseudo_png(indices)
     yield LABELS_PATH, labels_text(contents).encode()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from backend.exports.coco_geometry import coco_polygons_to_mask, mask_to_coco_polygons, rle_runs
+from ml.postprocess import mask_to_rle
 
 
 @dataclass(frozen=True)
@@ -164,9 +165,23 @@ class ObjectRuns:
 
     def first(self, count: int) -> "ObjectRuns":
         """The runs of the first ``count`` objects."""
-        end, span_end = (int(np.searchsorted(owners, count)) for owners in (self.owners, self.spans[0]))
-        spans = tuple(a[:span_end] for a in self.spans)
-        return ObjectRuns(min(count, self.count), self.heights[:count], spans, *(a[:end] for a in self._arrays()))
+        return self.select(0, min(count, self.count))
+
+    def select(self, start: int, stop: int) -> "ObjectRuns":
+        """The runs of objects ``start .. stop - 1``, numbered from 0."""
+        run_range, span_range = (np.searchsorted(owners, [start, stop]) for owners in (self.owners, self.spans[0]))
+        runs = slice(*run_range.tolist())
+        spans = slice(*span_range.tolist())
+        span_owners, span_starts, span_ends = (a[spans] for a in self.spans)
+        return ObjectRuns(
+            stop - start,
+            self.heights[start:stop],
+            (span_owners - start, span_starts, span_ends),
+            self.owners[runs] - start,
+            self.columns[runs],
+            self.tops[runs],
+            self.bottoms[runs],
+        )
 
     def _arrays(self) -> tuple[np.ndarray, ...]:
         return self.owners, self.columns, self.tops, self.bottoms
@@ -258,6 +273,27 @@ def _following(ends: np.ndarray, starts: np.ndarray, stride: int) -> np.ndarray:
     return chosen
 
 
+def _walk(following: np.ndarray, longest: int) -> tuple[np.ndarray, np.ndarray]:
+    """The cycles of the permutation ``following``, each from its smallest element, in the order of those: every
+    element in walking order, and each cycle's length. (What walking from each not yet visited element in turn
+    gives, by pointer doubling: ``longest`` bounds a cycle's length.)"""
+    count = following.size
+    rounds = max(1, int(longest - 1).bit_length())
+    smallest, ahead = np.arange(count), following
+    for _ in range(rounds):  # smallest over the next 2**k elements
+        smallest, ahead = np.minimum(smallest, smallest[ahead]), ahead[ahead]
+    start = smallest == np.arange(count)
+    # Steps from each element forward to its cycle's start (list ranking: the start points at itself).
+    pointer = np.where(start, np.arange(count), following)
+    steps = (~start).astype(np.int64)
+    while not (pointer[pointer] == pointer).all():
+        steps, pointer = steps + steps[pointer], pointer[pointer]
+    length = steps[following] + 1  # the start's successor walks the whole cycle but one step
+    rank = np.where(start, 0, length[smallest] - steps)
+    order = np.lexsort((rank, smallest))
+    return order, np.bincount(smallest, minlength=count)[start]
+
+
 def traced_rings(runs: ObjectRuns) -> list[list[tuple[np.ndarray, int]]]:
     """Each object's pixel-edge rings as ``(n, 2)`` int arrays of image corners with twice their signed area
     (positive: an outer ring, negative: a hole): the rings, start points and order of ``coco_geometry``'s trace
@@ -314,21 +350,7 @@ def traced_rings(runs: ObjectRuns) -> list[list[tuple[np.ndarray, int]]]:
     following = _following(v_ends, h_starts, stride)[_following(h_ends, v_starts, stride)]
     # Twice the signed area, edge by edge: the horizontal piece, then the vertical one to the next piece.
     twice = (h_start_x - h_end_x) * hy + h_end_x * (hy[following] - hy)
-    nexts = following.tolist()
-    used = bytearray(len(nexts))
-    walk: list[int] = []  # every piece, ring after ring
-    sizes = []
-    for first in range(len(nexts)):
-        if used[first]:
-            continue
-        piece, size = first, 0
-        while not used[piece]:
-            used[piece] = 1
-            walk.append(piece)
-            piece = nexts[piece]
-            size += 1
-        sizes.append(size)
-    index = np.asarray(walk)
+    index, sizes = _walk(following, np.bincount(h_owner).max())
     corners = np.stack([h_start_x[index], hy[index], h_end_x[index], hy[index]], 1).reshape(-1, 2)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     areas = np.add.reduceat(twice[index], starts).tolist()
@@ -339,16 +361,22 @@ def traced_rings(runs: ObjectRuns) -> list[list[tuple[np.ndarray, int]]]:
 
 
 def outlines(mask_rle: dict, traced: list[tuple[np.ndarray, int]]) -> list[tuple[np.ndarray, bool]]:
-    """``object_rings`` as ``((n, 2) int corners, hole)`` pairs from the object's traced rings; an object with
-    holes takes ``mask_rings``' way (its hole outlines are those of the enclosed pixels, traced as regions of
-    their own)."""
-    if any(twice < 0 for _, twice in traced):
+    """``object_rings`` as ``((n, 2) int corners, hole)`` pairs from the object's traced rings.
+
+    An object with holes (a traced ring of negative area) is done as ``mask_rings`` does: its hole outlines are
+    those of the pixels that pycocotools' raster of the outer rings fills but the mask does not, traced as
+    regions of their own; the outer rings are the traced ones."""
+    outers = [(corners, twice) for corners, twice in traced if twice > 0]
+    rings = [(corners, False, twice) for corners, twice in outers]
+    if len(outers) < len(traced):
         crop, x0, y0 = stored_crop(mask_rle)
         offset = np.array([x0, y0])
-        return [
-            (np.asarray(ring.points).reshape(-1, 2).astype(np.int64) + offset, ring.hole) for ring in mask_rings(crop)
-        ]
-    return [(corners, False) for corners, _ in sorted(traced, key=lambda ring: -abs(ring[1]) / 2)]
+        in_crop = [(corners - offset).astype(float).ravel().tolist() for corners, _ in outers]
+        holes = coco_polygons_to_mask(in_crop, *crop.shape) & ~crop
+        if holes.any():
+            (hole_rings,) = traced_rings(object_runs([mask_to_rle(holes)]))
+            rings += [(corners + offset, True, twice) for corners, twice in hole_rings if twice > 0]
+    return [(corners, hole) for corners, hole, _ in sorted(rings, key=lambda ring: -abs(ring[2]) / 2)]
 
 
 def outer_outlines(traced: list[tuple[np.ndarray, int]]) -> list[np.ndarray]:

@@ -13,9 +13,10 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-from backend.exports.contents import ExportContents, ExportedImage
+from backend.exports.contents import ExportContents
 from backend.exports.masks import label_png
-from backend.exports.rings import object_runs, painted
+from backend.exports.rings import ObjectRuns, painted
+from backend.exports.rows import ImageRow, chunks
 from backend.exports.voc_labels import labelmap_text, voc_classes, voc_colormap
 
 IMAGE_SET = "default"
@@ -27,14 +28,12 @@ def _palette_png(indices: np.ndarray, colours: list[tuple[int, int, int]]) -> by
     return label_png(indices, bytes(palette + [0, 0, 0] * (256 - len(colours))))
 
 
-def class_and_object_maps(contents: ExportContents, exported: ExportedImage) -> tuple[np.ndarray, np.ndarray]:
-    """Class and instance indices of the image, painted from the objects' stored runs (no mask decoded)."""
-    height, width = exported.image.height, exported.image.width
-    runs = object_runs([obj.mask_rle for obj in exported.objects])
-    categories = [contents.category_of(obj.label_id) for obj in exported.objects]
-    classes = painted(runs, categories, height, width, np.uint8)
+def class_and_object_maps(contents: ExportContents, image: ImageRow, runs: ObjectRuns) -> tuple[np.ndarray, np.ndarray]:
+    """Class and instance indices of the image, painted from its objects' stored runs (no mask decoded)."""
+    categories = [contents.category_of(obj.label_id) for obj in image.objects]
+    classes = painted(runs, categories, image.height, image.width, np.uint8)
     # The format's 8-bit limit: objects past the 255th are in the class map only.
-    instances = painted(runs.first(255), range(1, 256), height, width, np.uint8)
+    instances = painted(runs.first(255), range(1, 256), image.height, image.width, np.uint8)
     return classes, instances
 
 
@@ -48,18 +47,18 @@ def _element(indent: str, tag: str, text: str) -> str:
     return f"{indent}<{tag}>{_text(text)}</{tag}>\n" if text else f"{indent}<{tag} />\n"
 
 
-def _annotation_xml(exported: ExportedImage, names: dict[int, str]) -> bytes:
+def _annotation_xml(image: ImageRow, names: dict[int, str]) -> bytes:
     """The boxes file, written as text: byte for byte what ElementTree (indented, with the declaration) wrote, at
     a fraction of the cost. ``names`` maps a label id to its VOC class name."""
     parts = [
         "<?xml version='1.0' encoding='utf-8'?>\n<annotation>\n",
         _element("  ", "folder", "JPEGImages"),
-        _element("  ", "filename", exported.file_name),
-        f"  <size>\n    <width>{exported.image.width}</width>\n    <height>{exported.image.height}</height>\n"
+        _element("  ", "filename", image.file_name),
+        f"  <size>\n    <width>{image.width}</width>\n    <height>{image.height}</height>\n"
         "    <depth>3</depth>\n  </size>\n",
-        f"  <segmented>{1 if exported.objects else 0}</segmented>\n",
+        f"  <segmented>{1 if image.objects else 0}</segmented>\n",
     ]
-    for obj in exported.objects:
+    for obj in image.objects:
         x, y, w, h = obj.bbox
         # VOC boxes are 1-based and inclusive.
         parts.append(
@@ -79,11 +78,12 @@ def voc_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
     class_colours = [voc.colour for voc in vocs]
     instance_colours = [voc_colormap(i) for i in range(256)]
     names = {label.pk: voc.name for label, voc in zip(contents.labels, vocs[1:], strict=True)}
-    for exported in contents.images:
-        classes, instances = class_and_object_maps(contents, exported)
-        yield f"SegmentationClass/{exported.stem}.png", _palette_png(classes, class_colours)
-        yield f"SegmentationObject/{exported.stem}.png", _palette_png(instances, instance_colours)
-        yield f"Annotations/{exported.stem}.xml", _annotation_xml(exported, names)
+    for chunk in chunks(contents):
+        for image in chunk.images:
+            classes, instances = class_and_object_maps(contents, image, chunk.runs_of(image))
+            yield f"SegmentationClass/{image.stem}.png", _palette_png(classes, class_colours)
+            yield f"SegmentationObject/{image.stem}.png", _palette_png(instances, instance_colours)
+            yield f"Annotations/{image.stem}.xml", _annotation_xml(image, names)
     stems = "".join(f"{PurePosixPath(name).stem}\n" for name in contents.images.file_names()).encode()
     yield f"ImageSets/Main/{IMAGE_SET}.txt", stems
     yield f"ImageSets/Segmentation/{IMAGE_SET}.txt", stems

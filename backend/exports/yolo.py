@@ -27,9 +27,10 @@ import yaml
 from backend.common.errors import InvalidInput
 from backend.exports.coco_geometry import coco_polygons_to_mask
 from backend.exports.coco_reading import shown
-from backend.exports.contents import ExportContents, ExportedImage, base_name, unique_file_names
+from backend.exports.contents import ExportContents, base_name, unique_file_names
 from backend.exports.importing import ImportedAnnotation, check_import_size
-from backend.exports.rings import object_runs, outer_outlines, traced_rings
+from backend.exports.rings import outer_outlines, traced_rings
+from backend.exports.rows import ImageRow, chunks
 from backend.images.models import Image
 from backend.projects.models import Project
 
@@ -40,18 +41,15 @@ DATA_PATH = "data.yaml"
 ImageLookup = Callable[[str], tuple[str, int, int] | None]
 
 
-def yolo_lines(contents: ExportContents, exported: ExportedImage) -> str:
-    """One line per outer ring: the class, then the corners divided by the width and height, each ``%.6f``.
-
-    Corners are whole pixel positions, so each value is looked up in a table of ``%.6f % (k / size)`` per
-    position (the same text), and the image's objects are traced together from their stored runs."""
-    height, width = exported.image.height, exported.image.width
-    xs, ys = _scaled_texts(width), _scaled_texts(height)
-    objects = exported.objects
+def yolo_lines(contents: ExportContents, image: ImageRow, traced: list[list]) -> str:
+    """One line per outer ring (``traced``: the objects' rings, ``rings.traced_rings``): the class, then the
+    corners divided by the width and height, each ``%.6f``. Corners are whole pixel positions, so each value is
+    looked up in a table of ``%.6f % (k / size)`` per position (the same text)."""
+    xs, ys = _scaled_texts(image.width), _scaled_texts(image.height)
     lines = []
-    for obj, traced in zip(objects, traced_rings(object_runs([obj.mask_rle for obj in objects])), strict=True):
+    for obj, rings in zip(image.objects, traced, strict=True):
         index = contents.category_of(obj.label_id) - 1
-        for corners in outer_outlines(traced):
+        for corners in outer_outlines(rings):
             texts = np.empty(corners.size, dtype=object)
             texts[0::2], texts[1::2] = xs[corners[:, 0]], ys[corners[:, 1]]
             lines.append(f"{index} {' '.join(texts.tolist())}\n")
@@ -72,8 +70,11 @@ def data_yaml(contents: ExportContents) -> str:
 
 def yolo_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
     """(path in the archive, bytes) of everything but the image files themselves, one image at a time."""
-    for exported in contents.images:
-        yield f"{LABELS_DIR}/{exported.stem}.txt", yolo_lines(contents, exported).encode()
+    for chunk in chunks(contents):
+        traced = traced_rings(chunk.runs)  # every object of a chunk of images at once
+        for image in chunk.images:
+            rings = traced[image.first : image.first + len(image.objects)]
+            yield f"{LABELS_DIR}/{image.stem}.txt", yolo_lines(contents, image, rings).encode()
     yield DATA_PATH, data_yaml(contents).encode()
 
 

@@ -1,0 +1,68 @@
+"""How the label formats (VOC, masks, LabelMe, YOLO) read an export: chunk by chunk, as plain rows.
+
+Each chunk of ``contents.images.id_chunks()`` is two queries of tuples — the images' sizes, the objects' label,
+stored mask and box in creation order — with no model instance built, and its objects' stored masks are decoded
+into runs together (:func:`backend.exports.rings.object_runs`): per-call costs, not the data, are most of what
+an image with a few small objects costs. Progress is told by ``id_chunks`` after each chunk.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from backend.annotations.models import AnnotationObject
+from backend.exports.contents import ExportContents
+from backend.exports.rings import ObjectRuns, object_runs
+from backend.images.models import Image
+
+
+@dataclass(frozen=True)
+class ObjectRow:
+    label_id: int
+    mask_rle: dict
+    bbox: list[float]
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    file_name: str  # unique within the export (``contents.images.file_names()``)
+    height: int
+    width: int
+    objects: list[ObjectRow]  # in creation order (later drawn over earlier)
+    first: int  # the index of its first object in its chunk's runs
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self.file_name).stem
+
+
+@dataclass(frozen=True)
+class Chunk:
+    images: list[ImageRow]
+    runs: ObjectRuns  # every object of the chunk's images, image after image
+
+    def runs_of(self, image: ImageRow) -> ObjectRuns:
+        return self.runs.select(image.first, image.first + len(image.objects))
+
+
+def chunks(contents: ExportContents) -> Iterator[Chunk]:
+    """The export's images in order, chunk by chunk, with their objects and those objects' runs."""
+    names = contents.images.file_names()  # in the order of the ids
+    done = 0
+    for ids in contents.images.id_chunks():
+        chunk_names, done = names[done : done + len(ids)], done + len(ids)
+        sizes = {pk: (height, width) for pk, height, width in _sizes(ids)}
+        objects: dict[int, list[ObjectRow]] = {pk: [] for pk in ids}
+        rows = AnnotationObject.objects.filter(image_id__in=ids).order_by("image_id", "id")
+        for image_id, label_id, mask_rle, bbox in rows.values_list("image_id", "label_id", "mask_rle", "bbox"):
+            objects[image_id].append(ObjectRow(label_id, mask_rle, bbox))
+        images, first = [], 0
+        for pk, name in zip(ids, chunk_names, strict=True):
+            if pk in sizes:  # else deleted meanwhile
+                images.append(ImageRow(name, *sizes[pk], objects[pk], first))
+                first += len(objects[pk])
+        yield Chunk(images, object_runs([obj.mask_rle for image in images for obj in image.objects]))
+
+
+def _sizes(ids: list[int]) -> list[tuple[int, int, int]]:
+    return list(Image.objects.filter(pk__in=ids).values_list("id", "height", "width"))
