@@ -31,7 +31,7 @@ from backend.exports.coco_reading import parsed_json, shown
 from backend.exports.contents import ExportContents
 from backend.exports.importing import ImportedAnnotation, check_import_size
 from backend.exports.rings import Ring, outlines, paint_rings, traced_rings
-from backend.exports.rows import ImageRow, chunks
+from backend.exports.rows import ImageRow, batches
 
 IMAGES_DIR = "images"
 LABELME_VERSION = "5.5.0"
@@ -44,8 +44,8 @@ def _points_json(corners: np.ndarray) -> str:
     return "[" + ("[%d.0, %d.0], " * len(corners))[:-2] % tuple(corners.ravel().tolist()) + "]"
 
 
-def _shapes_json(label_json: str, mask_rle: dict, traced: list, group_id: int) -> Iterator[str]:
-    for corners, hole in outlines(mask_rle, traced):
+def _shapes_json(label_json: str, rings: list[tuple[np.ndarray, bool]], group_id: int) -> Iterator[str]:
+    for corners, hole in rings:
         description, flags = (HOLE, '{"hole": true}') if hole else ("", "{}")
         yield (
             f'{{"label": {label_json}, "points": {_points_json(corners)}, "group_id": {group_id}, '
@@ -53,14 +53,14 @@ def _shapes_json(label_json: str, mask_rle: dict, traced: list, group_id: int) -
         )
 
 
-def labelme_json(image: ImageRow, traced: list[list], labels_json: dict[int, str]) -> str:
+def labelme_json(image: ImageRow, rings: list[list[tuple[np.ndarray, bool]]], labels_json: dict[int, str]) -> str:
     """The image's LabelMe document, written as text: exactly ``json.dumps(document, ensure_ascii=False)`` of the
-    document the module describes (the shapes' points formatted at once). ``traced`` are its objects' rings
-    (``rings.traced_rings``), ``labels_json`` maps a label id to its name as JSON."""
+    document the module describes (the shapes' points formatted at once). ``rings`` are its objects' outlines in
+    painting order (``rings.outlines``), ``labels_json`` maps a label id to its name as JSON."""
     shapes = [
         shape
-        for number, (obj, rings) in enumerate(zip(image.objects, traced, strict=True), start=1)
-        for shape in _shapes_json(labels_json[obj.label_id], obj.mask_rle, rings, number)
+        for number, (obj, object_rings) in enumerate(zip(image.objects, rings, strict=True), start=1)
+        for shape in _shapes_json(labels_json[obj.label_id], object_rings, number)
     ]
     image_path = json.dumps(image.file_name, ensure_ascii=False)
     return (
@@ -72,13 +72,13 @@ def labelme_json(image: ImageRow, traced: list[list], labels_json: dict[int, str
 
 def labelme_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
     """(path in the archive, bytes) of everything but the image files themselves, one image at a time (every
-    object of a chunk of images traced at once)."""
+    object of a batch of images traced at once)."""
     labels_json = {label.pk: json.dumps(label.name, ensure_ascii=False) for label in contents.labels}
-    for chunk in chunks(contents):
-        traced = traced_rings(chunk.runs)
-        for image in chunk.images:
-            rings = traced[image.first : image.first + len(image.objects)]
-            yield f"{IMAGES_DIR}/{image.stem}.json", labelme_json(image, rings, labels_json).encode()
+    for batch in batches(contents):
+        rings = outlines(batch.runs, traced_rings(batch.runs))
+        for image in batch.images:
+            image_rings = rings[image.first : image.first + len(image.objects)]
+            yield f"{IMAGES_DIR}/{image.stem}.json", labelme_json(image, image_rings, labels_json).encode()
 
 
 # Reading

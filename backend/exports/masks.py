@@ -19,7 +19,7 @@ from PIL import Image as PILImage
 
 from backend.exports.contents import ExportContents
 from backend.exports.rings import ObjectRuns, painted
-from backend.exports.rows import ImageRow, chunks
+from backend.exports.rows import ImageRow, batches
 from backend.exports.voc_labels import voc_colormap
 
 IMAGES_DIR = "images"
@@ -80,9 +80,9 @@ def labels_text(contents: ExportContents) -> str:
 def mask_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
     """(path in the archive, bytes) of everything but the image files themselves, one image at a time."""
     with_pseudo = len(contents.labels) <= 255
-    for chunk in chunks(contents):
-        for image in chunk.images:
-            indices = label_map(contents, image, chunk.runs_of(image))
+    for batch in batches(contents):
+        for image in batch.images:
+            indices = label_map(contents, image, batch.runs_of(image))
             yield f"{GRAY_DIR}/{image.stem}.png", gray_png(indices)
             if with_pseudo:
                 yield f"{PSEUDO_DIR}/{image.stem}.png", pseudo_png(indices)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from backend.exports.coco_geometry import coco_polygons_to_mask, mask_to_coco_polygons, rle_runs
-from ml.postprocess import mask_to_rle
 
 
 @dataclass(frozen=True)
@@ -183,6 +182,20 @@ class ObjectRuns:
             self.bottoms[runs],
         )
 
+    def crop(self, number: int) -> tuple[np.ndarray, int, int]:
+        """The object's mask within its bounding box, and the box's left and top (``stored_crop``'s result)."""
+        run_range = np.searchsorted(self.owners, [number, number + 1]).tolist()
+        columns, tops, bottoms = (a[slice(*run_range)] for a in (self.columns, self.tops, self.bottoms))
+        if columns.size == 0:
+            return np.zeros((0, 0), dtype=bool), 0, 0
+        x0, y0 = int(columns[0]), int(tops.min())
+        height = int(bottoms.max()) - y0
+        flat = np.zeros((int(columns[-1]) - x0 + 1) * height + 1, dtype=np.int8)
+        flat[(columns - x0) * height + tops - y0] = 1
+        flat[(columns - x0) * height + bottoms - y0] -= 1
+        crop = np.cumsum(flat[:-1], dtype=np.int8).view(bool).reshape(-1, height).T
+        return crop, x0, y0
+
     def _arrays(self) -> tuple[np.ndarray, ...]:
         return self.owners, self.columns, self.tops, self.bottoms
 
@@ -209,6 +222,26 @@ def object_runs(mask_rles: Sequence[dict]) -> ObjectRuns:
         apart = (starts[1:] != ends[:-1]) | (owners[1:] != owners[:-1])
         first_of, last_of = np.append(True, apart), np.append(apart, True)
         owners, starts, ends = owners[first_of], starts[first_of], ends[last_of]
+    return _split_by_column(len(kept), heights, owners, starts, ends)
+
+
+def mask_runs(masks: Sequence[np.ndarray]) -> ObjectRuns:
+    """The runs of bool masks (of any sizes; coordinates within each), found together."""
+    heights = np.array([mask.shape[0] for mask in masks], dtype=np.int64)
+    sizes = np.array([mask.size + 1 for mask in masks], dtype=np.int64)  # each column-major, then one False
+    pixels = np.zeros(int(sizes.sum()) + 1, dtype=np.int8)
+    offsets = np.cumsum(sizes) - sizes + 1
+    for mask, offset in zip(masks, offsets.tolist(), strict=True):
+        pixels[offset : offset + mask.size] = mask.T.ravel()
+    changes = np.flatnonzero(np.diff(pixels))  # a run starts at one change and ends at the next
+    starts, ends = changes[0::2] + 1, changes[1::2] + 1
+    owners = np.searchsorted(offsets, starts, side="right") - 1
+    return _split_by_column(len(masks), heights, owners, starts - offsets[owners], ends - offsets[owners])
+
+
+def _split_by_column(
+    count: int, heights: np.ndarray, owners: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> ObjectRuns:
     spans = owners, starts, ends
     height = heights[owners]
     first, last = starts // height, (ends - 1) // height
@@ -218,8 +251,8 @@ def object_runs(mask_rles: Sequence[dict]) -> ObjectRuns:
         column = first[which] + np.arange(which.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
         tops = np.maximum(starts[which] - column * height[which], 0)
         bottoms = np.minimum(ends[which] - column * height[which], height[which])
-        return ObjectRuns(len(kept), heights, spans, owners[which], column, tops, bottoms)
-    return ObjectRuns(len(kept), heights, spans, owners, first, starts - first * height, ends - first * height)
+        return ObjectRuns(count, heights, spans, owners[which], column, tops, bottoms)
+    return ObjectRuns(count, heights, spans, owners, first, starts - first * height, ends - first * height)
 
 
 def last_owners(runs: ObjectRuns, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -360,23 +393,28 @@ def traced_rings(runs: ObjectRuns) -> list[list[tuple[np.ndarray, int]]]:
     return rings
 
 
-def outlines(mask_rle: dict, traced: list[tuple[np.ndarray, int]]) -> list[tuple[np.ndarray, bool]]:
-    """``object_rings`` as ``((n, 2) int corners, hole)`` pairs from the object's traced rings.
+def outlines(runs: ObjectRuns, traced: list[list[tuple[np.ndarray, int]]]) -> list[list[tuple[np.ndarray, bool]]]:
+    """``object_rings`` of each object as ``((n, 2) int corners, hole)`` pairs, from the objects' runs and their
+    traced rings (``traced_rings(runs)``).
 
     An object with holes (a traced ring of negative area) is done as ``mask_rings`` does: its hole outlines are
-    those of the pixels that pycocotools' raster of the outer rings fills but the mask does not, traced as
-    regions of their own; the outer rings are the traced ones."""
-    outers = [(corners, twice) for corners, twice in traced if twice > 0]
-    rings = [(corners, False, twice) for corners, twice in outers]
-    if len(outers) < len(traced):
-        crop, x0, y0 = stored_crop(mask_rle)
+    those of the pixels that pycocotools' raster of its outer rings fills but the mask does not, traced as regions
+    of their own (every such object's together); its outer rings are the traced ones."""
+    rings = [[(corners, False, twice) for corners, twice in object_rings if twice > 0] for object_rings in traced]
+    holed = [number for number, object_rings in enumerate(traced) if len(rings[number]) < len(object_rings)]
+    offsets, hole_masks = [], []
+    for number in holed:
+        crop, x0, y0 = runs.crop(number)
         offset = np.array([x0, y0])
-        in_crop = [(corners - offset).astype(float).ravel().tolist() for corners, _ in outers]
-        holes = coco_polygons_to_mask(in_crop, *crop.shape) & ~crop
-        if holes.any():
-            (hole_rings,) = traced_rings(object_runs([mask_to_rle(holes)]))
-            rings += [(corners + offset, True, twice) for corners, twice in hole_rings if twice > 0]
-    return [(corners, hole) for corners, hole, _ in sorted(rings, key=lambda ring: -abs(ring[2]) / 2)]
+        in_crop = [(corners - offset).astype(float).ravel().tolist() for corners, _, _ in rings[number]]
+        offsets.append(offset)
+        hole_masks.append(coco_polygons_to_mask(in_crop, *crop.shape) & ~crop)
+    for number, offset, hole_rings in zip(holed, offsets, traced_rings(mask_runs(hole_masks)), strict=True):
+        rings[number] += [(corners + offset, True, twice) for corners, twice in hole_rings if twice > 0]
+    return [
+        [(corners, hole) for corners, hole, _ in sorted(object_rings, key=lambda ring: -abs(ring[2]) / 2)]
+        for object_rings in rings
+    ]
 
 
 def outer_outlines(traced: list[tuple[np.ndarray, int]]) -> list[np.ndarray]:

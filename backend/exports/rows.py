@@ -1,9 +1,11 @@
 """How the label formats (VOC, masks, LabelMe, YOLO) read an export: chunk by chunk, as plain rows.
 
 Each chunk of ``contents.images.id_chunks()`` is two queries of tuples — the images' sizes, the objects' label,
-stored mask and box in creation order — with no model instance built, and its objects' stored masks are decoded
-into runs together (:func:`backend.exports.rings.object_runs`): per-call costs, not the data, are most of what
-an image with a few small objects costs. Progress is told by ``id_chunks`` after each chunk.
+stored mask and box in creation order — with no model instance built. Its images come in batches of
+``BATCH_IMAGES`` whose objects' stored masks are decoded into runs together
+(:func:`backend.exports.rings.object_runs`) and traced together by the formats that trace: numpy's per-call costs
+are most of what one image with a few small objects costs, while a whole chunk's arrays would be large (memory,
+slower sorts). Progress is told by ``id_chunks`` after each chunk.
 """
 
 from collections.abc import Iterator
@@ -14,6 +16,8 @@ from backend.annotations.models import AnnotationObject
 from backend.exports.contents import ExportContents
 from backend.exports.rings import ObjectRuns, object_runs
 from backend.images.models import Image
+
+BATCH_IMAGES = 8
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class ImageRow:
     height: int
     width: int
     objects: list[ObjectRow]  # in creation order (later drawn over earlier)
-    first: int  # the index of its first object in its chunk's runs
+    first: int  # the index of its first object in its batch's runs
 
     @property
     def stem(self) -> str:
@@ -37,16 +41,16 @@ class ImageRow:
 
 
 @dataclass(frozen=True)
-class Chunk:
+class Batch:
     images: list[ImageRow]
-    runs: ObjectRuns  # every object of the chunk's images, image after image
+    runs: ObjectRuns  # every object of the batch's images, image after image
 
     def runs_of(self, image: ImageRow) -> ObjectRuns:
         return self.runs.select(image.first, image.first + len(image.objects))
 
 
-def chunks(contents: ExportContents) -> Iterator[Chunk]:
-    """The export's images in order, chunk by chunk, with their objects and those objects' runs."""
+def batches(contents: ExportContents) -> Iterator[Batch]:
+    """The export's images in order, batch by batch, with their objects and those objects' runs."""
     names = contents.images.file_names()  # in the order of the ids
     done = 0
     for ids in contents.images.id_chunks():
@@ -56,12 +60,13 @@ def chunks(contents: ExportContents) -> Iterator[Chunk]:
         rows = AnnotationObject.objects.filter(image_id__in=ids).order_by("image_id", "id")
         for image_id, label_id, mask_rle, bbox in rows.values_list("image_id", "label_id", "mask_rle", "bbox"):
             objects[image_id].append(ObjectRow(label_id, mask_rle, bbox))
-        images, first = [], 0
-        for pk, name in zip(ids, chunk_names, strict=True):
-            if pk in sizes:  # else deleted meanwhile
+        kept = [(pk, name) for pk, name in zip(ids, chunk_names, strict=True) if pk in sizes]  # else deleted
+        for start in range(0, len(kept), BATCH_IMAGES):
+            images, first = [], 0
+            for pk, name in kept[start : start + BATCH_IMAGES]:
                 images.append(ImageRow(name, *sizes[pk], objects[pk], first))
                 first += len(objects[pk])
-        yield Chunk(images, object_runs([obj.mask_rle for image in images for obj in image.objects]))
+            yield Batch(images, object_runs([obj.mask_rle for image in images for obj in image.objects]))
 
 
 def _sizes(ids: list[int]) -> list[tuple[int, int, int]]:

@@ -16,7 +16,7 @@ import numpy as np
 from backend.exports.contents import ExportContents
 from backend.exports.masks import label_png
 from backend.exports.rings import ObjectRuns, painted
-from backend.exports.rows import ImageRow, chunks
+from backend.exports.rows import ImageRow, batches
 from backend.exports.voc_labels import labelmap_text, voc_classes, voc_colormap
 
 IMAGE_SET = "default"
@@ -78,9 +78,9 @@ def voc_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
     class_colours = [voc.colour for voc in vocs]
     instance_colours = [voc_colormap(i) for i in range(256)]
     names = {label.pk: voc.name for label, voc in zip(contents.labels, vocs[1:], strict=True)}
-    for chunk in chunks(contents):
-        for image in chunk.images:
-            classes, instances = class_and_object_maps(contents, image, chunk.runs_of(image))
+    for batch in batches(contents):
+        for image in batch.images:
+            classes, instances = class_and_object_maps(contents, image, batch.runs_of(image))
             yield f"SegmentationClass/{image.stem}.png", _palette_png(classes, class_colours)
             yield f"SegmentationObject/{image.stem}.png", _palette_png(instances, instance_colours)
             yield f"Annotations/{image.stem}.xml", _annotation_xml(image, names)

@@ -30,7 +30,7 @@ from backend.exports.coco_reading import shown
 from backend.exports.contents import ExportContents, base_name, unique_file_names
 from backend.exports.importing import ImportedAnnotation, check_import_size
 from backend.exports.rings import outer_outlines, traced_rings
-from backend.exports.rows import ImageRow, chunks
+from backend.exports.rows import ImageRow, batches
 from backend.images.models import Image
 from backend.projects.models import Project
 
@@ -70,9 +70,9 @@ def data_yaml(contents: ExportContents) -> str:
 
 def yolo_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
     """(path in the archive, bytes) of everything but the image files themselves, one image at a time."""
-    for chunk in chunks(contents):
-        traced = traced_rings(chunk.runs)  # every object of a chunk of images at once
-        for image in chunk.images:
+    for batch in batches(contents):
+        traced = traced_rings(batch.runs)  # every object of a batch of images at once
+        for image in batch.images:
             rings = traced[image.first : image.first + len(image.objects)]
             yield f"{LABELS_DIR}/{image.stem}.txt", yolo_lines(contents, image, rings).encode()
     yield DATA_PATH, data_yaml(contents).encode()

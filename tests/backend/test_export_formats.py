@@ -126,12 +126,15 @@ def test_runs_trace_and_paint_exactly_as_the_decoded_masks_do() -> None:
         rles = [mask_to_rle(mask) for mask in masks]
         runs = object_runs(rles)
         traced = traced_rings(runs)
-        for mask, rle, rings in zip(masks, rles, traced, strict=True):
+        for number, (mask, rle, rings) in enumerate(zip(masks, rles, traced, strict=True)):
             outers = [corners.astype(float).ravel().tolist() for corners, twice in rings if twice > 0]
             assert outers == mask_to_coco_polygons(mask)
-            fast = [(corners.astype(float).ravel().tolist(), hole) for corners, hole in outlines(rle, rings)]
-            assert fast == [(ring.points, ring.hole) for ring in object_rings(rle)]
             assert [corners.astype(float).ravel().tolist() for corners in outer_outlines(rings)] == outer_rings(rle)
+            crop, expected_crop = runs.crop(number), stored_crop(rle)
+            assert crop[1:] == expected_crop[1:] and (crop[0] == expected_crop[0]).all()
+        for rle, rings in zip(rles, outlines(runs, traced), strict=True):
+            fast = [(corners.astype(float).ravel().tolist(), hole) for corners, hole in rings]
+            assert fast == [(ring.points, ring.hole) for ring in object_rings(rle)]
         expected = np.zeros((H, W), np.int64)
         for number, mask in enumerate(masks, start=1):
             expected[mask] = 10 * number
