@@ -8,13 +8,14 @@ Class names and colours are those of backend.exports.voc_labels (unique, and rea
 Where objects overlap, the later one wins, as on the canvas.
 """
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 
 import numpy as np
 
 from backend.exports.contents import ExportContents
-from backend.exports.masks import label_png
+from backend.exports.masks import compressed_in_order, label_png
 from backend.exports.rings import ObjectRuns, painted
 from backend.exports.rows import ImageRow, batches
 from backend.exports.voc_labels import labelmap_text, voc_classes, voc_colormap
@@ -71,6 +72,17 @@ def _annotation_xml(image: ImageRow, names: dict[int, str]) -> bytes:
     return "".join(parts).encode("utf-8", "xmlcharrefreplace")
 
 
+def _image_entries(
+    contents: ExportContents, class_colours: list, instance_colours: list, names: dict[int, str]
+) -> Iterator[tuple[str, bytes | Callable[[], bytes]]]:
+    for batch in batches(contents):
+        for image in batch.images:
+            classes, instances = class_and_object_maps(contents, image, batch.runs_of(image))
+            yield f"SegmentationClass/{image.stem}.png", functools.partial(_palette_png, classes, class_colours)
+            yield f"SegmentationObject/{image.stem}.png", functools.partial(_palette_png, instances, instance_colours)
+            yield f"Annotations/{image.stem}.xml", _annotation_xml(image, names)
+
+
 def voc_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
     """(path in the archive, bytes) of everything but the image files themselves, in one pass over the images
     (the image lists come from the file names alone)."""
@@ -78,12 +90,7 @@ def voc_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
     class_colours = [voc.colour for voc in vocs]
     instance_colours = [voc_colormap(i) for i in range(256)]
     names = {label.pk: voc.name for label, voc in zip(contents.labels, vocs[1:], strict=True)}
-    for batch in batches(contents):
-        for image in batch.images:
-            classes, instances = class_and_object_maps(contents, image, batch.runs_of(image))
-            yield f"SegmentationClass/{image.stem}.png", _palette_png(classes, class_colours)
-            yield f"SegmentationObject/{image.stem}.png", _palette_png(instances, instance_colours)
-            yield f"Annotations/{image.stem}.xml", _annotation_xml(image, names)
+    yield from compressed_in_order(_image_entries(contents, class_colours, instance_colours, names))
     stems = "".join(f"{PurePosixPath(name).stem}\n" for name in contents.images.file_names()).encode()
     yield f"ImageSets/Main/{IMAGE_SET}.txt", stems
     yield f"ImageSets/Segmentation/{IMAGE_SET}.txt", stems
