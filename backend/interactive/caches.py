@@ -75,6 +75,12 @@ def loaded_model(name: str) -> Engine:
         return _models[name]
 
 
+def loaded_models() -> dict[str, Engine]:
+    """The models this process has loaded, by name (what ``/healthz`` reports)."""
+    with _models_lock:
+        return dict(_models)
+
+
 class ImageCache:
     """Working images (see ``ml.inference.working_copy``) by content hash, bounded by their bytes.
 

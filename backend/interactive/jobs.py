@@ -30,7 +30,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from backend.common.background import Background
-from backend.interactive import caches
+from backend.interactive import caches, inference_status
 from backend.interactive.store import state_store
 from ml.inference.clicks import Click
 from ml.inference.state import decode_state, encode_state
@@ -119,6 +119,7 @@ class JobReply:
     polygons: list[dict[str, Any]] = field(default_factory=list)
     latency: dict[str, float] = field(default_factory=dict)
     worker: str = ""
+    engine: str = ""  # the inference engine that computed the mask (e.g. openvino-int8)
 
     @property
     def ok(self) -> bool:
@@ -144,6 +145,7 @@ class JobReply:
             "polygons": self.polygons,
             "latency": self.latency,
             "worker": self.worker,
+            "engine": self.engine,
         }
 
     @classmethod
@@ -161,6 +163,7 @@ class JobReply:
             polygons=message["polygons"],
             latency=message["latency"],
             worker=message["worker"],
+            engine=message.get("engine", ""),
         )
 
     def to_client(self) -> dict[str, Any]:
@@ -212,8 +215,15 @@ def run_job(job: ClickJob) -> tuple[JobReply, Callable[[], None]]:
         polygons=shape["polygons"],
         latency={key: round(value, 4) for key, value in timings.items()},
         worker=worker_id(),
+        engine=_engine_of(live.session),
     )
     return reply, lambda: _persist(job.session, live, version)
+
+
+def _engine_of(session: "ClickSession") -> str:
+    from ml.inference.engines import engine_name
+
+    return engine_name(session.engine)
 
 
 def _nothing() -> None:
@@ -300,6 +310,8 @@ def run_click_job(message: dict[str, Any]) -> None:
     reply, persist = run_job(job)
     async_to_sync(get_channel_layer().send)(job.reply_channel, reply.to_message())
     persist()
+    if click_jobs.uses_celery:
+        inference_status.heartbeat(worker_id())
 
 
 @worker_process_init.connect  # in each process that runs tasks: a prefork child, or the solo pool's worker itself
@@ -317,6 +329,7 @@ def _preload_default_model(**_: Any) -> None:
         log.warning("default model not loaded: %s", exc)
         return
     log.info("default model %s loaded (%s engine)", settings.DEFAULT_MODEL_NAME, engine_name(loaded))
+    inference_status.heartbeat(worker_id(), force=True)
 
 
 click_jobs = Background(run_click_job, queue=INFERENCE_QUEUE, setting="INFERENCE_BACKEND")

@@ -6,9 +6,14 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from backend.annotations.selectors import project_statistics
 from backend.common.errors import InvalidInput
@@ -21,6 +26,8 @@ from backend.images.selectors import (
     visible_images,
     with_image_counts,
 )
+from backend.interactive.inference_status import inference_status
+from backend.interactive.jobs import click_jobs, worker_id
 from backend.projects.access import MANAGING_ROLES, get_project_for, visible_projects
 from backend.projects.models import Project, Role
 from backend.projects.services import next_label_colour
@@ -129,5 +136,13 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "web/project.html", context)
 
 
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"ok": True})
+@extend_schema(exclude=True)  # operations, not the API
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def healthz(request: Request) -> Response:
+    """Liveness; to signed-in users (session or token) also what runs the model: per inference process its CPU
+    and each loaded model's engine (host names and CPUs are not for anonymous probes)."""
+    if not request.user.is_authenticated:
+        return Response({"ok": True})
+    in_process = not click_jobs.uses_celery
+    return Response({"ok": True, "inference": inference_status(in_process=in_process, worker=worker_id())})

@@ -56,6 +56,7 @@ export interface MaskMessage {
   polygons: Shape;
   latency: { queue_s?: number; load_s?: number; forward_s?: number; post_s?: number; total_s?: number };
   worker?: string;
+  engine?: string;
 }
 
 export interface SupersededMessage {

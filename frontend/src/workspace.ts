@@ -333,8 +333,10 @@ export class Workspace {
       this.metrics.clickToPaintMs.push(ms);
       this.metrics.serverMs.push(serverMs);
       const latency = byId("ws-latency");
-      latency.textContent = `click→mask ${Math.round(ms)} ms (model ${Math.round(serverMs)} ms)`;
+      const engine = mask.engine ? ` · ${mask.engine}` : "";
+      latency.textContent = `click→mask ${Math.round(ms)} ms (model ${Math.round(serverMs)} ms${engine})`;
       latency.dataset.ms = String(Math.round(ms));
+      latency.dataset.engine = mask.engine ?? "";
     });
   }
 

@@ -9,6 +9,7 @@ import redis
 from pycocotools import mask as coco_mask
 
 from backend.annotations.models import AnnotationObject
+from ml.inference.engines import ENGINES
 from tests.conftest import World
 from tests.http import call
 from tests.live_stack import TEST_REDIS_URL, Client, Stack, grabcut_mask, token_for
@@ -24,6 +25,21 @@ def iou(rle: dict, truth: np.ndarray, ignore: np.ndarray) -> float:
     predicted = coco_mask.decode({"size": rle["size"], "counts": rle["counts"].encode()}).astype(bool)
     keep = ~ignore
     return (predicted & truth & keep).sum() / max(1, ((predicted | truth) & keep).sum())
+
+
+def assert_engine_reported(stack: Stack, token: str, mask: dict) -> None:
+    """The mask names the engine that computed it, and /healthz (signed in) lists the worker with that engine
+    for a model and its CPU; anonymous probes learn only that the server is up."""
+    assert mask["engine"] in ENGINES and mask["worker"]
+
+    def worker() -> dict | None:
+        health = call("GET", f"{stack.url}/healthz", headers={"Authorization": f"Token {token}"}).json()
+        return next((w for w in health["inference"]["workers"] if w["worker"] == mask["worker"]), None)
+
+    found = wait_until(worker, timeout=30, what="the worker in /healthz")
+    assert mask["engine"] in found["engines"].values() and found["cpu"]["model"]
+    assert {"FP32"} <= set(found["cpu"]["capabilities"])
+    assert call("GET", f"{stack.url}/healthz").json() == {"ok": True}
 
 
 def client(stack: Stack, world: World, who: str, image_id: int) -> Client:
@@ -66,6 +82,7 @@ def test_a_click_streams_a_mask_and_the_object_is_saved_over_rest(team_stack, wo
     assert iou(mask["rle"], truth, ignore) > 0.8
     assert mask["polygons"] and mask["area"] > 10000 and "can_undo" not in mask
     assert set(mask["latency"]) >= {"queue_s", "load_s", "forward_s", "post_s", "total_s"}
+    assert_engine_reported(team_stack, token, mask)
     state_key = f"edgeflow:click:{session}:state"
     wait_until(lambda: redis.Redis.from_url(TEST_REDIS_URL).exists(state_key), timeout=30, what="the stored state")
 
@@ -261,6 +278,7 @@ def test_embedded_mode_computes_clicks_in_the_web_process(embedded_stack, world,
     mask = conn.until("mask", seq=1)
     truth, ignore = grabcut_mask("llama")
     assert iou(mask["rle"], truth, ignore) > 0.8
+    assert_engine_reported(embedded_stack, token, mask)
     conn.send(type="clicks", seq=2, clicks=[])
     assert conn.until("mask", seq=2)["area"] == 0
     conn.send(type="clicks", seq=3, clicks=[LLAMA_CLICK])
