@@ -21,8 +21,8 @@ import numpy as np
 from PIL import Image as PILImage
 
 from backend.exports.contents import ExportContents
-from backend.exports.rings import ObjectRuns, painted
-from backend.exports.rows import ImageRow, batches
+from backend.exports.rings import painted_images
+from backend.exports.rows import Batch, batches
 from backend.exports.voc_labels import voc_colormap
 
 IMAGES_DIR = "images"
@@ -32,35 +32,45 @@ LABELS_PATH = "labels.txt"
 VOC_PALETTE = [channel for index in range(256) for channel in voc_colormap(index)]
 VOC_PALETTE_BYTES = bytes(VOC_PALETTE)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-PENDING_ENTRIES = 16
+PENDING_JOBS = 8
 
 
-def label_map(contents: ExportContents, image: ImageRow, runs: ObjectRuns) -> np.ndarray:
-    """The image's label indices (uint8, or uint16 past 255 labels); later objects over earlier ones, painted from
-    their stored runs (no mask decoded)."""
+def label_maps(contents: ExportContents, batch: Batch) -> list[np.ndarray]:
+    """Each image's label indices (uint8, or uint16 past 255 labels), later objects over earlier ones, painted
+    from the objects' stored runs (no mask decoded), every image of the batch together."""
     dtype = np.uint8 if len(contents.labels) <= 255 else np.uint16
-    categories = [contents.category_of(obj.label_id) for obj in image.objects]
-    return painted(runs, categories, image.height, image.width, dtype)
+    categories = [contents.category_of(obj.label_id) for image in batch.images for obj in image.objects]
+    counts = [len(image.objects) for image in batch.images]
+    shapes = [(image.height, image.width) for image in batch.images]
+    return [maps[0] for maps in painted_images(batch.runs, counts, shapes, [categories], dtype)]
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def label_png(indices: np.ndarray, palette: bytes | None = None) -> bytes:
-    """An 8-bit PNG of a uint8 label map: grayscale, or a palette PNG with ``palette`` (256 RGB triples).
-
-    Written here rather than by Pillow (which reads it back the same: mode ``L`` or ``P``, the same pixels and
-    palette) because Pillow filters each grayscale row adaptively, four times the time on a label map. Rows go
-    unfiltered into zlib at level 1 with its run-length strategy: label maps are long runs."""
-    height, width = indices.shape
-    rows = np.zeros((height, width + 1), np.uint8)  # each row: filter type 0, then its pixels
+def png_data(indices: np.ndarray) -> bytes:
+    """The compressed pixels (IDAT) of an 8-bit PNG of a uint8 label map: rows unfiltered, zlib at level 1 with its
+    run-length strategy (label maps are long runs). A grayscale and a palette PNG of one map share them."""
+    rows = np.zeros((indices.shape[0], indices.shape[1] + 1), np.uint8)  # each row: filter type 0, its pixels
     rows[:, 1:] = indices
     compressor = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
-    data = compressor.compress(rows.data) + compressor.flush()
+    return compressor.compress(rows.data) + compressor.flush()
+
+
+def png_file(shape: tuple[int, ...], data: bytes, palette: bytes | None = None) -> bytes:
+    """An 8-bit PNG of ``png_data``: grayscale, or a palette PNG with ``palette`` (256 RGB triples).
+
+    Written here rather than by Pillow (which reads it back the same: mode ``L`` or ``P``, the same pixels and
+    palette) because Pillow filters each grayscale row adaptively, four times the time on a label map."""
+    height, width = shape[:2]
     header = struct.pack(">IIBBBBB", width, height, 8, 0 if palette is None else 3, 0, 0, 0)
     colours = b"" if palette is None else _chunk(b"PLTE", palette)
     return PNG_SIGNATURE + _chunk(b"IHDR", header) + colours + _chunk(b"IDAT", data) + _chunk(b"IEND", b"")
+
+
+def label_png(indices: np.ndarray, palette: bytes | None = None) -> bytes:
+    return png_file(indices.shape, png_data(indices), palette)
 
 
 def gray_png(indices: np.ndarray) -> bytes:
@@ -81,34 +91,39 @@ def labels_text(contents: ExportContents) -> str:
     return "".join(f"{name}\n" for name in ["background", *(label.name for label in contents.labels)])
 
 
-def compressed_in_order(entries: Iterable[tuple[str, bytes | Callable[[], bytes]]]) -> Iterator[tuple[str, bytes]]:
-    """The entries in order, each callable one made in a worker thread: PNG compression (zlib lets go of the GIL)
-    runs beside the next image's painting, on the other core. At most ``PENDING_ENTRIES`` wait."""
+Job = Callable[[], list[tuple[str, bytes]]]
+
+
+def in_worker(jobs: Iterable[Job]) -> Iterator[tuple[str, bytes]]:
+    """The entries each job makes, in order, the jobs run in a worker thread: PNG compression (zlib lets go of the
+    GIL) runs beside the next images' painting, on the other core. At most ``PENDING_JOBS`` wait."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-png") as pool:
-        pending: deque[tuple[str, bytes | Future[bytes]]] = deque()
-        for path, entry in entries:
-            pending.append((path, pool.submit(entry) if callable(entry) else entry))
-            while len(pending) > PENDING_ENTRIES:
-                yield _done(*pending.popleft())
+        pending: deque[Future[list[tuple[str, bytes]]]] = deque()
+        for job in jobs:
+            pending.append(pool.submit(job))
+            while len(pending) > PENDING_JOBS:
+                yield from pending.popleft().result()
         while pending:
-            yield _done(*pending.popleft())
-
-
-def _done(path: str, entry: bytes | Future[bytes]) -> tuple[str, bytes]:
-    return path, entry.result() if isinstance(entry, Future) else entry
+            yield from pending.popleft().result()
 
 
 def mask_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
     """(path in the archive, bytes) of everything but the image files themselves, one image at a time."""
-    yield from compressed_in_order(_mask_entries(contents))
+    yield from in_worker(_mask_jobs(contents))
     yield LABELS_PATH, labels_text(contents).encode()
 
 
-def _mask_entries(contents: ExportContents) -> Iterator[tuple[str, Callable[[], bytes]]]:
-    with_pseudo = len(contents.labels) <= 255
+def _mask_jobs(contents: ExportContents) -> Iterator[Job]:
     for batch in batches(contents):
-        for image in batch.images:
-            indices = label_map(contents, image, batch.runs_of(image))
-            yield f"{GRAY_DIR}/{image.stem}.png", functools.partial(gray_png, indices)
-            if with_pseudo:
-                yield f"{PSEUDO_DIR}/{image.stem}.png", functools.partial(pseudo_png, indices)
+        for image, indices in zip(batch.images, label_maps(contents, batch), strict=True):
+            yield functools.partial(_mask_pngs, image.stem, indices)
+
+
+def _mask_pngs(stem: str, indices: np.ndarray) -> list[tuple[str, bytes]]:
+    if indices.dtype != np.uint8:  # over 255 labels: 16-bit grayscale only
+        return [(f"{GRAY_DIR}/{stem}.png", gray_png(indices))]
+    data = png_data(indices)
+    return [
+        (f"{GRAY_DIR}/{stem}.png", png_file(indices.shape, data)),
+        (f"{PSEUDO_DIR}/{stem}.png", png_file(indices.shape, data, VOC_PALETTE_BYTES)),
+    ]

@@ -114,37 +114,48 @@ def _segmented_cumsum(values: np.ndarray, segment: np.ndarray) -> np.ndarray:
     return sums - np.repeat(offsets, np.diff(np.append(first, values.size)))
 
 
-def _many_rle_runs(texts: list[str]) -> list[np.ndarray | None]:
-    """``rle_runs`` of many compressed RLE strings in one numpy pass (per-call overhead dominates small masks);
-    any oddity (empty or non-ASCII text, a bad character, an over-long count) decodes one by one instead."""
-    if len(texts) < 2 or not all(text and text.isascii() for text in texts):
-        return [rle_runs(text) for text in texts]
+def _decoded(counts: Sequence[str | list]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(runs, mask, index)`` of every run of many RLE ``counts`` (compressed strings, as ``rle_runs`` reads them,
+    or lists): its length, which mask it belongs to and its index in that mask's runs; a malformed mask has none.
+
+    Strings are decoded in one numpy pass (per-call costs dominate small masks); any oddity (a list, an empty or
+    non-ASCII text, a bad character, an over-long count) decodes them one by one instead."""
+    texts = [text for text in counts if isinstance(text, str) and text and text.isascii()]
+    if len(texts) < len(counts) or not texts:
+        return _decoded_one_by_one(counts)
     chars = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
     bounds = np.cumsum([len(text) for text in texts])
     last = (chars & 0x20) == 0  # the last character of each count
     if chars.min() < 0 or chars.max() > 63 or not last[bounds - 1].all():
-        return [rle_runs(text) for text in texts]
+        return _decoded_one_by_one(counts)
     ends = np.flatnonzero(last)
     starts = np.concatenate([[0], ends[:-1] + 1])
     lengths = ends - starts + 1
     if lengths.max() > 7:
-        return [rle_runs(text) for text in texts]
+        return _decoded_one_by_one(counts)
     position = np.arange(chars.size) - np.repeat(starts, lengths)
     values = np.add.reduceat((chars & 0x1F) << (5 * position), starts)
     values = np.where(chars[ends] & 0x10, values - (1 << (5 * lengths)), values)
-    owner = np.searchsorted(bounds, ends, side="right")  # the text of each count
-    counts = np.bincount(owner, minlength=len(texts))
-    firsts = np.cumsum(counts) - counts
-    local = np.arange(values.size) - np.repeat(firsts, counts)
+    mask = np.searchsorted(bounds, ends, side="right")  # the text of each count
+    sizes = np.bincount(mask, minlength=len(texts))
+    firsts = np.cumsum(sizes) - sizes
+    index = np.arange(values.size) - np.repeat(firsts, sizes)
     # From the fourth count on, each is stored as its difference to the count two before.
     runs = values.copy()
     for parity in (1, 0):
-        chosen = (local % 2 == parity) & (local > 0)
-        runs[chosen] = _segmented_cumsum(values[chosen], owner[chosen])
-    result: list[np.ndarray | None] = []
-    for text_runs in np.split(runs, firsts[1:]):
-        result.append(text_runs if (text_runs >= 0).all() else None)
-    return result
+        chosen = (index % 2 == parity) & (index > 0)
+        runs[chosen] = _segmented_cumsum(values[chosen], mask[chosen])
+    keep = (np.minimum.reduceat(runs, firsts) >= 0)[mask]  # rle_runs refuses a negative count
+    return runs[keep], mask[keep], index[keep]
+
+
+def _decoded_one_by_one(counts: Sequence[str | list]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    decoded = [np.asarray(c, dtype=np.int64) if isinstance(c, list) else rle_runs(c) for c in counts]
+    kept = [runs if runs is not None else np.zeros(0, np.int64) for runs in decoded]
+    sizes = np.array([runs.size for runs in kept], dtype=np.int64)
+    runs = np.concatenate(kept) if kept else np.zeros(0, np.int64)
+    index = np.arange(runs.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return runs, np.repeat(np.arange(len(kept)), sizes), index
 
 
 @dataclass(frozen=True)
@@ -203,26 +214,17 @@ class ObjectRuns:
 def object_runs(mask_rles: Sequence[dict]) -> ObjectRuns:
     """The column runs of stored masks, their RLE strings decoded together (numpy's per-call cost, not the data,
     is what a small mask costs)."""
-    texts = [rle["counts"] for rle in mask_rles]
-    if all(isinstance(text, str) for text in texts):
-        decoded = _many_rle_runs(texts)
-    else:
-        decoded = [np.asarray(t, dtype=np.int64) if isinstance(t, list) else rle_runs(t) for t in texts]
     heights = np.array([int(rle["size"][0]) for rle in mask_rles], dtype=np.int64)
-    kept = [runs if runs is not None and runs.size >= 2 else np.zeros(0, np.int64) for runs in decoded]
-    sizes = np.array([runs.size for runs in kept], dtype=np.int64)
-    owner_of_run = np.repeat(np.arange(len(kept)), sizes)
-    runs = np.concatenate(kept) if kept else np.zeros(0, np.int64)
-    ends = _segmented_cumsum(runs, owner_of_run)
-    local = np.arange(runs.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    foreground = (local % 2 == 1) & (runs > 0)  # every other run, from the second; empty ones dropped
-    owners, ends = owner_of_run[foreground], ends[foreground]
+    runs, mask, index = _decoded([rle["counts"] for rle in mask_rles])
+    ends = _segmented_cumsum(runs, mask)
+    foreground = (index % 2 == 1) & (runs > 0)  # every other run, from the second; empty ones dropped
+    owners, ends = mask[foreground], ends[foreground]
     starts = ends - runs[foreground]
     if starts.size > 1:  # a zero-length background run between two of an object: one run
         apart = (starts[1:] != ends[:-1]) | (owners[1:] != owners[:-1])
         first_of, last_of = np.append(True, apart), np.append(apart, True)
         owners, starts, ends = owners[first_of], starts[first_of], ends[last_of]
-    return _split_by_column(len(kept), heights, owners, starts, ends)
+    return _split_by_column(len(mask_rles), heights, owners, starts, ends)
 
 
 def mask_runs(masks: Sequence[np.ndarray]) -> ObjectRuns:
@@ -255,39 +257,84 @@ def _split_by_column(
     return ObjectRuns(count, heights, spans, owners, first, starts - first * height, ends - first * height)
 
 
-def last_owners(runs: ObjectRuns, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """The column-major pixel order of a ``height × width`` map cut into pieces at the stored runs' ends: each
-    piece's last object covering it (k + 1 for the k-th object, 0 for none) and its length. Objects must have the
-    map's height."""
-    owners, starts, ends = runs.spans
-    size = height * width
-    cuts = np.concatenate([[0, size], np.minimum(starts, size), np.minimum(ends, size)])
-    cuts.sort()
-    cuts = cuts[_changes(cuts)]
+def _last_owners(owners: np.ndarray, starts: np.ndarray, ends: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """For the pieces between consecutive ``cuts`` (sorted, every run's start and end among them): the last
+    object covering each (k + 1 for the k-th object, 0 for none)."""
     first, last = np.searchsorted(cuts, starts), np.searchsorted(cuts, ends)
     covered = last - first  # how many pieces each run covers
     pieces = np.repeat(first - (np.cumsum(covered) - covered), covered) + np.arange(covered.sum())
     owner = np.zeros(cuts.size - 1, dtype=np.int64)
     np.maximum.at(owner, pieces, np.repeat(owners + 1, covered))
-    return owner, np.diff(cuts)
+    return owner
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    values.sort()
+    return values[_changes(values)]
 
 
 def painted(runs: ObjectRuns, values: Sequence[int], height: int, width: int, dtype: type) -> np.ndarray:
     """A ``height × width`` map of each object's value over its pixels, later objects over earlier ones (0 where
-    none is).
+    none is); :func:`painted_images` for one image."""
+    (image_maps,) = painted_images(runs, [runs.count], [(height, width)], [values], dtype)
+    return image_maps[0]
 
-    Built without a loop over runs: each piece of :func:`last_owners` takes its object's value, repeated over its
-    length. Objects of another height than the map's are painted run by run."""
-    if not (runs.heights == height).all():
-        target = np.zeros((height, width), dtype)
+
+def painted_images(
+    runs: ObjectRuns,
+    counts: Sequence[int],
+    shapes: Sequence[tuple[int, int]],
+    value_sets: Sequence[Sequence[int]],
+    dtype: type,
+) -> list[list[np.ndarray]]:
+    """Maps of images whose objects are the runs' objects in order (``counts[i]`` for the image of ``shapes[i]``,
+    ``(height, width)``): for each image, one ``height × width`` map per value set (a value per object), each
+    object's value over its pixels, later objects over earlier ones, 0 where none is.
+
+    Built without a loop over runs: the images' column-major pixels, one image after another, are cut into pieces
+    at every run's ends, each piece takes the value of the last object covering it, and the maps are those values
+    repeated over the pieces' lengths. Images with an object of another height are painted run by run."""
+    count = len(counts)
+    image_of = np.repeat(np.arange(count), counts)
+    heights, widths = (np.array([shape[i] for shape in shapes], dtype=np.int64) for i in (0, 1))
+    if not (runs.heights == heights[image_of]).all():
+        return [_painted_run_by_run(runs, counts, shapes, value_sets, dtype, image) for image in range(count)]
+    sizes = heights * widths
+    bases = np.cumsum(sizes) - sizes
+    owners, starts, ends = runs.spans
+    image = image_of[owners]
+    starts, ends = bases[image] + np.minimum(starts, sizes[image]), bases[image] + np.minimum(ends, sizes[image])
+    cuts = _sorted_unique(np.concatenate([bases, [sizes.sum()], starts, ends]))
+    owner, lengths = _last_owners(owners, starts, ends, cuts), np.diff(cuts)
+    flats = []
+    for values in value_sets:
+        lookup = np.zeros(runs.count + 1, dtype=dtype)
+        lookup[1:] = values[: runs.count]
+        flats.append(np.repeat(lookup[owner], lengths))
+    places = zip(bases.tolist(), sizes.tolist(), heights.tolist(), widths.tolist(), strict=True)
+    return [
+        [flat[base : base + size].reshape(width, height).T for flat in flats] for base, size, height, width in places
+    ]
+
+
+def _painted_run_by_run(
+    runs: ObjectRuns,
+    counts: Sequence[int],
+    shapes: Sequence[tuple[int, int]],
+    value_sets: Sequence[Sequence[int]],
+    dtype: type,
+    image: int,
+) -> list[np.ndarray]:
+    first = sum(counts[:image])
+    own = runs.select(first, first + counts[image])
+    maps = []
+    for values in value_sets:
+        target = np.zeros(shapes[image], dtype)
         transposed = target.T
-        for owner, column, top, bottom in zip(*(a.tolist() for a in runs._arrays()), strict=True):
-            transposed[column, top:bottom] = values[owner]
-        return target
-    owner, lengths = last_owners(runs, height, width)
-    lookup = np.zeros(runs.count + 1, dtype=dtype)
-    lookup[1:] = values[: runs.count]
-    return np.repeat(lookup[owner], lengths).reshape(width, height).T
+        for owner, column, top, bottom in zip(*(a.tolist() for a in own._arrays()), strict=True):
+            transposed[column, top:bottom] = values[first + owner]
+        maps.append(target)
+    return maps
 
 
 def _following(ends: np.ndarray, starts: np.ndarray) -> np.ndarray:

@@ -9,33 +9,38 @@ Where objects overlap, the later one wins, as on the canvas.
 """
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 import numpy as np
 
 from backend.exports.contents import ExportContents
-from backend.exports.masks import compressed_in_order, label_png
-from backend.exports.rings import ObjectRuns, painted
-from backend.exports.rows import ImageRow, batches
+from backend.exports.masks import Job, in_worker, label_png
+from backend.exports.rings import painted, painted_images
+from backend.exports.rows import Batch, ImageRow, batches
 from backend.exports.voc_labels import labelmap_text, voc_classes, voc_colormap
 
 IMAGE_SET = "default"
 
 
-def _palette_png(indices: np.ndarray, colours: list[tuple[int, int, int]]) -> bytes:
-    """A palette PNG of 256 colours (the unused ones black), written as the label masks' PNGs are."""
-    palette = [channel for colour in colours for channel in colour]
-    return label_png(indices, bytes(palette + [0, 0, 0] * (256 - len(colours))))
+def _palette(colours: list[tuple[int, int, int]]) -> bytes:
+    """256 palette colours (the unused ones black)."""
+    return bytes([channel for colour in colours for channel in colour] + [0, 0, 0] * (256 - len(colours)))
 
 
-def class_and_object_maps(contents: ExportContents, image: ImageRow, runs: ObjectRuns) -> tuple[np.ndarray, np.ndarray]:
-    """Class and instance indices of the image, painted from its objects' stored runs (no mask decoded)."""
-    categories = [contents.category_of(obj.label_id) for obj in image.objects]
-    classes = painted(runs, categories, image.height, image.width, np.uint8)
-    # The format's 8-bit limit: objects past the 255th are in the class map only.
-    instances = painted(runs.first(255), range(1, 256), image.height, image.width, np.uint8)
-    return classes, instances
+def class_and_object_maps(contents: ExportContents, batch: Batch) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Class and instance indices of each image of the batch, painted from the objects' stored runs (no mask
+    decoded), every image's together."""
+    categories = [contents.category_of(obj.label_id) for image in batch.images for obj in image.objects]
+    numbers = [number for image in batch.images for number in range(1, len(image.objects) + 1)]
+    counts = [len(image.objects) for image in batch.images]
+    shapes = [(image.height, image.width) for image in batch.images]
+    maps = painted_images(batch.runs, counts, shapes, [categories, numbers], np.uint8)
+    for index, image in enumerate(batch.images):
+        if len(image.objects) > 255:  # the format's 8-bit limit: objects past the 255th are in the class map only
+            instances = painted(batch.runs_of(image).first(255), range(1, 256), image.height, image.width, np.uint8)
+            maps[index][1] = instances
+    return [(classes, instances) for classes, instances in maps]
 
 
 def _text(value: str) -> str:
@@ -72,15 +77,22 @@ def _annotation_xml(image: ImageRow, names: dict[int, str]) -> bytes:
     return "".join(parts).encode("utf-8", "xmlcharrefreplace")
 
 
-def _image_entries(
+def _image_jobs(
     contents: ExportContents, class_colours: list, instance_colours: list, names: dict[int, str]
-) -> Iterator[tuple[str, bytes | Callable[[], bytes]]]:
+) -> Iterator[Job]:
+    class_palette, instance_palette = _palette(class_colours), _palette(instance_colours)
     for batch in batches(contents):
-        for image in batch.images:
-            classes, instances = class_and_object_maps(contents, image, batch.runs_of(image))
-            yield f"SegmentationClass/{image.stem}.png", functools.partial(_palette_png, classes, class_colours)
-            yield f"SegmentationObject/{image.stem}.png", functools.partial(_palette_png, instances, instance_colours)
-            yield f"Annotations/{image.stem}.xml", _annotation_xml(image, names)
+        for image, (classes, instances) in zip(batch.images, class_and_object_maps(contents, batch), strict=True):
+            files = [
+                (f"SegmentationClass/{image.stem}.png", classes, class_palette),
+                (f"SegmentationObject/{image.stem}.png", instances, instance_palette),
+            ]
+            xml = (f"Annotations/{image.stem}.xml", _annotation_xml(image, names))
+            yield functools.partial(_voc_files_of_image, files, xml)
+
+
+def _voc_files_of_image(pngs: list[tuple[str, np.ndarray, bytes]], xml: tuple[str, bytes]) -> list[tuple[str, bytes]]:
+    return [(path, label_png(indices, palette)) for path, indices, palette in pngs] + [xml]
 
 
 def voc_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
@@ -90,7 +102,7 @@ def voc_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
     class_colours = [voc.colour for voc in vocs]
     instance_colours = [voc_colormap(i) for i in range(256)]
     names = {label.pk: voc.name for label, voc in zip(contents.labels, vocs[1:], strict=True)}
-    yield from compressed_in_order(_image_entries(contents, class_colours, instance_colours, names))
+    yield from in_worker(_image_jobs(contents, class_colours, instance_colours, names))
     stems = "".join(f"{PurePosixPath(name).stem}\n" for name in contents.images.file_names()).encode()
     yield f"ImageSets/Main/{IMAGE_SET}.txt", stems
     yield f"ImageSets/Segmentation/{IMAGE_SET}.txt", stems
