@@ -41,7 +41,21 @@ HOLE = "hole"
 def _points_json(corners: np.ndarray) -> str:
     """``[[x, y], ...]`` exactly as ``json.dumps`` writes the corners as floats: whole numbers (pixel corners, far
     below 1e16) are written ``40.0``."""
-    return "[" + ("[%d.0, %d.0], " * len(corners))[:-2] % tuple(corners.ravel().tolist()) + "]"
+    texts = _number_texts(int(corners.max()))
+    return "[[" + "], [".join([texts[x] + ", " + texts[y] for x, y in corners.tolist()]) + "]]"
+
+
+_number_texts_cache: list[str] = []
+
+
+def _number_texts(largest: int) -> list[str]:
+    """``"%d.0" % k`` for every k up to at least ``largest`` (json.dumps' text of the float k); a bigger list
+    replaces the shared one whole, so concurrent exports only ever see complete lists."""
+    global _number_texts_cache
+    texts = _number_texts_cache
+    if len(texts) <= largest:
+        texts = _number_texts_cache = [f"{k}.0" for k in range(2 * largest + 1024)]
+    return texts
 
 
 def _shapes_json(label_json: str, rings: list[tuple[np.ndarray, bool]], group_id: int) -> Iterator[str]:

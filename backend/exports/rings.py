@@ -362,17 +362,15 @@ def _walk(following: np.ndarray, longest: int) -> tuple[np.ndarray, np.ndarray]:
     element in walking order, and each cycle's length. (What walking from each not yet visited element in turn
     gives, by pointer doubling: ``longest`` bounds a cycle's length.)"""
     count = following.size
-    rounds = max(1, int(longest - 1).bit_length())
-    smallest, ahead = np.arange(count), following
-    for _ in range(rounds):  # smallest over the next 2**k elements
-        smallest, ahead = np.minimum(smallest, smallest[ahead]), ahead[ahead]
-    start = smallest == np.arange(count)
-    # Steps from each element forward to its cycle's start (list ranking: the start points at itself).
-    pointer = np.where(start, np.arange(count), following)
-    steps = (~start).astype(np.int64)
-    while not (pointer[pointer] == pointer).all():
-        steps, pointer = steps + steps[pointer], pointer[pointer]
-    length = steps[following] + 1  # the start's successor walks the whole cycle but one step
+    # After round k: the smallest element of the next 2**k (from each, itself first) and how many steps ahead.
+    smallest, steps, ahead, span = np.arange(count), np.zeros(count, dtype=np.int64), following, 1
+    for _ in range(max(1, int(longest - 1).bit_length())):
+        better = smallest[ahead] < smallest
+        smallest = np.where(better, smallest[ahead], smallest)
+        steps = np.where(better, steps[ahead] + span, steps)
+        ahead, span = ahead[ahead], 2 * span
+    start = steps == 0
+    length = steps[following] + 1  # from a start, its successor walks the whole cycle but one step
     rank = np.where(start, 0, length[smallest] - steps)
     order = np.lexsort((rank, smallest))
     return order, np.bincount(smallest, minlength=count)[start]
