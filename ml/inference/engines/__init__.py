@@ -5,6 +5,8 @@
 - ``openvino``: the network converted to OpenVINO (dynamic sizes, IR cached under ``<var>/cache/openvino``), f32.
 - ``openvino-bf16``: the same in bfloat16 on CPUs with AMX/AVX512-BF16: fastest, but outside the 1e-3 parity
   tolerance (logits move by ~1 % of their range), so never the default; opt in with the engine name.
+- ``openvino-int8``: NNCF post-training INT8 quantisation calibrated on training images with simulated clicks
+  (``ml.inference.engines.int8``); may serve only where its NoC guard passed (``ml.inference.engines.guard``).
 
 The default is the fastest installed one (measured in ``docs/results/forward_engines.md``). When an engine
 cannot be built (package missing, conversion or its parity check failing), :func:`create_engine` logs a warning
@@ -50,13 +52,20 @@ def _openvino_bf16(loaded: LoadedModel, threads: int | None) -> Engine:
     return OpenVINOEngine(loaded, threads, precision="bf16")
 
 
+def _openvino_int8(loaded: LoadedModel, threads: int | None) -> Engine:
+    from ml.inference.engines.openvino import OpenVINOEngine
+
+    return OpenVINOEngine(loaded, threads, precision="int8")
+
+
 ENGINES: dict[str, Callable[[LoadedModel, int | None], Engine]] = {
     "torch": _torch,
     "torch-fused": _torch_fused,
     "openvino": _openvino,
     "openvino-bf16": _openvino_bf16,
+    "openvino-int8": _openvino_int8,
 }
-_PACKAGES = {"openvino": "openvino", "openvino-bf16": "openvino"}
+_PACKAGES = {"openvino": "openvino", "openvino-bf16": "openvino", "openvino-int8": "nncf"}
 
 
 def is_installed(engine: str) -> bool:

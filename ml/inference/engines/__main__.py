@@ -1,7 +1,10 @@
 """``python -m ml.inference.engines prepare``: build (convert and cache) the inference engine of registered models.
+``python -m ml.inference.engines guard --model M --engine openvino-int8 [--limit N]``: run the NoC guard.
 
-Workers load their model when they start; running this once after ``python -m ml.weights fetch`` moves the slow
-first conversion (tens of seconds for OpenVINO) out of the first click.
+Workers load their model when they start; running ``prepare`` once after ``python -m ml.weights fetch`` moves the
+slow first conversion (tens of seconds for OpenVINO) out of the first click. ``prepare`` also quantises the
+``openvino-int8`` IR where the training images it calibrates on exist (``<shared>/data/train``; minutes per
+model), and says so where they do not: the int8 engine is then not built and its guard not run.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from ml.inference.engines import ENGINES, create_engine, default_engine, engine_name
+from ml.inference.engines import ENGINES, create_engine, default_engine, engine_name, is_installed
 from ml.weights import load_model
 from ml.weights.errors import WeightsError
 from ml.weights.registry import registered_models
@@ -29,7 +32,43 @@ def _prepare(args: argparse.Namespace) -> int:
         engine = create_engine(load_model(name), wanted)
         failed |= engine_name(engine) != wanted
         print(f"{name}: engine {engine_name(engine)} ready in {time.perf_counter() - start:.1f} s")
+        if args.int8 and wanted != INT8:
+            _prepare_int8(name, args.threads)
     return 1 if failed and args.strict else 0
+
+
+INT8 = "openvino-int8"
+
+
+def _prepare_int8(name: str, threads: int | None) -> None:
+    """Quantise (or find cached) the int8 IR of ``name`` when calibration is possible; say why not otherwise."""
+    from ml.inference.engines.guard import guard_passed
+    from ml.inference.engines.int8 import calibration_dir, int8_ir_path
+    from ml.inference.engines.openvino import cache_dir
+
+    loaded = load_model(name)
+    if not is_installed(INT8):
+        print(f"{name}: {INT8} not built (nncf is not installed)")
+        return
+    if not int8_ir_path(loaded, cache_dir()).is_file() and not calibration_dir().is_dir():
+        print(f"{name}: {INT8} not built (no calibration images at {calibration_dir()}); guard not run")
+        return
+    start = time.perf_counter()
+    engine = create_engine(loaded, INT8, threads)
+    if engine_name(engine) != INT8:
+        print(f"{name}: {INT8} could not be built (see the warning above)")
+        return
+    verdict = {True: "passed", False: "FAILED", None: "not run"}[guard_passed(name, INT8, loaded)]
+    print(f"{name}: engine {INT8} ready in {time.perf_counter() - start:.1f} s (NoC guard {verdict})")
+
+
+def _guard(args: argparse.Namespace) -> int:
+    from ml.inference.engines.guard import DATASETS, GuardSettings, format_result, run_guard
+
+    settings = GuardSettings(datasets=tuple(args.dataset or DATASETS), limit=args.limit, max_clicks=args.max_clicks)
+    result = run_guard(load_model(args.model), args.engine, settings, threads=args.threads, progress=not args.quiet)
+    print("\n".join(format_result(result)))
+    return 0 if result["passed"] else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +78,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", action="append", help="registered model (repeatable; default: all registered)")
     p.add_argument("--engine", choices=sorted(ENGINES), help=f"default: {default_engine()}")
     p.add_argument("--strict", action="store_true", help="exit 1 when an engine fell back to torch")
+    p.add_argument(
+        "--int8",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"also quantise {INT8} where its calibration images exist (default: yes)",
+    )
+    p.add_argument("--threads", type=int, help="inference threads while quantising")
     p.set_defaults(func=_prepare)
+    g = sub.add_parser("guard", help="NoC guard: an engine against the f32 reference on GrabCut and Berkeley")
+    g.add_argument("--model", required=True, help="registered model")
+    g.add_argument("--engine", default=INT8, choices=("openvino-int8", "openvino-bf16"), help=f"default: {INT8}")
+    g.add_argument("--limit", type=int, help="only the first N samples of each set (written apart; never 'passed')")
+    g.add_argument("--dataset", action="append", choices=("grabcut", "berkeley"), help="default: both")
+    g.add_argument("--max-clicks", type=int, default=20)
+    g.add_argument("--threads", type=int, help="inference threads")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+    g.set_defaults(func=_guard)
     return parser
 
 

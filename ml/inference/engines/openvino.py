@@ -11,6 +11,8 @@ shape never serves.
 reference. ``"bf16"`` (engine ``openvino-bf16``, OpenVINO's own default on CPUs with AMX/AVX512-BF16) runs the
 convolutions in bfloat16: several times faster, but logits move by about 1 % of their range (beyond the 1e-3
 parity tolerance) and a few border pixels of the mask flip; see ``docs/results/forward_engines.md``.
+``"int8"`` (engine ``openvino-int8``) runs the NNCF-quantised IR of :mod:`ml.inference.engines.int8`; its
+``directory`` holds only that IR (the f32 IR it is made from stays in :func:`cache_dir`).
 """
 
 from __future__ import annotations
@@ -140,7 +142,7 @@ def check_against_torch(loaded: LoadedModel, compiled, size: tuple[int, int] = P
             )
 
 
-PRECISIONS = ("f32", "bf16")
+PRECISIONS = ("f32", "bf16", "int8")
 
 
 def _config(threads: int | None, cache: Path | None = None, precision: str = "f32") -> dict[str, object]:
@@ -173,8 +175,14 @@ class OpenVINOEngine:
         self.prev_channel: PrevChannel = loaded.prev_channel
         self.outputs = arch_spec(loaded.arch).outputs
         directory = directory or cache_dir()
-        model, self.ir_path = load_or_convert(loaded, directory)
-        self._compiled = core.compile_model(model, "CPU", _config(threads, directory / "compiled", precision))
+        if precision == "int8":
+            from ml.inference.engines.int8 import load_or_quantize
+
+            model, self.ir_path = load_or_quantize(loaded, directory, threads)
+        else:
+            model, self.ir_path = load_or_convert(loaded, directory)
+        hint = "f32" if precision == "int8" else precision  # int8 comes from the IR; the rest of it runs in f32
+        self._compiled = core.compile_model(model, "CPU", _config(threads, directory / "compiled", hint))
         self._request = self._compiled.create_infer_request()
         self._lock = threading.Lock()  # an infer request serves one call at a time
 
