@@ -48,6 +48,7 @@ from ml.weights.verify import tolerance_for  # noqa: E402
 PADDLE_PYTHON = REPO / ".venv-bench" / "bin" / "python"
 PADDLE_SCRIPT = REPO / "bench" / "paddle_forward.py"
 TEST_WEIGHTS = {"edgeflow": "fixtures/edgeflow_random.pdparams"}
+ENGINE_ALIASES = {"int8": "openvino-int8", "bf16": "openvino-bf16", "f32": "openvino"}
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -147,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", type=Path, help="weight file (default: registered, or edgeflow test weights)")
     parser.add_argument("--size", type=parse_size, default=(400, 400), help="HxW network input (default 400x400)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--engine", choices=sorted(ENGINES), help=f"default: fastest installed ({default_engine()})")
+    parser.add_argument(
+        "--engine",
+        choices=sorted(ENGINES) + sorted(ENGINE_ALIASES),
+        help=f"default: fastest installed ({default_engine()}); int8/bf16/f32 name the openvino-* engines",
+    )
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--runs", type=int, default=10, help="timed forwards (at least 10)")
     parser.add_argument("--no-paddle", action="store_true", help="skip the Paddle Inference comparison")
@@ -155,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 10:
         parser.error("--runs must be at least 10")
+    args.engine = ENGINE_ALIASES.get(args.engine, args.engine)
 
     torch.set_num_threads(args.threads)
     weights = weights_file(args.model, args.weights)

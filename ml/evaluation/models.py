@@ -22,7 +22,8 @@ def open_session(
     """A fresh session for ``model``; ``zoom_in``/``flip``/``threads``/``engine`` only concern deep models.
 
     ``engine`` names an inference engine (``ml.inference.engines``): ``torch``, the reference, by default, or the
-    one the app serves with (``openvino``), to measure what annotators get.
+    one the app serves with (``openvino``, ``openvino-int8``...), to measure what annotators get. An engine that
+    cannot be built falls back to ``torch`` with a warning; the session's ``engine.engine_name`` says which ran.
     """
     if model == GRABCUT:
         if weights is not None:
