@@ -4,6 +4,12 @@
 filled inside in turn — outer rings with 1, hole rings with 0 — gives back the mask exactly, because a ring is
 painted after every ring that encloses it (rings come largest first). The holes are the outlines of the pixels
 inside the outer rings but outside the mask; an island inside a hole is an outer ring of its own.
+
+Exports read every object, so they take the fast paths further down, which work on many objects at once and
+never decode a whole mask: :class:`ObjectRuns` (the stored masks' runs, all RLE strings decoded in one pass),
+:func:`traced_rings` (coco_geometry's rings, from the runs), :func:`outlines` and :func:`outer_outlines`
+(``object_rings`` and ``outer_rings`` from those) and :func:`painted_images` (label maps). ``object_rings``,
+``outer_rings``, ``mask_rings`` and ``stored_crop`` are the plain versions the tests hold them to.
 """
 
 from collections.abc import Sequence
