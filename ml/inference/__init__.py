@@ -5,8 +5,7 @@ The names below are imported on first use (PEP 562), so that importing a light s
 export workers) stay without it.
 """
 
-from importlib import import_module
-from typing import Any
+from ml.lazy_names import lazy_getattr
 
 _SOURCES = {
     "Click": "ml.inference.clicks",
@@ -31,8 +30,4 @@ _SOURCES = {
 
 __all__ = sorted(_SOURCES)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _SOURCES:
-        raise AttributeError(f"module 'ml.inference' has no attribute {name!r}")
-    return getattr(import_module(_SOURCES[name]), name)
+__getattr__ = lazy_getattr("ml.inference", _SOURCES)

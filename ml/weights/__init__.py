@@ -9,8 +9,7 @@ Conversion is ``ml.weights.convert.convert`` (not re-exported: its module has th
 could not shadow).
 """
 
-from importlib import import_module
-from typing import Any
+from ml.lazy_names import lazy_getattr
 
 _SOURCES = {
     "LoadedModel": "ml.model.loaded",
@@ -24,8 +23,4 @@ _SOURCES = {
 
 __all__ = sorted(_SOURCES)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _SOURCES:
-        raise AttributeError(f"module 'ml.weights' has no attribute {name!r}")
-    return getattr(import_module(_SOURCES[name]), name)
+__getattr__ = lazy_getattr("ml.weights", _SOURCES)
