@@ -2,9 +2,10 @@
 ``python -m ml.inference.engines guard --model M --engine openvino-int8 [--limit N]``: run the NoC guard.
 
 Workers load their model when they start; running ``prepare`` once after ``python -m ml.weights fetch`` moves the
-slow first conversion (tens of seconds for OpenVINO) out of the first click. ``prepare`` also quantises the
+slow first conversion (tens of seconds for OpenVINO) out of the first click. ``prepare --int8`` also quantises the
 ``openvino-int8`` IR where the training images it calibrates on exist (``<shared>/data/train``; minutes per
-model), and says so where they do not: the int8 engine is then not built and its guard not run.
+model), and says so where they do not. Opt-in: plain post-training INT8 fails the NoC guard today (see
+``ml.inference.engines.guard``), so ``make weights`` does not spend minutes building an engine nobody may choose.
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--int8",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help=f"also quantise {INT8} where its calibration images exist (default: yes)",
+        default=False,
+        help=f"also quantise {INT8} where its calibration images exist (default: no)",
     )
     p.add_argument("--threads", type=int, help="inference threads while quantising")
     p.set_defaults(func=_prepare)
