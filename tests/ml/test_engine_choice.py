@@ -1,22 +1,62 @@
-"""The engine chosen per CPU kind: reduced precision only where the CPU runs it natively and its guard passed."""
+"""The engine chosen per CPU kind: reduced precision only where the CPU runs it natively and its guard passed for
+the model's weights; otherwise OpenVINO f32 (within the parity tolerance)."""
 
+import json
+from pathlib import Path
+
+import pytest
+
+from ml.inference.engines import default_engine
 from ml.inference.engines.choice import CpuInfo, candidates, choose_engine, cpu_info, runs_natively
+from ml.inference.engines.guard import guard_path
+from ml.inference.engines.openvino import weights_digest
+from ml.model.loaded import LoadedModel
 
 AVX2_ONLY = CpuInfo("AMD EPYC", ("avx2",), ("FP32", "INT8", "BIN", "EXPORT_IMPORT"))
 AMX = CpuInfo("Intel(R) Xeon(R) Processor", ("avx2", "avx512f", "amx_bf16", "amx_int8"), ("FP32", "INT8", "BF16"))
+NO_INT8 = CpuInfo("old", (), ("FP32",))
 ALL = ["openvino-int8", "openvino-bf16", "openvino", "torch-fused", "torch"]
+
+
+@pytest.fixture
+def var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("EDGEFLOW_VAR_DIR", str(tmp_path))
+    return tmp_path
+
+
+def passed_guard(loaded: LoadedModel, engine: str) -> None:
+    path = guard_path(loaded, engine)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"weights_digest": weights_digest(loaded), "complete": True, "passed": True}))
 
 
 def test_bf16_is_a_candidate_only_where_the_cpu_has_it_natively() -> None:
     assert candidates(AVX2_ONLY) == ["openvino-int8", "openvino", "torch-fused", "torch"]
     assert candidates(AMX) == ALL
+    assert candidates(NO_INT8) == ["openvino", "torch-fused", "torch"]
     assert not runs_natively("openvino-bf16", AVX2_ONLY) and runs_natively("openvino-int8", AVX2_ONLY)
 
 
-def test_without_a_passed_guard_the_full_precision_engine_is_chosen() -> None:
-    assert choose_engine("no-such-model", ALL, AMX) == "openvino"
-    assert choose_engine("no-such-model", ["torch-fused", "torch"], AVX2_ONLY) == "torch-fused"
-    assert choose_engine("no-such-model", [], AVX2_ONLY) == "torch"
+def test_without_a_passed_guard_the_full_precision_engine_is_chosen(hrnet18_model: LoadedModel, var_dir) -> None:
+    name = hrnet18_model.name
+    assert choose_engine(name, ALL, AMX, hrnet18_model) == "openvino"
+    assert choose_engine(name, ["torch-fused", "torch"], AVX2_ONLY, hrnet18_model) == "torch-fused"
+    assert choose_engine(name, [], AVX2_ONLY, hrnet18_model) == "torch"
+
+
+def test_a_passed_guard_makes_the_reduced_precision_engine_the_default_where_native(
+    hrnet18_model: LoadedModel, var_dir
+) -> None:
+    name = hrnet18_model.name
+    passed_guard(hrnet18_model, "openvino-bf16")
+    assert choose_engine(name, ALL, AMX, hrnet18_model) == "openvino-bf16"
+    assert choose_engine(name, ALL, AVX2_ONLY, hrnet18_model) == "openvino"  # bf16 emulated there: slower
+    passed_guard(hrnet18_model, "openvino-int8")
+    assert choose_engine(name, ALL, AVX2_ONLY, hrnet18_model) == "openvino-int8"
+    assert choose_engine(name, ALL, NO_INT8, hrnet18_model) == "openvino"
+    native_int8 = "INT8" in cpu_info().capabilities
+    assert default_engine(hrnet18_model) == ("openvino-int8" if native_int8 else "openvino")
+    assert default_engine() == "openvino"  # no model: no guard to consult
 
 
 def test_this_machine_is_described() -> None:

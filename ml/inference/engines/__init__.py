@@ -74,9 +74,14 @@ def is_installed(engine: str) -> bool:
     return package is None or importlib.util.find_spec(package) is not None
 
 
-def default_engine() -> str:
-    """The fastest installed engine that keeps the parity tolerance (``openvino-bf16`` is opt-in only)."""
-    return next(name for name in FASTEST_FIRST if is_installed(name))
+def default_engine(loaded: LoadedModel | None = None) -> str:
+    """For ``loaded``: the fastest installed engine this CPU runs natively whose accuracy guard passed for its
+    weights (``choice.choose_engine``); without a model, the fastest within the parity tolerance."""
+    if loaded is None:
+        return next(name for name in FASTEST_FIRST if is_installed(name))
+    from ml.inference.engines.choice import choose_engine
+
+    return choose_engine(loaded.name, [name for name in ENGINES if is_installed(name)], loaded=loaded)
 
 
 def engine_name(engine: Engine) -> str:
@@ -89,7 +94,7 @@ def create_engine(loaded: LoadedModel, engine: str | None = None, threads: int |
 
     Raises ``ValueError`` for an unknown engine name.
     """
-    name = engine or default_engine()
+    name = engine or default_engine(loaded)
     if name not in ENGINES:
         raise ValueError(f"unknown inference engine {name!r}; known: {', '.join(ENGINES)}")
     try:

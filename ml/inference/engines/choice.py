@@ -9,11 +9,14 @@ passed for that model's weights. ``INFERENCE_ENGINE`` (passed as ``wanted``) sti
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ml.model.loaded import LoadedModel
 
 REDUCED_PRECISION = ("openvino-int8", "openvino-bf16")  # chosen only with a passed guard
 FULL_PRECISION = ("openvino", "torch-fused", "torch")  # within the logits tolerance of the reference
@@ -71,22 +74,18 @@ def candidates(cpu: CpuInfo) -> list[str]:
     return [engine for engine in REDUCED_PRECISION if runs_natively(engine, cpu)] + list(FULL_PRECISION)
 
 
-def _guard_passed(model: str, engine: str) -> bool:
-    try:
-        guard = importlib.import_module("ml.inference.engines.guard")
-    except ImportError:  # no guard tooling: reduced precision is never chosen
-        return False
-    return bool(guard.guard_passed(model, engine))
+def choose_engine(
+    model: str, installed: list[str], cpu: CpuInfo | None = None, loaded: LoadedModel | None = None
+) -> str:
+    """The engine for ``model`` (``loaded``: its weights, read when not given): the first of :func:`candidates`
+    that is installed and, for a reduced precision, whose guard passed for these weights."""
+    from ml.inference.engines.guard import guard_passed
 
-
-def choose_engine(model: str, installed: list[str], cpu: CpuInfo | None = None) -> str:
-    """The engine for ``model``: the first of :func:`candidates` that is installed and, for a reduced precision,
-    whose guard passed."""
     cpu = cpu or cpu_info()
     for engine in candidates(cpu):
         if engine not in installed:
             continue
-        if engine in REDUCED_PRECISION and not _guard_passed(model, engine):
+        if engine in REDUCED_PRECISION and guard_passed(model, engine, loaded) is not True:
             continue
         return engine
     return "torch"
