@@ -52,8 +52,8 @@ def evaluation_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--engine",
         default="torch",
-        help="inference engine of a deep model: torch (the reference, default), torch-fused, openvino (the app's "
-        "default) or openvino-bf16",
+        help="inference engine of a deep model: torch (the reference, default), torch-fused, openvino (f32), "
+        "openvino-bf16 or openvino-int8 (reduced precision: the app uses them only where their NoC guard passed)",
     )
     parser.add_argument("--json", help="write the summary here")
     parser.add_argument("--plot", help="write the mIoU-vs-clicks chart here (PNG)")
