@@ -21,7 +21,20 @@ pytestmark = [pytest.mark.usefixtures("model_loading"), pytest.mark.django_db(tr
 INSIDE = {"x": 100, "y": 75, "positive": True}  # the disk's centre
 OUTSIDE = {"x": 10, "y": 10, "positive": False}  # background
 EDGE = {"x": 130, "y": 80, "positive": True}  # inside the disk, near its rim
-MASK_KEYS = {"type", "seq", "clicks", "steps", "rebuilt", "rle", "bbox", "area", "polygons", "latency", "worker"}
+MASK_KEYS = {
+    "type",
+    "seq",
+    "clicks",
+    "steps",
+    "rebuilt",
+    "rle",
+    "bbox",
+    "area",
+    "polygons",
+    "latency",
+    "worker",
+    "engine",
+}
 
 
 def annotator_socket(world: World, image) -> Socket:
