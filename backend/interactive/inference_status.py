@@ -42,8 +42,10 @@ def _client() -> redis.Redis | None:
 def heartbeat(worker: str, *, force: bool = False) -> None:
     """Publish this worker's status (team mode; at most every ``HEARTBEAT_EVERY_S`` unless forced)."""
     global _last_heartbeat
+    if not force and time.monotonic() - _last_heartbeat < HEARTBEAT_EVERY_S:
+        return  # most click jobs: no Redis client built, nothing sent
     client = _client()
-    if client is None or (not force and time.monotonic() - _last_heartbeat < HEARTBEAT_EVERY_S):
+    if client is None:
         return
     _last_heartbeat = time.monotonic()
     client.set(KEY_PREFIX + worker, json.dumps(local_status(worker)), ex=HEARTBEAT_TTL_S)
