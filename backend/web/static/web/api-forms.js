@@ -6,6 +6,8 @@
 // On success the form fires "api-form:done" with the answer, then the page reloads (or goes to data-then, where
 // "{id}" is the created object's id) unless the form has data-stay; on failure the API's message is shown in the
 // form's [data-result].
+// Submit buttons marked data-wait-js are rendered disabled and enabled here, once the form is wired: a click made
+// before this script ran would otherwise submit the form natively and lose what was typed.
 (() => {
   const csrf = () => (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1] || "";
   const inUrl = (form) => new Set([...form.dataset.api.matchAll(/\{(\w+)\}/g)].map((m) => m[1]));
@@ -59,5 +61,6 @@
         result.textContent = describe(data, response || {statusText: ""});
       }
     });
+    for (const button of form.querySelectorAll("button[data-wait-js]")) button.disabled = false;
   }
 })();
