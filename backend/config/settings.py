@@ -246,11 +246,12 @@ FINETUNE_MAX_HELDOUT = env_int("FINETUNE_MAX_HELDOUT", 50)
 FINETUNE_VAL_MAX_CLICKS = env_int("FINETUNE_VAL_MAX_CLICKS", 10)
 FINETUNE_TIMEOUT_S = env_int("FINETUNE_TIMEOUT_S", 6 * 3600)
 
-# Export jobs (backend.exports): a Celery task on the `default` queue in team mode, a background thread of the
-# server in the embedded default. Archives are written under EXPORTS_DIR (empty: MEDIA_ROOT/exports, shared with
+# Export jobs (backend.exports): a Celery task on the `default` queue in team mode ("celery"), a child process per
+# job in the embedded default ("process", at EXPORT_NICENESS), or a thread of the server ("local"). Archives are written under EXPORTS_DIR (empty: MEDIA_ROOT/exports, shared with
 # the workers like the media) and deleted EXPORT_RETENTION_HOURS after they finish; a job still active after
 # EXPORT_TIMEOUT_S died with its worker.
-EXPORTS_BACKEND = env_str("EXPORTS_BACKEND", job_runner_default(REDIS_URL))
+EXPORTS_BACKEND = env_str("EXPORTS_BACKEND", "celery" if REDIS_URL else "process")
+EXPORT_NICENESS = env_int("EXPORT_NICENESS", 5)
 EXPORTS_DIR = env_str("EXPORTS_DIR", "")
 EXPORT_RETENTION_HOURS = env_float("EXPORT_RETENTION_HOURS", 24.0)
 EXPORT_TIMEOUT_S = env_int("EXPORT_TIMEOUT_S", 2 * 3600)
