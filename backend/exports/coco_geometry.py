@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as coco_mask
 
+from backend.exports.stored_crops import cropped, stored_crop
+
 MIN_IOU = 0.999  # below this, an object's polygons are replaced by its RLE in exports
 
 
@@ -98,13 +100,6 @@ def _signed_area(ring: np.ndarray) -> float:
     return float((xs[:-1] * ys[1:] - xs[1:] * ys[:-1]).sum() + xs[-1] * ys[0] - xs[0] * ys[-1]) / 2
 
 
-def _crop(mask: np.ndarray) -> tuple[np.ndarray, int, int]:
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        return mask[:0, :0], 0, 0
-    return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], int(cols[0]), int(rows[0])
-
-
 def _coco_rings(crop: np.ndarray, x0: int, y0: int) -> tuple[list[list[float]], int]:
     """Outer rings of the mask ``crop`` placed at (x0, y0) as flat COCO lists, and how many holes it has."""
     outers, holes = [], 0
@@ -119,55 +114,7 @@ def _coco_rings(crop: np.ndarray, x0: int, y0: int) -> tuple[list[list[float]], 
 
 def mask_to_coco_polygons(mask: np.ndarray) -> list[list[float]]:
     """Pixel-edge outlines ``[x0, y0, x1, y1, ...]`` of the mask's 4-connected regions (holes not expressed)."""
-    return _coco_rings(*_crop(np.asarray(mask, dtype=bool)))[0]
-
-
-def rle_runs(text: str) -> np.ndarray | None:
-    """Run lengths of a compressed COCO RLE string (pycocotools' ``rleFrString``), or ``None`` if it is malformed.
-
-    Each count is written in 5-bit groups ('0' + value, 0x20 = more groups follow, 0x10 in the last = negative);
-    from the fourth count on, each is stored as its difference to the count two before.
-    """
-    if not text:
-        return np.zeros(0, dtype=np.int64)
-    if not text.isascii():
-        return None
-    chars = np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
-    ends = np.flatnonzero((chars & 0x20) == 0)
-    if chars.min() < 0 or chars.max() > 63 or ends.size == 0 or ends[-1] != chars.size - 1:
-        return None
-    starts = np.concatenate([[0], ends[:-1] + 1])
-    lengths = ends - starts + 1
-    if lengths.max() > 7:  # 35 bits: more than any 32-bit count needs
-        return None
-    position = np.arange(chars.size) - np.repeat(starts, lengths)
-    values = np.add.reduceat((chars & 0x1F) << (5 * position), starts)
-    values = np.where(chars[ends] & 0x10, values - (1 << (5 * lengths)), values)
-    runs = values.copy()
-    runs[1::2] = np.cumsum(values[1::2])
-    runs[2::2] = np.cumsum(values[2::2])
-    return runs if (runs >= 0).all() else None
-
-
-def _cropped_mask(mask_rle: dict[str, Any], height: int) -> tuple[np.ndarray, int, int]:
-    """The stored mask within its bounding box, and the box's left and top: only the box's columns are decoded
-    (an object is small next to its image)."""
-    counts = mask_rle["counts"]
-    runs = np.asarray(counts, dtype=np.int64) if isinstance(counts, list) else rle_runs(counts)
-    if runs is None or runs.size < 2:
-        return np.zeros((0, 0), dtype=bool), 0, 0
-    ends = np.cumsum(runs)
-    starts = ends - runs
-    starts, ends = starts[1::2], ends[1::2]  # runs of foreground, in column-major order
-    starts, ends = starts[ends > starts], ends[ends > starts]
-    if starts.size == 0:
-        return np.zeros((0, 0), dtype=bool), 0, 0
-    x0, x1 = int(starts[0] // height), int((ends[-1] - 1) // height) + 1
-    edges = np.bincount(starts - x0 * height, minlength=(x1 - x0) * height + 1)
-    edges = edges - np.bincount(ends - x0 * height, minlength=(x1 - x0) * height + 1)
-    columns = (np.cumsum(edges[:-1]) > 0).reshape(x1 - x0, height).T
-    crop, _, y0 = _crop(columns)
-    return crop, x0, y0
+    return _coco_rings(*cropped(np.asarray(mask, dtype=bool)))[0]
 
 
 def _polygon_rle(polygons: list[list[float]], height: int, width: int) -> dict[str, Any]:
@@ -206,7 +153,7 @@ def exported_segmentation(mask_rle: dict[str, Any]) -> tuple[list[list[float]] |
     """
     height, width = (int(v) for v in mask_rle["size"])
     stored = _compressed(mask_rle, height, width)
-    polygons, holes = _coco_rings(*_cropped_mask(mask_rle, height))
+    polygons, holes = _coco_rings(*stored_crop(mask_rle))
     segmentation: list[list[float]] | dict[str, Any] = {"size": [height, width], "counts": mask_rle["counts"]}
     if polygons and not holes:
         drawn = _polygon_rle(polygons, height, width)

@@ -21,8 +21,8 @@ from pycocotools import mask as coco_mask
 from backend.annotations.geometry import check_counts
 from backend.common.errors import InvalidInput
 from backend.exports.coco_geometry import coco_polygons_to_mask
-from backend.exports.coco_geometry import rle_runs as _runs_of_string
 from backend.exports.importing import ImportedAnnotation, check_import_size
+from backend.exports.stored_crops import rle_runs as _runs_of_string
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backend.exports.coco_geometry import coco_polygons_to_mask, mask_to_coco_polygons, rle_runs
+from backend.exports.coco_geometry import coco_polygons_to_mask, mask_to_coco_polygons
+from backend.exports.stored_crops import cropped, rle_runs, stored_crop
 
 
 @dataclass(frozen=True)
@@ -29,35 +30,6 @@ class Ring:
 def ring_area(points: list[float]) -> float:
     xs, ys = np.asarray(points[0::2], float), np.asarray(points[1::2], float)
     return abs(float((xs * np.roll(ys, -1) - np.roll(xs, -1) * ys).sum())) / 2
-
-
-def cropped(mask: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """The mask within its bounding box, and the box's left and top."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        return mask[:0, :0], 0, 0
-    return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], int(cols[0]), int(rows[0])
-
-
-def stored_crop(mask_rle: dict) -> tuple[np.ndarray, int, int]:
-    """The stored mask within its bounding box, and the box's left and top, decoding only the box's columns (an
-    object is small next to its image; exports decode every object)."""
-    height = int(mask_rle["size"][0])
-    counts = mask_rle["counts"]
-    runs = np.asarray(counts, dtype=np.int64) if isinstance(counts, list) else rle_runs(counts)
-    if runs is None or runs.size < 2:
-        return np.zeros((0, 0), dtype=bool), 0, 0
-    ends = np.cumsum(runs)
-    starts, ends = (ends - runs)[1::2], ends[1::2]  # foreground runs, in column-major order
-    starts, ends = starts[ends > starts], ends[ends > starts]
-    if starts.size == 0:
-        return np.zeros((0, 0), dtype=bool), 0, 0
-    x0, x1 = int(starts[0] // height), int((ends[-1] - 1) // height) + 1
-    length = (x1 - x0) * height + 1
-    edges = np.bincount(starts - x0 * height, minlength=length) - np.bincount(ends - x0 * height, minlength=length)
-    columns = (np.cumsum(edges[:-1]) > 0).reshape(x1 - x0, height).T
-    crop, _, y0 = cropped(columns)
-    return crop, x0, y0
 
 
 def _shifted(ring: list[float], x0: int, y0: int) -> list[float]:

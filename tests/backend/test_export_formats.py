@@ -25,9 +25,9 @@ from backend.exports.rings import (
     outlines,
     paint_rings,
     painted,
-    stored_crop,
     traced_rings,
 )
+from backend.exports.stored_crops import stored_crop
 from backend.exports.voc_labels import voc_colormap
 from backend.exports.yolo import yolo_files
 from backend.images.models import Image
