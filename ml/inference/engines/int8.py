@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,7 +140,7 @@ def load_or_quantize(
     """
     import openvino
 
-    from ml.inference.engines.openvino import ExportCheckError, OpenVINOEngine
+    from ml.inference.engines.openvino import ExportCheckError, OpenVINOEngine, save_ir
 
     xml = int8_ir_path(loaded, directory)
     core = openvino.Core()
@@ -155,9 +154,5 @@ def load_or_quantize(
     agreement = check_masks(reference, compiled, inputs[:: max(1, len(inputs) // 12)])
     if agreement < MIN_MASK_IOU:
         raise ExportCheckError(f"{loaded.name}: int8 masks agree with f32 at IoU {agreement:.3f} < {MIN_MASK_IOU}")
-    directory.mkdir(parents=True, exist_ok=True)
-    partial = xml.with_name(f".{xml.stem}.{os.getpid()}.xml")
-    openvino.save_model(model, partial, compress_to_fp16=False)
-    partial.with_suffix(".bin").replace(xml.with_suffix(".bin"))
-    partial.replace(xml)  # the .xml appears last: its presence means the pair is complete
+    save_ir(model, xml)
     return model, xml

@@ -118,12 +118,20 @@ def load_or_convert(loaded: LoadedModel, directory: Path | None = None):  # noqa
         return core.read_model(xml), xml
     model = convert(loaded)
     check_against_torch(loaded, core.compile_model(model, "CPU", _config(None)))
-    directory.mkdir(parents=True, exist_ok=True)
+    save_ir(model, xml)
+    return model, xml
+
+
+def save_ir(model, xml: Path) -> None:  # noqa: ANN001 (openvino.Model; imported lazily)
+    """Write ``model`` as ``xml`` + ``.bin`` so that a reader never sees half a pair: under temporary names first,
+    the ``.xml`` renamed into place last (its presence means the pair is complete)."""
+    import openvino
+
+    xml.parent.mkdir(parents=True, exist_ok=True)
     partial = xml.with_name(f".{xml.stem}.{os.getpid()}.xml")
     openvino.save_model(model, partial, compress_to_fp16=False)
     partial.with_suffix(".bin").replace(xml.with_suffix(".bin"))
-    partial.replace(xml)  # the .xml appears last: its presence means the pair is complete
-    return model, xml
+    partial.replace(xml)
 
 
 def check_against_torch(loaded: LoadedModel, compiled, size: tuple[int, int] = PROBE_SIZE) -> None:  # noqa: ANN001
