@@ -32,7 +32,8 @@ def class_and_object_maps(contents: ExportContents, batch: Batch) -> list[tuple[
     """Class and instance indices of each image of the batch, painted from the objects' stored runs (no mask
     decoded), every image's together."""
     categories = [contents.category_of(obj.label_id) for image in batch.images for obj in image.objects]
-    numbers = [number for image in batch.images for number in range(1, len(image.objects) + 1)]
+    # Capped at the format's 8-bit limit here; images with more objects are repainted below.
+    numbers = [min(number, 255) for image in batch.images for number in range(1, len(image.objects) + 1)]
     counts = [len(image.objects) for image in batch.images]
     shapes = [(image.height, image.width) for image in batch.images]
     maps = painted_images(batch.runs, counts, shapes, [categories, numbers], np.uint8)

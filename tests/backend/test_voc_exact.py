@@ -103,3 +103,19 @@ def test_colours_stay_unique_past_the_palette_and_names_past_the_rules() -> None
     assert [voc.name for voc in classes[-2:]] == ["line_break__", "label"]
     for voc in classes:
         assert len(f"{voc.name}:0,0,0::".split(":")) == 4 and "\n" not in voc.name and "\r" not in voc.name
+
+
+def test_an_image_with_more_objects_than_the_instance_map_holds_still_exports(world: World) -> None:
+    # 300 objects of 2×2 pixels on a 3-pixel grid: the 8-bit instance map numbers the first 255, the class map all.
+    cells = [(3 * (i % 21), 3 * (i // 21)) for i in range(300)]
+    for x, y in cells:
+        square = [{"outer": [[x, y], [x + 1, y], [x + 1, y + 1], [x, y + 1]], "holes": []}]
+        object_create(image=world.free_image, author=world.users["manager"], label_id=world.label.pk, polygons=square)
+    archive = exported_archive(world, format="voc")
+    instances = np.asarray(PILImage.open(io.BytesIO(archive.read("SegmentationObject/b.png"))))
+    classes = np.asarray(PILImage.open(io.BytesIO(archive.read("SegmentationClass/b.png"))))
+    for number, (x, y) in enumerate(cells, start=1):
+        assert (instances[y : y + 2, x : x + 2] == (number if number <= 255 else 0)).all(), number
+        assert (classes[y : y + 2, x : x + 2] == 1).all(), number
+    xml = ElementTree.fromstring(archive.read("Annotations/b.xml"))
+    assert len(list(xml.iter("object"))) == 300
