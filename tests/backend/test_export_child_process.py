@@ -3,8 +3,10 @@ child that dies fails its job with the reason instead of leaving it running."""
 
 import io
 import logging
+import os
 import sys
 import zipfile
+from pathlib import Path
 
 import dj_database_url
 import pytest
@@ -15,6 +17,7 @@ from backend.exports.child_process import database_url
 from backend.exports.models import ExportJob
 from backend.exports.tasks import export_jobs
 from tests.conftest import World
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the child process reads what the test wrote
 
@@ -73,9 +76,47 @@ def test_the_database_reaches_the_child_as_a_url_it_reads_back() -> None:
     if "postgresql" in this["ENGINE"]:
         assert (again["USER"], again["HOST"], str(again["PORT"])) == (this["USER"], this["HOST"], str(this["PORT"]))
     awkward = {**this, "ENGINE": "django.db.backends.postgresql", "USER": "a b", "PASSWORD": "p@ss:/word%",
-               "HOST": "db.example", "PORT": 5433, "NAME": "edge flow"}  # fmt: skip
+               "HOST": "db.example", "PORT": 5433, "NAME": "edge flow", "OPTIONS": {"sslmode": "require"}}  # fmt: skip
     parsed = dj_database_url.parse(database_url(awkward))
     assert [parsed[k] for k in ("USER", "PASSWORD", "HOST", "PORT", "NAME")] == ["a b", "p@ss:/word%", "db.example",
                                                                                  5433, "edge flow"]  # fmt: skip
+    assert parsed["OPTIONS"] == {"sslmode": "require"}
     with pytest.raises(ValueError, match="do not know the database engine"):
         database_url({**this, "ENGINE": "django.db.backends.oracle"})
+
+
+HANGING = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(600)"
+
+
+def hanging_child(monkeypatch, tmp_path) -> Path:
+    """Children that write their pid to the returned file, then hang."""
+    pid_file = tmp_path / "child.pid"
+    monkeypatch.setattr(child_process, "child_command", lambda job_id: [sys.executable, "-c", HANGING, str(pid_file)])
+    return pid_file
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_child_past_the_export_timeout_is_killed_and_its_job_fails(world: World, settings, monkeypatch, tmp_path):
+    settings.EXPORT_TIMEOUT_S = 1
+    pid_file = hanging_child(monkeypatch, tmp_path)
+    job_id = start(world, format="coco")
+    export_jobs.drain()  # returns only once the child was killed and reaped
+    job = ExportJob.objects.get(pk=job_id)
+    assert job.status == "failed" and job.error == "The export did not finish within 1 s (EXPORT_TIMEOUT_S)."
+    assert gone(int(pid_file.read_text()))
+
+
+def test_deleting_a_running_export_kills_its_child(world: World, monkeypatch, tmp_path) -> None:
+    pid_file = hanging_child(monkeypatch, tmp_path)
+    job_id = start(world, format="coco")
+    wait_until(lambda: pid_file.is_file() and pid_file.read_text(), timeout=60, what="the child to start")
+    assert world.client("manager").delete(f"/api/exports/{job_id}/").status_code == 204
+    export_jobs.drain()  # returns only once the child was killed and reaped
+    assert gone(int(pid_file.read_text())) and not ExportJob.objects.filter(pk=job_id).exists()
