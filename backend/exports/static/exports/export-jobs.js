@@ -96,5 +96,6 @@
     }
     refresh();
   });
+  form.querySelector("button[data-wait-js]").disabled = false; // wired: a click now cannot submit natively
   refresh();
 })();
