@@ -29,10 +29,10 @@ IMAGES_DIR = "images"
 GRAY_DIR = "masks"
 PSEUDO_DIR = "pseudo_color"
 LABELS_PATH = "labels.txt"
-VOC_PALETTE = [channel for index in range(256) for channel in voc_colormap(index)]
-VOC_PALETTE_BYTES = bytes(VOC_PALETTE)
+VOC_PALETTE_BYTES = bytes(channel for index in range(256) for channel in voc_colormap(index))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PENDING_JOBS = 8
+PENDING_PIXELS = 16_000_000  # label maps painted, waiting for compression
 
 
 def label_maps(contents: ExportContents, batch: Batch) -> list[np.ndarray]:
@@ -83,10 +83,6 @@ def gray_png(indices: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def pseudo_png(indices: np.ndarray) -> bytes:
-    return label_png(indices.astype(np.uint8, copy=False), VOC_PALETTE_BYTES)
-
-
 def labels_text(contents: ExportContents) -> str:
     return "".join(f"{name}\n" for name in ["background", *(label.name for label in contents.labels)])
 
@@ -94,17 +90,22 @@ def labels_text(contents: ExportContents) -> str:
 Job = Callable[[], list[tuple[str, bytes]]]
 
 
-def in_worker(jobs: Iterable[Job]) -> Iterator[tuple[str, bytes]]:
+def in_worker(jobs: Iterable[tuple[Job, int]]) -> Iterator[tuple[str, bytes]]:
     """The entries each job makes, in order, the jobs run in a worker thread: PNG compression (zlib lets go of the
-    GIL) runs beside the next images' painting, on the other core. At most ``PENDING_JOBS`` wait."""
+    GIL) runs beside the next images' painting, on the other core. Each job comes with the pixels of the maps it
+    holds; at most ``PENDING_JOBS`` jobs and ``PENDING_PIXELS`` pixels wait (one huge image waits alone)."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-png") as pool:
-        pending: deque[Future[list[tuple[str, bytes]]]] = deque()
-        for job in jobs:
-            pending.append(pool.submit(job))
-            while len(pending) > PENDING_JOBS:
-                yield from pending.popleft().result()
+        pending: deque[tuple[Future[list[tuple[str, bytes]]], int]] = deque()
+        waiting_pixels = 0
+        for job, pixels in jobs:
+            pending.append((pool.submit(job), pixels))
+            waiting_pixels += pixels
+            while pending and (len(pending) > PENDING_JOBS or waiting_pixels > PENDING_PIXELS):
+                done, done_pixels = pending.popleft()
+                waiting_pixels -= done_pixels
+                yield from done.result()
         while pending:
-            yield from pending.popleft().result()
+            yield from pending.popleft()[0].result()
 
 
 def mask_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
@@ -113,10 +114,10 @@ def mask_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
     yield LABELS_PATH, labels_text(contents).encode()
 
 
-def _mask_jobs(contents: ExportContents) -> Iterator[Job]:
+def _mask_jobs(contents: ExportContents) -> Iterator[tuple[Job, int]]:
     for batch in batches(contents):
         for image, indices in zip(batch.images, label_maps(contents, batch), strict=True):
-            yield functools.partial(_mask_pngs, image.stem, indices)
+            yield functools.partial(_mask_pngs, image.stem, indices), image.pixels
 
 
 def _mask_pngs(stem: str, indices: np.ndarray) -> list[tuple[str, bytes]]:

@@ -2,7 +2,7 @@
 
 Each chunk of ``contents.images.id_chunks()`` is two queries of tuples — the images' sizes, the objects' label,
 stored mask and box in creation order — with no model instance built. Its images come in batches of
-``BATCH_IMAGES`` whose objects' stored masks are decoded into runs together
+``BATCH_IMAGES`` (fewer when they reach ``BATCH_PIXELS``) whose objects' stored masks are decoded into runs together
 (:func:`backend.exports.rings.object_runs`) and traced together by the formats that trace: numpy's per-call costs
 are most of what one image with a few small objects costs, while a whole chunk's arrays would be large (memory,
 slower sorts). Progress is told by ``id_chunks`` after each chunk.
@@ -18,6 +18,7 @@ from backend.exports.rings import ObjectRuns, object_runs
 from backend.images.models import Image
 
 BATCH_IMAGES = 8
+BATCH_PIXELS = 8_000_000  # a batch's label maps are painted at once: big images come fewer at a time
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,10 @@ class ImageRow:
     @property
     def stem(self) -> str:
         return PurePosixPath(self.file_name).stem
+
+    @property
+    def pixels(self) -> int:
+        return self.height * self.width
 
 
 @dataclass(frozen=True)
@@ -61,12 +66,18 @@ def batches(contents: ExportContents) -> Iterator[Batch]:
         for image_id, label_id, mask_rle, bbox in rows.values_list("image_id", "label_id", "mask_rle", "bbox"):
             objects[image_id].append(ObjectRow(label_id, mask_rle, bbox))
         kept = [(pk, name) for pk, name in zip(ids, chunk_names, strict=True) if pk in sizes]  # else deleted
-        for start in range(0, len(kept), BATCH_IMAGES):
-            images, first = [], 0
-            for pk, name in kept[start : start + BATCH_IMAGES]:
-                images.append(ImageRow(name, *sizes[pk], objects[pk], first))
-                first += len(objects[pk])
-            yield Batch(images, object_runs([obj.mask_rle for image in images for obj in image.objects]))
+        images: list[ImageRow] = []
+        for pk, name in kept:
+            images.append(ImageRow(name, *sizes[pk], objects[pk], sum(len(image.objects) for image in images)))
+            if len(images) == BATCH_IMAGES or sum(image.pixels for image in images) >= BATCH_PIXELS:
+                yield _batch(images)
+                images = []
+        if images:
+            yield _batch(images)
+
+
+def _batch(images: list[ImageRow]) -> Batch:
+    return Batch(images, object_runs([obj.mask_rle for image in images for obj in image.objects]))
 
 
 def _sizes(ids: list[int]) -> list[tuple[int, int, int]]:

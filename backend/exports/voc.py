@@ -80,7 +80,7 @@ def _annotation_xml(image: ImageRow, names: dict[int, str]) -> bytes:
 
 def _image_jobs(
     contents: ExportContents, class_colours: list, instance_colours: list, names: dict[int, str]
-) -> Iterator[Job]:
+) -> Iterator[tuple[Job, int]]:
     class_palette, instance_palette = _palette(class_colours), _palette(instance_colours)
     for batch in batches(contents):
         for image, (classes, instances) in zip(batch.images, class_and_object_maps(contents, batch), strict=True):
@@ -89,7 +89,7 @@ def _image_jobs(
                 (f"SegmentationObject/{image.stem}.png", instances, instance_palette),
             ]
             xml = (f"Annotations/{image.stem}.xml", _annotation_xml(image, names))
-            yield functools.partial(_voc_files_of_image, files, xml)
+            yield functools.partial(_voc_files_of_image, files, xml), 2 * image.pixels
 
 
 def _voc_files_of_image(pngs: list[tuple[str, np.ndarray, bytes]], xml: tuple[str, bytes]) -> list[tuple[str, bytes]]:

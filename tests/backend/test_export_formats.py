@@ -246,3 +246,34 @@ def test_archives_hold_the_images_next_to_each_format_s_files(world: World, scen
     write_archive(contents_of(world), FORMATS[fmt], include_images=True, destination=tmp_path / "export.zip")
     names = set(zipfile.ZipFile(tmp_path / "export.zip").namelist())
     assert entries | {"images/a.png", "images/b.png"} <= names
+
+
+@pytest.mark.parametrize("fmt", ["masks", "voc", "labelme", "yolo"])
+def test_a_pixel_budget_splits_batches_and_changes_no_byte(world: World, scene, monkeypatch, fmt: str) -> None:
+    from backend.exports import rows
+    from backend.exports.formats import FORMATS
+
+    contents = contents_of(world)
+    assert [len(batch.images) for batch in rows.batches(contents)] == [2]
+    whole = dict(FORMATS[fmt].files(contents))
+    monkeypatch.setattr(rows, "BATCH_PIXELS", 1)  # every image is a batch of its own
+    assert [len(batch.images) for batch in rows.batches(contents)] == [1, 1]
+    assert dict(FORMATS[fmt].files(contents_of(world))) == whole
+
+
+def test_painted_maps_waiting_for_compression_stay_within_the_pixel_budget(monkeypatch) -> None:
+    from backend.exports import masks
+
+    monkeypatch.setattr(masks, "PENDING_PIXELS", 25)
+    made: list[int] = []
+
+    def jobs():
+        for number in range(6):
+            made.append(number)
+            yield (lambda number=number: [(f"{number}.png", b"")]), 10
+
+    seen = []
+    for name, _ in masks.in_worker(jobs()):
+        seen.append((name, len(made)))
+    # Three jobs of 10 pixels exceed 25: the first is finished before a fourth is painted.
+    assert seen == [("0.png", 3), ("1.png", 4), ("2.png", 5), ("3.png", 6), ("4.png", 6), ("5.png", 6)]
