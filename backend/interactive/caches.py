@@ -76,9 +76,9 @@ def loaded_model(name: str) -> Engine:
 
 
 def loaded_models() -> dict[str, Engine]:
-    """The models this process has loaded, by name (what ``/healthz`` reports)."""
-    with _models_lock:
-        return dict(_models)
+    """The models this process has loaded, by name (what ``/healthz`` reports). Without the lock, which a model
+    being loaded holds for seconds to minutes: copying a dict is atomic under the GIL."""
+    return dict(_models)
 
 
 class ImageCache:

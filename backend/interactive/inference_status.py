@@ -1,13 +1,17 @@
 """What runs the model where: each inference process's CPU and the engine each of its models runs on.
 
 An inference process (a Celery inference worker, or the web process in the embedded default) describes itself with
-:func:`local_status` once a model is loaded. In team mode it also publishes that description to Redis under
-``edgeflow:inference:worker:<worker id>`` for ``HEARTBEAT_TTL_S`` (renewed after jobs, at most every
-``HEARTBEAT_EVERY_S``), so the web process can list the live workers without importing the model's libraries.
-``/healthz`` shows :func:`inference_status`.
+:func:`local_status`. In team mode a worker's heartbeat thread (:func:`start_heartbeat`) also publishes that
+description every ``HEARTBEAT_EVERY_S`` into one Redis hash, ``edgeflow:inference:workers`` (worker id → status
+with the time it was ``seen``), so the web process lists the live workers in one call, without importing the
+model's libraries; entries not renewed for ``HEARTBEAT_TTL_S`` are dropped by the reader. ``/healthz`` shows
+:func:`inference_status`.
 """
 
 import json
+import logging
+import os
+import threading
 import time
 from typing import Any
 
@@ -16,11 +20,16 @@ from django.conf import settings
 
 from backend.interactive import caches
 
-KEY_PREFIX = "edgeflow:inference:worker:"
+log = logging.getLogger(__name__)
+
+REGISTRY_KEY = "edgeflow:inference:workers"
 HEARTBEAT_TTL_S = 120
 HEARTBEAT_EVERY_S = 30
 
-_last_heartbeat = 0.0
+_clients: dict[str, redis.Redis] = {}
+_heartbeat_pid: int | None = None  # the process whose heartbeat thread runs (a forked child has none)
+_heartbeat_lock = threading.Lock()
+_heartbeat_stop = threading.Event()
 
 
 def local_status(worker: str) -> dict[str, Any]:
@@ -36,29 +45,63 @@ def local_status(worker: str) -> dict[str, Any]:
 
 
 def _client() -> redis.Redis | None:
-    return redis.Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+    """This process's client of ``REDIS_URL`` (None in the embedded default)."""
+    url = settings.REDIS_URL
+    if not url:
+        return None
+    return _clients.get(url) or _clients.setdefault(url, redis.Redis.from_url(url))
 
 
-def heartbeat(worker: str, *, force: bool = False) -> None:
-    """Publish this worker's status (team mode; at most every ``HEARTBEAT_EVERY_S`` unless forced)."""
-    global _last_heartbeat
-    if not force and time.monotonic() - _last_heartbeat < HEARTBEAT_EVERY_S:
-        return  # most click jobs: no Redis client built, nothing sent
+def publish(worker: str) -> None:
+    """Write this worker's status, seen now (team mode)."""
     client = _client()
-    if client is None:
-        return
-    _last_heartbeat = time.monotonic()
-    client.set(KEY_PREFIX + worker, json.dumps(local_status(worker)), ex=HEARTBEAT_TTL_S)
+    if client is not None:
+        client.hset(REGISTRY_KEY, worker, json.dumps({**local_status(worker), "seen": time.time()}))
+
+
+def start_heartbeat(worker: str) -> None:
+    """Publish now, then every ``HEARTBEAT_EVERY_S`` from a daemon thread, for as long as this process lives
+    (idle or not) or until :func:`stop_heartbeat`; once per process."""
+    global _heartbeat_pid, _heartbeat_stop
+    with _heartbeat_lock:
+        if _heartbeat_pid == os.getpid():
+            return
+        _heartbeat_pid, _heartbeat_stop = os.getpid(), threading.Event()
+    threading.Thread(target=_beat, args=(worker, _heartbeat_stop), name="inference-heartbeat", daemon=True).start()
+
+
+def stop_heartbeat() -> None:
+    global _heartbeat_pid
+    with _heartbeat_lock:
+        _heartbeat_pid = None
+        _heartbeat_stop.set()
+
+
+def _beat(worker: str, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            publish(worker)
+        except redis.RedisError as exc:  # Redis restarting: the next beat tries again
+            log.warning("inference heartbeat not published: %s", exc)
+        stop.wait(HEARTBEAT_EVERY_S)
 
 
 def published_workers() -> list[dict[str, Any]]:
-    """The live workers' published statuses (team mode), sorted by worker id."""
+    """The live workers' published statuses (team mode), sorted by worker id; stale entries are removed."""
     client = _client()
     if client is None:
         return []
-    keys = sorted(client.scan_iter(match=KEY_PREFIX + "*", count=100))
-    values = client.mget(keys) if keys else []
-    return [json.loads(value) for value in values if value]
+    oldest = time.time() - HEARTBEAT_TTL_S
+    live, stale = [], []
+    for worker, value in sorted(client.hgetall(REGISTRY_KEY).items()):
+        status = json.loads(value)
+        if status.get("seen", 0) >= oldest:
+            live.append(status)
+        else:
+            stale.append(worker)
+    if stale:
+        client.hdel(REGISTRY_KEY, *stale)
+    return live
 
 
 def inference_status(*, in_process: bool, worker: str) -> dict[str, Any]:

@@ -310,8 +310,6 @@ def run_click_job(message: dict[str, Any]) -> None:
     reply, persist = run_job(job)
     async_to_sync(get_channel_layer().send)(job.reply_channel, reply.to_message())
     persist()
-    if click_jobs.uses_celery:
-        inference_status.heartbeat(worker_id())
 
 
 @worker_process_init.connect  # in each process that runs tasks: a prefork child, or the solo pool's worker itself
@@ -325,11 +323,10 @@ def _preload_default_model(**_: Any) -> None:
         return
     try:
         loaded = caches.loaded_model(settings.DEFAULT_MODEL_NAME)
+        log.info("default model %s loaded (%s engine)", settings.DEFAULT_MODEL_NAME, engine_name(loaded))
     except Exception as exc:  # noqa: BLE001 - a worker without weights still starts; jobs report the error
         log.warning("default model not loaded: %s", exc)
-        return
-    log.info("default model %s loaded (%s engine)", settings.DEFAULT_MODEL_NAME, engine_name(loaded))
-    inference_status.heartbeat(worker_id(), force=True)
+    inference_status.start_heartbeat(worker_id())  # listed in /healthz, with whatever it has loaded
 
 
 click_jobs = Background(run_click_job, queue=INFERENCE_QUEUE, setting="INFERENCE_BACKEND")
