@@ -88,17 +88,17 @@ def test_guard_passed_reads_complete_runs_for_the_current_weights(
     hrnet18_model: LoadedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EDGEFLOW_VAR_DIR", str(tmp_path))
-    name, engine = hrnet18_model.name, "openvino-int8"
-    assert guard_passed(name, "openvino", hrnet18_model) is True  # within parity: no guard needed
-    assert guard_passed(name, engine, hrnet18_model) is None  # never ran
+    engine = "openvino-int8"
+    assert guard_passed(hrnet18_model, "openvino") is True  # within parity: no guard needed
+    assert guard_passed(hrnet18_model, engine) is None  # never ran
     path = guard_path(hrnet18_model, engine)
     path.parent.mkdir(parents=True)
     result = {"weights_digest": weights_digest(hrnet18_model), "complete": True, "passed": True}
     path.write_text(json.dumps(result))
-    assert guard_passed(name, engine, hrnet18_model) is True
+    assert guard_passed(hrnet18_model, engine) is True
     path.write_text(json.dumps({**result, "passed": False}))
-    assert guard_passed(name, engine, hrnet18_model) is False
+    assert guard_passed(hrnet18_model, engine) is False
     path.write_text(json.dumps({**result, "complete": False}))
-    assert guard_passed(name, engine, hrnet18_model) is None  # a subset run never counts
+    assert guard_passed(hrnet18_model, engine) is None  # a subset run never counts
     path.write_text(json.dumps({**result, "weights_digest": "other weights"}))
-    assert guard_passed(name, engine, hrnet18_model) is None
+    assert guard_passed(hrnet18_model, engine) is None

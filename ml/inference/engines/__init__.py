@@ -21,12 +21,12 @@ import logging
 from collections.abc import Callable
 
 from ml.inference.engines.base import Engine, TorchEngine
+from ml.inference.engines.choice import FULL_PRECISION, choose_engine
 from ml.model.fuse import optimize_for_inference
 from ml.model.loaded import LoadedModel
 
 logger = logging.getLogger(__name__)
 
-FASTEST_FIRST = ("openvino", "torch-fused", "torch")
 REFERENCE = "torch"
 
 
@@ -78,10 +78,8 @@ def default_engine(loaded: LoadedModel | None = None) -> str:
     """For ``loaded``: the fastest installed engine this CPU runs natively whose accuracy guard passed for its
     weights (``choice.choose_engine``); without a model, the fastest within the parity tolerance."""
     if loaded is None:
-        return next(name for name in FASTEST_FIRST if is_installed(name))
-    from ml.inference.engines.choice import choose_engine
-
-    return choose_engine(loaded.name, [name for name in ENGINES if is_installed(name)], loaded=loaded)
+        return next(name for name in FULL_PRECISION if is_installed(name))
+    return choose_engine(loaded, [name for name in ENGINES if is_installed(name)])
 
 
 def engine_name(engine: Engine) -> str:

@@ -17,6 +17,8 @@ import time
 from collections.abc import Sequence
 
 from ml.inference.engines import ENGINES, create_engine, default_engine, engine_name, is_installed
+from ml.inference.engines.guard import DATASETS, GUARDED, MAX_CLICKS
+from ml.model.loaded import LoadedModel
 from ml.weights import load_model
 from ml.weights.errors import WeightsError
 from ml.weights.registry import registered_models
@@ -30,24 +32,25 @@ def _prepare(args: argparse.Namespace) -> int:
     failed = False
     for name in names:
         start = time.perf_counter()
-        engine = create_engine(load_model(name), wanted)
+        loaded = load_model(name)
+        engine = create_engine(loaded, wanted)
         failed |= engine_name(engine) != wanted
         print(f"{name}: engine {engine_name(engine)} ready in {time.perf_counter() - start:.1f} s")
         if args.int8 and wanted != INT8:
-            _prepare_int8(name, args.threads)
+            _prepare_int8(loaded, args.threads)
     return 1 if failed and args.strict else 0
 
 
 INT8 = "openvino-int8"
 
 
-def _prepare_int8(name: str, threads: int | None) -> None:
+def _prepare_int8(loaded: LoadedModel, threads: int | None) -> None:
     """Quantise (or find cached) the int8 IR of ``name`` when calibration is possible; say why not otherwise."""
     from ml.inference.engines.guard import guard_passed
     from ml.inference.engines.int8 import calibration_dir, int8_ir_path
     from ml.inference.engines.openvino import cache_dir
 
-    loaded = load_model(name)
+    name = loaded.name
     if not is_installed(INT8):
         print(f"{name}: {INT8} not built (nncf is not installed)")
         return
@@ -59,12 +62,12 @@ def _prepare_int8(name: str, threads: int | None) -> None:
     if engine_name(engine) != INT8:
         print(f"{name}: {INT8} could not be built (see the warning above)")
         return
-    verdict = {True: "passed", False: "FAILED", None: "not run"}[guard_passed(name, INT8, loaded)]
+    verdict = {True: "passed", False: "FAILED", None: "not run"}[guard_passed(loaded, INT8)]
     print(f"{name}: engine {INT8} ready in {time.perf_counter() - start:.1f} s (NoC guard {verdict})")
 
 
 def _guard(args: argparse.Namespace) -> int:
-    from ml.inference.engines.guard import DATASETS, GuardSettings, format_result, run_guard
+    from ml.inference.engines.guard import GuardSettings, format_result, run_guard
 
     settings = GuardSettings(datasets=tuple(args.dataset or DATASETS), limit=args.limit, max_clicks=args.max_clicks)
     result = run_guard(load_model(args.model), args.engine, settings, threads=args.threads, progress=not args.quiet)
@@ -89,10 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_prepare)
     g = sub.add_parser("guard", help="NoC guard: an engine against the f32 reference on GrabCut and Berkeley")
     g.add_argument("--model", required=True, help="registered model")
-    g.add_argument("--engine", default=INT8, choices=("openvino-int8", "openvino-bf16"), help=f"default: {INT8}")
+    g.add_argument("--engine", default=INT8, choices=GUARDED, help=f"default: {INT8}")
     g.add_argument("--limit", type=int, help="only the first N samples of each set (written apart; never 'passed')")
-    g.add_argument("--dataset", action="append", choices=("grabcut", "berkeley"), help="default: both")
-    g.add_argument("--max-clicks", type=int, default=20)
+    g.add_argument("--dataset", action="append", choices=DATASETS, help="default: both")
+    g.add_argument("--max-clicks", type=int, default=MAX_CLICKS)
     g.add_argument("--threads", type=int, help="inference threads")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
     g.set_defaults(func=_guard)

@@ -74,18 +74,16 @@ def candidates(cpu: CpuInfo) -> list[str]:
     return [engine for engine in REDUCED_PRECISION if runs_natively(engine, cpu)] + list(FULL_PRECISION)
 
 
-def choose_engine(
-    model: str, installed: list[str], cpu: CpuInfo | None = None, loaded: LoadedModel | None = None
-) -> str:
-    """The engine for ``model`` (``loaded``: its weights, read when not given): the first of :func:`candidates`
-    that is installed and, for a reduced precision, whose guard passed for these weights."""
+def choose_engine(loaded: LoadedModel, installed: list[str], cpu: CpuInfo | None = None) -> str:
+    """The engine for ``loaded``: the first of :func:`candidates` that is installed and, for a reduced precision,
+    whose guard passed for these weights."""
     from ml.inference.engines.guard import guard_passed
 
     cpu = cpu or cpu_info()
     for engine in candidates(cpu):
         if engine not in installed:
             continue
-        if engine in REDUCED_PRECISION and guard_passed(model, engine, loaded) is not True:
+        if engine in REDUCED_PRECISION and guard_passed(loaded, engine) is not True:
             continue
         return engine
     return "torch"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from ml.inference.engines.base import Engine
+from ml.inference.engines.choice import REDUCED_PRECISION, cpu_info
 from ml.model.loaded import LoadedModel
 from ml.paths import shared_dir
 
 REFERENCE_ENGINE = "openvino"
-GUARDED = ("openvino-int8", "openvino-bf16")
+GUARDED = REDUCED_PRECISION  # the engines outside the logit tolerance
 DATASETS = ("grabcut", "berkeley")
 TARGETS = (0.85, 0.9)
 MAX_CLICKS = 20
@@ -144,7 +144,7 @@ def run_guard(
         "passed": all(entry["passed"] for entry in datasets.values()),
         "complete": settings.limit is None and set(DATASETS) <= set(settings.datasets),
         "seconds": time.perf_counter() - started,
-        "cpu": _cpu_name(),
+        "cpu": cpu_info().as_dict(),
     }
     if write:
         path = guard_path(loaded, engine, settings.limit)
@@ -156,16 +156,12 @@ def run_guard(
     return result
 
 
-def guard_passed(model_name: str, engine: str, loaded: LoadedModel | None = None) -> bool | None:
-    """Whether ``engine`` may serve ``model_name``: ``True``/``False`` from its complete guard run for the current
+def guard_passed(loaded: LoadedModel, engine: str) -> bool | None:
+    """Whether ``engine`` may serve ``loaded``: ``True``/``False`` from its complete guard run for the current
     weights, ``None`` when it never ran (or ran for other weights, or only on a subset). Engines within the parity
     tolerance of the reference (``torch``, ``torch-fused``, ``openvino``) need no guard: ``True``."""
     if engine not in GUARDED:
         return True
-    if loaded is None:
-        from ml.weights import load_model
-
-        loaded = load_model(model_name)
     from ml.inference.engines.openvino import weights_digest
 
     path = guard_path(loaded, engine)
@@ -195,13 +191,3 @@ def format_result(result: dict[str, Any]) -> Sequence[str]:
     if "path" in result:
         lines.append(f"  written to {result['path']}")
     return lines
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()

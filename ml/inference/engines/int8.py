@@ -141,6 +141,7 @@ def load_or_quantize(
     import openvino
 
     from ml.inference.engines.openvino import ExportCheckError, OpenVINOEngine, save_ir
+    from ml.inference.engines.openvino import _config as openvino_config
 
     xml = int8_ir_path(loaded, directory)
     core = openvino.Core()
@@ -150,7 +151,7 @@ def load_or_quantize(
     inputs = record_calibration(reference, calibration or Calibration(), calibration_root)
     logger.info("quantising %s on %d calibration inputs", loaded.name, len(inputs))
     model = quantize(core.read_model(reference.ir_path), inputs)
-    compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads} if threads else {})
+    compiled = core.compile_model(model, "CPU", openvino_config(threads))  # as served: the rest in f32
     agreement = check_masks(reference, compiled, inputs[:: max(1, len(inputs) // 12)])
     if agreement < MIN_MASK_IOU:
         raise ExportCheckError(f"{loaded.name}: int8 masks agree with f32 at IoU {agreement:.3f} < {MIN_MASK_IOU}")
