@@ -16,7 +16,14 @@ import pytest
 
 from ml.inference.engines.base import Engine
 from ml.inference.engines.guard import GuardSettings, compare, evaluate_engine, guard_passed, guard_path
-from ml.inference.engines.int8 import Calibration, RecordingEngine, load_or_quantize, mask_iou
+from ml.inference.engines.int8 import (
+    WEIGHTED_OPS,
+    Calibration,
+    RecordingEngine,
+    f32_layers,
+    load_or_quantize,
+    mask_iou,
+)
 from ml.inference.engines.openvino import OpenVINOEngine, weights_digest
 from ml.model.loaded import LoadedModel
 
@@ -102,3 +109,27 @@ def test_guard_passed_reads_complete_runs_for_the_current_weights(
     assert guard_passed(hrnet18_model, engine) is None  # a subset run never counts
     path.write_text(json.dumps({**result, "weights_digest": "other weights"}))
     assert guard_passed(hrnet18_model, engine) is None
+
+
+def test_the_stem_and_the_heads_stay_in_f32(f32_engine: OpenVINOEngine, int8_engine: OpenVINOEngine) -> None:
+    import openvino
+
+    core = openvino.Core()
+    f32 = core.read_model(f32_engine.ir_path)
+    kept = f32_layers(f32)
+    weighted = [op.get_friendly_name() for op in f32.get_ordered_ops() if op.get_type_name() in WEIGHTED_OPS]
+    assert kept[:3] == weighted[:3] and "maps_transform" in kept[1]  # the image's and the clicks' first layers
+    assert kept[-1] == weighted[-1] and "cls_head" in kept[-1]
+    assert sum("ocr_" in name and "MatMul" in name for name in kept) == 3  # the OCR attention
+    assert len(kept) < 0.1 * len(weighted)  # the backbone is quantised
+    # In the int8 IR, a quantised layer reads its inputs through FakeQuantize; the kept layers read them as they are.
+    quantised = core.read_model(int8_engine.ir_path)
+    by_name = {op.get_friendly_name(): op for op in quantised.get_ordered_ops()}
+
+    def reads_quantised(name: str) -> bool:
+        node = by_name[name]
+        return any(node.input_value(i).get_node().get_type_name() == "FakeQuantize" for i in range(2))
+
+    assert not any(reads_quantised(name) for name in kept)
+    backbone = [name for name in weighted if name not in kept]
+    assert sum(reads_quantised(name) for name in backbone) > 0.9 * len(backbone)
