@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://edgeflow:edgeflow@127.0.0.1:5432/edgeflow
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint format venv readers-venv weights services chromium frontend frontend-test migrate demo serve clean-venv bench-env
+.PHONY: run test lint format venv readers-venv weights int8 services chromium frontend frontend-test migrate demo serve clean-venv bench-env
 
 run: venv weights frontend migrate demo serve ## set up everything and serve the demo on the embedded default
 
@@ -43,6 +43,10 @@ readers-venv: .venv-readers/.installed ## Datumaro in its own venv: tests/reader
 weights: venv ## fetch and convert the pretrained weights (cached under var/)
 	$(PY) -m ml.weights fetch
 	$(PY) -m ml.inference.engines prepare
+
+int8: weights ## quantise the default model to int8 and run its NoC guard (~15 min); a passed guard makes it the default engine
+	$(PY) -m ml.inference.engines prepare --model $${EDGEFLOW_DEFAULT_MODEL:-hrnet18-ocr64-cocolvis} --int8
+	$(PY) -m ml.inference.engines guard --model $${EDGEFLOW_DEFAULT_MODEL:-hrnet18-ocr64-cocolvis} --quiet
 
 services: ## PostgreSQL and Redis, started or installed where missing
 	bash deploy/scripts/ensure-services.sh
