@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ml.inference.clicks import Click, coord_features  # noqa: E402
-from ml.inference.engines import ENGINES, create_engine, default_engine, engine_name  # noqa: E402
+from ml.inference.engines import ENGINES, create_engine, engine_name  # noqa: E402
 from ml.inference.engines.base import Engine  # noqa: E402
 from ml.model.build import arch_spec  # noqa: E402
 from ml.model.loaded import LoadedModel  # noqa: E402
@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--engine",
         choices=sorted(ENGINES) + sorted(ENGINE_ALIASES),
-        help=f"default: fastest installed ({default_engine()}); int8/bf16/f32 name the openvino-* engines",
+        help="default: the engine the app would choose for this model here (fastest natively-run engine whose "
+        "guard passed); int8/bf16/f32 name the openvino-* engines",
     )
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--runs", type=int, default=10, help="timed forwards (at least 10)")

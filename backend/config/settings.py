@@ -217,6 +217,9 @@ INFERENCE_WORKING_DIR = Path(env_str("INFERENCE_WORKING_DIR", str(MEDIA_ROOT / "
 # Engine per model (ml.inference.engines: torch, torch-fused, openvino, openvino-bf16); empty = fastest installed
 # within the parity tolerance. A failing engine falls back to torch with a warning.
 INFERENCE_ENGINE = env_str("INFERENCE_ENGINE", "")
+# Threads one inference process gives a forward; 0 = the engine's default (every core). See deploy/README.md for
+# threads × workers per core count.
+INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0)
 WS_MAX_MESSAGES_PER_SECOND = env_int("WS_MAX_MESSAGES_PER_SECOND", 30)
 # While an object is under way, a request re-checks the socket's login when the last check is older than this.
 WS_LOGIN_RECHECK_S = env_int("WS_LOGIN_RECHECK_S", 30)

@@ -71,7 +71,9 @@ def loaded_model(name: str) -> Engine:
 
     with _models_lock:
         if name not in _models:
-            _models[name] = create_engine(load_model(name), settings.INFERENCE_ENGINE or None)
+            _models[name] = create_engine(
+                load_model(name), settings.INFERENCE_ENGINE or None, settings.INFERENCE_THREADS or None
+            )
         return _models[name]
 
 

@@ -192,6 +192,7 @@ def run_job(job: ClickJob) -> tuple[JobReply, Callable[[], None]]:
             wanted = [frame.click_to_working(click) for click in job.clicks]
             steps = live.session.goto(wanted, replay=from_scratch)  # a rebuilt state replays click by click
             timings["forward_s"] = time.perf_counter() - t1
+            timings["network_s"] = live.session.network_s
             t2 = time.perf_counter()
             shape = frame.shape_to_image(mask_to_shape(live.session.probability, job.options))
             timings["post_s"] = time.perf_counter() - t2

@@ -54,7 +54,7 @@ export interface MaskMessage {
   bbox: number[];
   area: number;
   polygons: Shape;
-  latency: { queue_s?: number; load_s?: number; forward_s?: number; post_s?: number; total_s?: number };
+  latency: { queue_s?: number; load_s?: number; forward_s?: number; network_s?: number; post_s?: number; total_s?: number };
   worker?: string;
   engine?: string;
 }

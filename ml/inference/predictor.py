@@ -24,6 +24,7 @@ the original predictions.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,6 +93,7 @@ class ClickSession:
         self._empty: Snapshot | None = None
         self._known: OrderedDict[tuple[Click, ...], Snapshot] = OrderedDict()  # least recently used first
         self.last_prediction: Prediction | None = None
+        self.network_s = 0.0  # seconds the engine ran during the last goto (the rest is crops, click maps, pastes)
 
     # ----------------------------------------------------------------- properties
     @property
@@ -169,6 +171,7 @@ class ClickSession:
         Raises ``ValueError`` for a missing click outside the image (the state is then unchanged).
         """
         wanted = tuple(clicks)
+        self.network_s = 0.0
         if wanted == self.state.clicks:
             return 0
         state = self._longest_known_prefix(wanted)
@@ -293,7 +296,9 @@ class ClickSession:
         view = self._view(crop)
         prev = previous.edge if self.uses_edge else previous.probability
         image, features = self._network_inputs(view, prev, clicks)
+        started = time.perf_counter()
         outputs = self.engine(image, features)
+        self.network_s += time.perf_counter() - started
         logits = {key: self._merge_flip(value) for key, value in outputs.items()}
         missing = {MASK_KEY, EDGE_KEY} - set(logits) if self.uses_edge else {MASK_KEY} - set(logits)
         if missing:

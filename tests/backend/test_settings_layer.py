@@ -107,6 +107,7 @@ TEAM_VARIABLES = {
     "FINETUNE_VAL_MAX_CLICKS": ("4", "s.FINETUNE_VAL_MAX_CLICKS", 4, 10),
     "FINETUNE_MAX_HELDOUT": ("9", "s.FINETUNE_MAX_HELDOUT", 9, 50),
     "INFERENCE_ENGINE": ("torch", "s.INFERENCE_ENGINE", "torch", ""),
+    "INFERENCE_THREADS": ("1", "s.INFERENCE_THREADS", 1, 0),
     "EXPORTS_BACKEND": ("local", "s.EXPORTS_BACKEND", "local", "process"),
     "EXPORT_NICENESS": ("0", "s.EXPORT_NICENESS", 0, 5),
     "EXPORTS_DIR": ("/srv/exports", "s.EXPORTS_DIR", "/srv/exports", ""),
