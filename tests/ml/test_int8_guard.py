@@ -89,6 +89,11 @@ def test_guard_rejects_a_broken_engine(f32_engine: OpenVINOEngine, f32_subset: t
     broken = evaluate_engine(NegatedEngine(f32_engine), "grabcut", few, progress=False)  # never reaches 90 %
     assert not compare(reference, broken)
     assert compare(reference, reference)
+    fewer = {**reference, "noc85": reference["noc85"] - 0.5, "noc90": reference["noc90"] - 0.5}
+    assert compare(reference, fewer), "needing fewer clicks is not a regression"
+    more = {**reference, "noc90": reference["noc90"] + 0.06}
+    assert not compare(reference, more)
+    assert not compare(reference, {**reference, "at_max90": reference["at_max90"] + 1})
 
 
 def test_guard_passed_reads_complete_runs_for_the_current_weights(

@@ -3,7 +3,7 @@
 Speed differs by CPU: INT8 runs natively everywhere OpenVINO reports ``INT8`` (VNNI/AMX make it faster still);
 bf16 only pays where the CPU has AMX or AVX512-BF16 (OpenVINO reports ``BF16``) — elsewhere it is emulated and
 slower than f32. Accuracy is judged by clicks, not logits: a reduced-precision engine is chosen only when its
-guard (``ml.inference.engines.guard``: NoC@85/90 on GrabCut and Berkeley within ±0.05 of f32, no more failures)
+guard (``ml.inference.engines.guard``: NoC@85/90 on GrabCut and Berkeley at most 0.05 above f32, no more failures)
 passed for that model's weights. ``INFERENCE_ENGINE`` (passed as ``wanted``) still overrides everything.
 """
 

@@ -2,7 +2,7 @@
 only when annotators would need the same number of clicks with it as with the f32 reference (``openvino``).
 
 What annotators feel is clicks needed × seconds per click, so the contract is NoC, not logits: on GrabCut and
-Berkeley (``<shared>/data/bench``), NoC@85 and NoC@90 within :data:`NOC_TOLERANCE` of the reference and no
+Berkeley (``<shared>/data/bench``), NoC@85 and NoC@90 at most :data:`NOC_TOLERANCE` above the reference and no
 more samples at the click limit (RITM's "≥max@90"). Both engines run the same protocol (RITM clicker, zoom-in,
 20 clicks); a sample stops once it reaches IoU 0.9, which leaves NoC@85/90 and the failures exact.
 
@@ -94,8 +94,10 @@ def evaluate_engine(
 
 
 def compare(reference: dict[str, Any], candidate: dict[str, Any], tolerance: float = NOC_TOLERANCE) -> bool:
-    """Whether ``candidate`` keeps the reference's NoC@85/90 (± ``tolerance``) and has no more ≥max@90 samples."""
-    within = all(abs(candidate[key] - reference[key]) <= tolerance + 1e-9 for key in ("noc85", "noc90"))
+    """Whether ``candidate`` needs at most ``tolerance`` more clicks than the reference at NoC@85 and NoC@90 and
+    has no more ≥max@90 samples. One-sided: an engine that needs fewer clicks costs annotators nothing (bf16 on
+    an AVX512-BF16 EPYC: GrabCut NoC@85/90 1.50/1.68 → 1.44/1.62)."""
+    within = all(candidate[key] <= reference[key] + tolerance + 1e-9 for key in ("noc85", "noc90"))
     return within and candidate["at_max90"] <= reference["at_max90"]
 
 
@@ -179,7 +181,7 @@ def guard_passed(loaded: LoadedModel, engine: str) -> bool | None:
 def format_result(result: dict[str, Any]) -> Sequence[str]:
     """Human-readable lines of a guard result."""
     engine, reference = result["engine"], result["reference_engine"]
-    lines = [f"{result['model']}: {engine} vs {reference} (tolerance ±{result['tolerance']}, limit {result['limit']})"]
+    lines = [f"{result['model']}: {engine} vs {reference} (at most +{result['tolerance']} clicks, limit {result['limit']})"]
     for name, entry in result["datasets"].items():
         ref, cand = entry[reference], entry[engine]
         lines.append(
