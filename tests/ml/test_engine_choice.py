@@ -86,3 +86,24 @@ def test_this_machine_is_described() -> None:
     assert here.model and "FP32" in here.capabilities
     proc_flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
     assert set(here.flags) == set(CPU_FLAGS) & set(proc_flags.split(":", 1)[1].split())
+
+
+def test_make_weights_readies_the_reduced_precision_this_cpu_runs_natively() -> None:
+    from ml.inference.engines.__main__ import reduced_precision_for
+
+    assert reduced_precision_for(AMX) == "openvino-bf16"  # no build, as fast as int8 there
+    assert reduced_precision_for(AVX2_ONLY) == "openvino-int8"
+    assert reduced_precision_for(NO_INT8) is None
+
+
+def test_without_the_benchmark_sets_prepare_reduced_leaves_f32_serving(
+    hrnet18_model: LoadedModel, var_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from ml.inference.engines.__main__ import main
+
+    (var_dir / "models").symlink_to(Path(__file__).resolve().parents[2] / "var" / "models")
+    monkeypatch.setenv("EDGEFLOW_SHARED_DIR", str(tmp_path / "no-shared"))
+    assert main(["prepare", "--model", hrnet18_model.name, "--reduced"]) == 0
+    out = capsys.readouterr().out
+    assert "f32 serves" in out or "not built (no calibration images" in out, out
+    assert default_engine(hrnet18_model) == "openvino"
