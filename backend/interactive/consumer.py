@@ -18,6 +18,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.urls import path
 
+from backend.collab.consumer import LiveSocket
 from backend.interactive import protocol
 from backend.interactive.auth import credentials_still_valid
 from backend.interactive.context import ImageContext, Refused, editable_image, load_context
@@ -46,7 +47,10 @@ class ObjectSession:
     mask_sent: bool = False  # the client has a mask of this object, so its state exists somewhere
 
 
-class AnnotateConsumer(AsyncJsonWebsocketConsumer):
+class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
+    """Masks for clicks; and, through `LiveSocket`, who else has the image open, leases on its objects and their
+    saved changes (docs/interactive-protocol.md, "Teamwork")."""
+
     ctx: ImageContext
     obj: ObjectSession | None = None
 
@@ -64,6 +68,7 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=refused.close_code)
             return
         defaults = MaskOptions()
+        live = await self.live_join(user=self.scope["user"], project_id=self.ctx.project_id, image_id=self.ctx.image_id)
         await self.send_json(
             {
                 "type": "ready",
@@ -75,6 +80,7 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
                     "largest_component": defaults.largest_component,
                     "tolerance": defaults.tolerance,
                 },
+                **live,
             }
         )
         await inference_backend().prepare(self.ctx.default_model, self.ctx.path, self.ctx.sha256)
@@ -82,6 +88,7 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for handle in self.timeouts.values():
             handle.cancel()
+        await self.live_leave()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not hasattr(self, "ctx"):
