@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from channels.db import database_sync_to_async
 
+from backend.annotations.services import object_create
 from backend.images.models import Image
 from backend.interactive.consumer import AnnotateConsumer
-from tests.conftest import BATCH_STATES, World, set_batch_state
+from tests.conftest import BATCH_STATES, SQUARE, World, set_batch_state
 from tests.interactive.inprocess import Socket, outcome
 from tests.live_stack import token_for
 from tests.own_loop import run_in_own_loop
@@ -45,6 +46,11 @@ MESSAGES = {
     "start": ("started", "error:forbidden"),
     "start with clicks": ("mask", "error:forbidden"),
     "cancel": ("cancelled", "cancelled"),
+    # Teamwork: a lease needs the right to edit; giving one up never does (answered by the lease list), nor does a
+    # heartbeat (presence; it answers nothing, so the ping after it is what is seen).
+    "release": ("leases", "leases"),
+    "lease": ("leases", "error:forbidden"),
+    "heartbeat then ping": ("pong", "pong"),
 }
 
 
@@ -94,6 +100,8 @@ def test_every_message_checks_the_right_to_edit_the_image_as_it_is_now(world, di
         assert (await socket.open())["type"] == "ready"
         await socket.send(type="start", label=world.label.pk)
         await socket.until("started")
+        await socket.send(type="lease", object=obj.pk)
+        await socket.until("leases")
         await database_sync_to_async(set_batch_state)(disk, state)
         seen = {}
         await socket.send(type="ping")
@@ -108,9 +116,17 @@ def test_every_message_checks_the_right_to_edit_the_image_as_it_is_now(world, di
         seen["start"] = outcome(await socket.until("started"))
         await socket.send(type="cancel")
         seen["cancel"] = outcome(await socket.until("cancelled"))
+        await socket.send(type="release", object=obj.pk)  # the lease taken while the batch was open
+        seen["release"] = outcome(await socket.until("leases"))
+        await socket.send(type="lease", object=obj.pk)
+        seen["lease"] = outcome(await socket.until("leases"))
+        await socket.send(type="heartbeat")
+        await socket.send(type="ping")
+        seen["heartbeat then ping"] = outcome(await socket.until("pong", "leases"))
         await socket.close()
         return seen
 
+    obj = object_create(image=disk, author=world.users["annotator"], label_id=world.label.pk, polygons=SQUARE)
     token = token_for(world.users[role])
     seen = {state: run_in_own_loop(lambda state=state: scenario(Socket(disk.pk, token), state)) for state in STATES}
     expected = {
