@@ -41,13 +41,24 @@ def presence_store(store_kind, redis_prefix) -> presence.PresenceStore:
     return presence.MemoryPresenceStore()
 
 
+def _drop_collab_keys() -> None:
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    keys = list(client.scan_iter(f"{leases.PREFIX}:*"))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture
-def live_mode(store_kind, settings) -> Iterator[str]:
-    """The app's own stores (`lease_store()`, `presence_store()`): team mode's Redis (REDIS_URL set, the suite's
-    test Redis database, emptied) or the embedded default's memory (emptied)."""
+def live_mode(store_kind, settings, monkeypatch) -> Iterator[str]:
+    """The app's own stores (`lease_store()`, `presence_store()`): team mode's Redis (REDIS_URL set: the suite's
+    test Redis database, its teamwork keys deleted) or the embedded default's memory (emptied). The channel layer
+    stays in memory (its choice is made at start-up)."""
+    from backend.interactive import store
+
+    monkeypatch.setattr(store, "_store", store._store)  # the click-state store keeps the mode it started in
     if store_kind == "redis":
         settings.REDIS_URL = TEST_REDIS_URL
-        redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+        _drop_collab_keys()
     else:
         settings.REDIS_URL = ""
     leases._memory.__init__()
@@ -55,3 +66,5 @@ def live_mode(store_kind, settings) -> Iterator[str]:
     yield store_kind
     leases._memory.__init__()
     presence._memory.__init__()
+    if store_kind == "redis":
+        _drop_collab_keys()
