@@ -40,8 +40,9 @@ function take(obj: LocalObject, server: ServerObject): void {
 export function applyChange(objects: LocalObject[], action: ObjectAction, server: ServerObject, ctx: MergeContext): Merged {
   const ignored = { objects, outcome: "ignored" as const };
   const local = objects.find((o) => o.serverId === server.id);
-  // Our own create whose answer has not come yet: the saver takes it from that answer.
-  if (!local && server.client_key && objects.some((o) => o.serverId === null && o.localId === server.client_key)) return ignored;
+  // Our own create or restore whose answer has not come yet: the saver takes the object from that answer.
+  const ours = (o: LocalObject) => o.serverId === null && ((!!server.client_key && o.localId === server.client_key) || o.restoreFrom?.id === server.id);
+  if (!local && objects.some(ours)) return ignored;
   if (stale(ctx, local, action, server)) return ignored;
   if (local && (local.dirty || local.localId === ctx.busy)) return ignored;
   remember(ctx.known, server.id, server.version);

@@ -282,8 +282,8 @@ export class Workspace {
     if (this.clicking.active) return this.flash("Finish (Space) or drop (Escape) the object under way first.");
     if (!obj || obj.deleted) return this.flash("Select an object first (click it), then press E to add clicks to it.");
     if (this.team.blocked(obj)) return;
+    this.clicking.reopen({ localId: obj.localId, label: obj.label, clicks: obj.clicks }); // first: its lease is kept
     this.select(null);
-    this.clicking.reopen({ localId: obj.localId, label: obj.label, clicks: obj.clicks });
     this.redraw();
     const name = `Object ${numberText(obj)}`;
     this.flash(

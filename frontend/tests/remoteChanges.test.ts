@@ -61,6 +61,11 @@ describe("one object_changed", () => {
     expect(merged).toMatchObject({ outcome: "ignored", objects: [mine] });
   });
 
+  it("leaves our own restore (an undone delete) to the saver", () => {
+    const mine = { ...newObject(1, tri, 0, 0), restoreFrom: { id: 5, version: 2 } };
+    expect(applyChange([mine], "restored", server(5, 4), ctx())).toMatchObject({ outcome: "ignored", objects: [mine] });
+  });
+
   it("ignores a deletion it has already seen", () => {
     expect(applyChange([], "deleted", server(3, 2), ctx()).outcome).toBe("ignored");
   });

@@ -76,7 +76,7 @@ describe("teamwork in the workspace", () => {
     expect(state.selected).toBe(obj.localId);
     state.selected = null;
     team.sync();
-    expect(sent.at(-1)).toEqual({ type: "release", object: 1 });
+    expect(sent[sent.length - 1]).toEqual({ type: "release", object: 1 });
   });
 
   it("refuses someone else's object and says who holds it", () => {
