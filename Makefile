@@ -40,9 +40,10 @@ readers-venv: .venv-readers/.installed ## Datumaro in its own venv: tests/reader
 	.venv-readers/bin/python -m pip install --disable-pip-version-check -q -r requirements-readers.txt
 	touch $@
 
-weights: venv ## fetch and convert the pretrained weights (cached under var/)
+weights: venv ## fetch and convert the pretrained weights (cached under var/); ready and guard this CPU's bf16 or int8 once
 	$(PY) -m ml.weights fetch
 	$(PY) -m ml.inference.engines prepare
+	$(PY) -m ml.inference.engines prepare --model $${EDGEFLOW_DEFAULT_MODEL:-hrnet18-ocr64-cocolvis} --reduced
 
 int8: weights ## quantise the default model to int8 and run its NoC guard (~15 min); a passed guard makes it the default engine
 	$(PY) -m ml.inference.engines prepare --model $${EDGEFLOW_DEFAULT_MODEL:-hrnet18-ocr64-cocolvis} --int8

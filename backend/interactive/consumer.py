@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,7 @@ class ObjectSession:
     in_flight: int | None = None  # the seq being computed
     pending: int | None = None  # the seq waiting for it (the newest request)
     mask_sent: bool = False  # the client has a mask of this object, so its state exists somewhere
+    withheld: int | None = None  # the seq in flight whose edit-right check failed: its mask is dropped
 
 
 class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
@@ -56,6 +58,7 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()
+        self.right_refused = False  # the last edit-right check failed: check before computing the next
         self.bucket = TokenBucket(settings.WS_MAX_MESSAGES_PER_SECOND)
         self.timeouts: dict[int, asyncio.TimerHandle] = {}
         self.last_seq = 0
@@ -105,8 +108,7 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
             if content["type"] in SEQUENCED:
                 self.require_object()
                 seq = protocol.parse_seq(content, self.last_seq)
-                await self.require_edit_right()
-                await handler(content, seq)
+                await self.with_edit_right(lambda: handler(content, seq), seq)
             else:
                 await handler(content)
         except ProtocolError as exc:
@@ -143,6 +145,37 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
             await database_sync_to_async(editable_image)(self.scope["user"], self.ctx.image_id)
         except Refused as refused:
             raise ProtocolError(refused.code, refused.message) from refused
+
+    async def with_edit_right(self, work: Callable[[], Awaitable[None]], seq: int) -> None:
+        """Run ``work`` (which submits ``seq``'s job) while the edit right is checked, so that the check's
+        database round trip is not added to the click. A refused ``seq`` raises here and its mask is never sent:
+        the check ends before this socket handles any other event, its job's result included. After a refusal
+        the next message is checked before anything is computed."""
+        if self.right_refused:
+            await self.require_edit_right()
+            self.right_refused = False
+            await work()
+            return
+        check = asyncio.ensure_future(self.require_edit_right())
+        try:
+            await work()
+        finally:
+            try:
+                await check
+            except ProtocolError:
+                self.right_refused = True
+                self.withhold(seq)
+                raise
+
+    def withhold(self, seq: int) -> None:
+        """``seq`` was refused: its mask, computed or waiting, is not for this client."""
+        obj = self.obj
+        if obj is None:
+            return
+        if obj.pending == seq:
+            obj.pending = None
+        if obj.in_flight == seq:
+            obj.withheld = seq
 
     def require_object(self) -> ObjectSession:
         if self.obj is None:
@@ -248,6 +281,12 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
     async def job_done(self, obj: ObjectSession, reply: JobReply) -> None:
         self.clear_timeout(reply.seq)
         obj.in_flight = None
+        if obj.withheld == reply.seq:  # refused after it was submitted (the client got the error)
+            obj.withheld = None
+            if obj.pending is not None:
+                pending, obj.pending = obj.pending, None
+                await self.submit(obj, pending)
+            return
         if obj.pending is not None:  # the client wants something newer already: this answer is out of date
             pending, obj.pending = obj.pending, None
             await self.send_json({"type": "superseded", "seq": reply.seq})

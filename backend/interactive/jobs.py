@@ -23,7 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from asgiref.sync import async_to_sync
 from celery import shared_task
 from celery.signals import worker_process_init
 from channels.layers import get_channel_layer
@@ -309,8 +308,20 @@ def run_click_job(message: dict[str, Any]) -> None:
     if time.time() - job.submitted_at > settings.INFERENCE_TIMEOUT_S:
         return  # the client was told this job timed out (its worker died); it has moved on
     reply, persist = run_job(job)
-    async_to_sync(get_channel_layer().send)(job.reply_channel, reply.to_message())
+    _send_reply(job.reply_channel, reply.to_message())
     persist()
+
+
+_reply_loops = threading.local()
+
+
+def _send_reply(channel: str, message: dict[str, Any]) -> None:
+    """Send on the channel layer from a worker thread, on one event loop per thread: the Redis layer keeps its
+    connections per loop, so ``async_to_sync`` (a new loop per call) would reconnect for every click."""
+    loop = getattr(_reply_loops, "loop", None)
+    if loop is None:
+        loop = _reply_loops.loop = asyncio.new_event_loop()
+    loop.run_until_complete(get_channel_layer().send(channel, message))
 
 
 @worker_process_init.connect  # in each process that runs tasks: a prefork child, or the solo pool's worker itself

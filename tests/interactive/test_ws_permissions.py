@@ -161,3 +161,34 @@ def test_the_socket_offers_and_accepts_only_the_projects_models(world, disk, tmp
     models, refused, accepted = run_in_own_loop(scenario)
     assert sorted(models) == sorted(["hrnet18-ocr64-cocolvis", own])
     assert (refused, accepted) == ("error:unknown_model", "started")
+
+
+@committed
+def test_a_click_refused_while_its_mask_is_computed_never_gets_the_mask(world, disk) -> None:
+    """The edit right is checked while the job is submitted (not before it): a refusal found then withholds the mask
+    that job computes, and the next message is checked before anything is computed."""
+    socket = socket_for(world, "annotator", disk)
+
+    async def scenario() -> list[dict]:
+        await database_sync_to_async(set_batch_state)(disk, "open")
+        assert (await socket.open())["type"] == "ready"
+        await socket.send(type="start", label=world.label.pk)
+        await socket.until("started")
+        await socket.send(type="clicks", seq=1, clicks=[CENTRE])
+        assert (await socket.answer(1))["type"] == "mask"
+        await database_sync_to_async(set_batch_state)(disk, "submitted")
+        await socket.send(type="clicks", seq=2, clicks=[CENTRE, {"x": 20, "y": 20, "positive": False}])
+        refused = await socket.answer(2)
+        await socket.send(type="clicks", seq=3, clicks=[CENTRE])  # checked first: refused without a job
+        assert outcome(await socket.answer(3)) == "error:forbidden"
+        await database_sync_to_async(set_batch_state)(disk, "open")
+        # seq 4 runs only after seq 2's job has answered (one job in flight per object): its mask proves that
+        # answer was handled — and dropped.
+        await socket.send(type="clicks", seq=4, clicks=[CENTRE, {"x": 30, "y": 30, "positive": False}])
+        assert (await socket.answer(4))["type"] == "mask"
+        await socket.close()
+        return [refused, *socket.replies]
+
+    refused, *replies = run_in_own_loop(scenario)
+    assert outcome(refused) == "error:forbidden" and refused["seq"] == 2
+    assert [r["type"] for r in replies if r.get("seq") == 2] == ["error"]

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from ml.inference.engines.base import Engine
+from ml.inference.engines.choice import cpu_info
 from ml.inference.engines.guard import GuardSettings, compare, evaluate_engine, guard_passed, guard_path
 from ml.inference.engines.int8 import (
     WEIGHTED_OPS,
@@ -105,7 +106,8 @@ def test_guard_passed_reads_complete_runs_for_the_current_weights(
     assert guard_passed(hrnet18_model, engine) is None  # never ran
     path = guard_path(hrnet18_model, engine)
     path.parent.mkdir(parents=True)
-    result = {"weights_digest": weights_digest(hrnet18_model), "complete": True, "passed": True}
+    result = {"weights_digest": weights_digest(hrnet18_model), "complete": True, "passed": True,
+              "cpu": cpu_info().as_dict()}  # fmt: skip
     path.write_text(json.dumps(result))
     assert guard_passed(hrnet18_model, engine) is True
     path.write_text(json.dumps({**result, "passed": False}))
@@ -114,6 +116,9 @@ def test_guard_passed_reads_complete_runs_for_the_current_weights(
     assert guard_passed(hrnet18_model, engine) is None  # a subset run never counts
     path.write_text(json.dumps({**result, "weights_digest": "other weights"}))
     assert guard_passed(hrnet18_model, engine) is None
+    other_kind = {**result["cpu"], "flags": ["avx2"] if "avx512f" in result["cpu"]["flags"] else ["avx512f"]}
+    path.write_text(json.dumps({**result, "cpu": other_kind}))
+    assert guard_passed(hrnet18_model, engine) is None  # measured on another kind of CPU
 
 
 def test_the_stem_and_the_heads_stay_in_f32(f32_engine: OpenVINOEngine, int8_engine: OpenVINOEngine) -> None:

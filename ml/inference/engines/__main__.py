@@ -4,8 +4,13 @@
 Workers load their model when they start; running ``prepare`` once after ``python -m ml.weights fetch`` moves the
 slow first conversion (tens of seconds for OpenVINO) out of the first click. ``prepare --int8`` also quantises the
 ``openvino-int8`` IR where the training images it calibrates on exist (``<shared>/data/train``; minutes per
-model), and says so where they do not. Opt-in: plain post-training INT8 fails the NoC guard today (see
-``ml.inference.engines.guard``), so ``make weights`` does not spend minutes building an engine nobody may choose.
+model), and says so where they do not.
+
+``prepare --reduced`` (run by ``make weights`` for the default model) readies the one reduced precision worth
+having on this CPU and runs its NoC guard once per weights and kind of CPU: ``openvino-bf16`` where the CPU runs
+bf16 natively (AMX, AVX512-BF16: as fast as int8 there, and only a guard run, ~2 min), else ``openvino-int8``
+where it runs INT8 (AVX2 and up: quantising takes ~10 min, then the guard). The engine layer serves it only if
+the guard passed (``choice.choose_engine``); otherwise f32 serves.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 from collections.abc import Sequence
 
 from ml.inference.engines import ENGINES, create_engine, default_engine, engine_name, is_installed
+from ml.inference.engines.choice import CpuInfo, cpu_info, runs_natively
 from ml.inference.engines.guard import DATASETS, GUARDED, MAX_CLICKS
 from ml.model.loaded import LoadedModel
 from ml.weights import load_model
@@ -38,10 +44,51 @@ def _prepare(args: argparse.Namespace) -> int:
         print(f"{name}: engine {engine_name(engine)} ready in {time.perf_counter() - start:.1f} s")
         if args.int8 and wanted != INT8:
             _prepare_int8(loaded, args.threads)
+        if args.reduced:
+            _prepare_reduced(loaded, args.threads)
     return 1 if failed and args.strict else 0
 
 
+def reduced_precision_for(cpu: CpuInfo) -> str | None:
+    """The reduced precision ``prepare --reduced`` readies on ``cpu``: bf16 where native (no build, and as fast
+    as int8 there), else int8 where native, else none."""
+    for engine in (BF16, INT8):
+        if runs_natively(engine, cpu):
+            return engine
+    return None
+
+
+def _prepare_reduced(loaded: LoadedModel, threads: int | None) -> None:
+    """Build (if needed) and guard (once per weights and kind of CPU) this CPU's reduced precision."""
+    from ml.inference.engines.guard import bench_dir, guard_passed, run_guard
+
+    name, engine = loaded.name, reduced_precision_for(cpu_info())
+    if engine is None:
+        print(f"{name}: this CPU runs no reduced precision natively; f32 serves")
+        return
+    if engine == INT8:
+        _prepare_int8(loaded, threads)
+        if not int8_built(loaded):
+            return
+    verdict = guard_passed(loaded, engine)
+    if verdict is None:
+        if not all((bench_dir() / dataset).is_dir() for dataset in DATASETS):
+            print(f"{name}: {engine} guard not run (no benchmark sets at {bench_dir()}); f32 serves")
+            return
+        print(f"{name}: running the NoC guard of {engine} (minutes)")
+        verdict = bool(run_guard(loaded, engine, threads=threads, progress=False)["passed"])
+    print(f"{name}: {engine} guard {'passed: it serves here' if verdict else 'FAILED: f32 serves here'}")
+
+
+def int8_built(loaded: LoadedModel) -> bool:
+    from ml.inference.engines.int8 import int8_ir_path
+    from ml.inference.engines.openvino import cache_dir
+
+    return int8_ir_path(loaded, cache_dir()).is_file()
+
+
 INT8 = "openvino-int8"
+BF16 = "openvino-bf16"
 
 
 def _prepare_int8(loaded: LoadedModel, threads: int | None) -> None:
@@ -87,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=False,
         help=f"also quantise {INT8} where its calibration images exist (default: no)",
+    )
+    p.add_argument(
+        "--reduced",
+        action="store_true",
+        help="also ready this CPU's reduced precision (bf16 where native, else int8) and run its guard once",
     )
     p.add_argument("--threads", type=int, help="inference threads while quantising")
     p.set_defaults(func=_prepare)

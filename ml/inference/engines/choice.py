@@ -83,7 +83,7 @@ def choose_engine(loaded: LoadedModel, installed: list[str], cpu: CpuInfo | None
     for engine in candidates(cpu):
         if engine not in installed:
             continue
-        if engine in REDUCED_PRECISION and guard_passed(loaded, engine) is not True:
+        if engine in REDUCED_PRECISION and guard_passed(loaded, engine, cpu) is not True:
             continue
         return engine
     return "torch"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ml.inference.engines.base import Engine
-from ml.inference.engines.choice import REDUCED_PRECISION, cpu_info
+from ml.inference.engines.choice import REDUCED_PRECISION, CpuInfo, cpu_info
 from ml.model.loaded import LoadedModel
 from ml.paths import shared_dir
 
@@ -158,10 +158,11 @@ def run_guard(
     return result
 
 
-def guard_passed(loaded: LoadedModel, engine: str) -> bool | None:
-    """Whether ``engine`` may serve ``loaded``: ``True``/``False`` from its complete guard run for the current
-    weights, ``None`` when it never ran (or ran for other weights, or only on a subset). Engines within the parity
-    tolerance of the reference (``torch``, ``torch-fused``, ``openvino``) need no guard: ``True``."""
+def guard_passed(loaded: LoadedModel, engine: str, cpu: CpuInfo | None = None) -> bool | None:
+    """Whether ``engine`` may serve ``loaded`` on ``cpu`` (default: this one): ``True``/``False`` from its complete
+    guard run for the current weights on a CPU of the same kind, ``None`` when it never ran (or ran for other
+    weights, on another kind of CPU, or only on a subset). Engines within the parity tolerance of the reference
+    (``torch``, ``torch-fused``, ``openvino``) need no guard: ``True``."""
     if engine not in GUARDED:
         return True
     from ml.inference.engines.openvino import weights_digest
@@ -175,13 +176,34 @@ def guard_passed(loaded: LoadedModel, engine: str) -> bool | None:
         return None
     if result.get("weights_digest") != weights_digest(loaded) or not result.get("complete"):
         return None
-    return bool(result.get("passed"))
+    if not same_cpu_kind(result.get("cpu") or {}, (cpu or cpu_info()).as_dict()):
+        return None  # int8 kernels differ by instruction set: it passed on an AVX2 EPYC and failed on an AVX-512 one
+    return verdict(result)
+
+
+def same_cpu_kind(recorded: dict[str, Any], current: dict[str, Any]) -> bool:
+    """Whether a guard run on ``recorded`` speaks for ``current``: the same inference instruction sets and
+    OpenVINO capabilities (the model name may differ between two machines of one kind)."""
+    keys = ("flags", "capabilities")
+    return all(list(recorded.get(key) or []) == list(current.get(key) or []) for key in keys)
+
+
+def verdict(result: dict[str, Any]) -> bool:
+    """The recorded run judged by today's :func:`compare` (so a changed rule needs no re-run)."""
+    try:
+        return all(
+            compare(entry[result["reference_engine"]], entry[result["engine"]]) for entry in result["datasets"].values()
+        )
+    except (KeyError, TypeError, AttributeError):
+        return bool(result.get("passed"))
 
 
 def format_result(result: dict[str, Any]) -> Sequence[str]:
     """Human-readable lines of a guard result."""
     engine, reference = result["engine"], result["reference_engine"]
-    lines = [f"{result['model']}: {engine} vs {reference} (at most +{result['tolerance']} clicks, limit {result['limit']})"]
+    lines = [
+        f"{result['model']}: {engine} vs {reference} (at most +{result['tolerance']} clicks, limit {result['limit']})"
+    ]
     for name, entry in result["datasets"].items():
         ref, cand = entry[reference], entry[engine]
         lines.append(
