@@ -51,7 +51,8 @@ class ObjectSession:
 
 class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
     """Masks for clicks; and, through `LiveSocket`, who else has the image open, leases on its objects and their
-    saved changes (docs/interactive-protocol.md, "Teamwork")."""
+    saved changes (docs/interactive-protocol.md, "Teamwork"). Whoever may see the image connects; those who may not
+    edit it (`ready.can_edit` false) only watch: what changes anything is refused message by message."""
 
     ctx: ImageContext
     obj: ObjectSession | None = None
@@ -76,6 +77,7 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
             {
                 "type": "ready",
                 "image": {"id": self.ctx.image_id, "width": self.ctx.width, "height": self.ctx.height},
+                "can_edit": self.ctx.can_edit,  # False: read-only (presence and live changes; edits are refused)
                 "model": self.ctx.default_model,
                 "models": list(self.ctx.models),
                 "options": {
@@ -86,7 +88,8 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
                 **live,
             }
         )
-        await inference_backend().prepare(self.ctx.default_model, self.ctx.path, self.ctx.sha256)
+        if self.ctx.can_edit:  # nothing is computed for a read-only socket (its `start` is refused)
+            await inference_backend().prepare(self.ctx.default_model, self.ctx.path, self.ctx.sha256)
 
     async def disconnect(self, code: int) -> None:
         for handle in self.timeouts.values():
@@ -106,6 +109,8 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
             if handler is None:
                 raise ProtocolError("unknown_type", f"Unknown message type {content['type']!r}.")
             if content["type"] in SEQUENCED:
+                if self.obj is None:  # a read-only socket never has one: it is told it may not edit, first
+                    await self.require_edit_right()
                 self.require_object()
                 seq = protocol.parse_seq(content, self.last_seq)
                 await self.with_edit_right(lambda: handler(content, seq), seq)
@@ -198,6 +203,8 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
             self.ctx = await database_sync_to_async(load_context)(self.scope["user"], self.ctx.image_id)
         except Refused as refused:
             raise ProtocolError(refused.code, refused.message) from refused
+        if self.ctx.refusal is not None:
+            raise ProtocolError("forbidden", self.ctx.refusal)
         if label not in self.ctx.label_ids:
             raise ProtocolError("unknown_label", f"Label {label} does not exist in this project.")
         model = content.get("model") or self.ctx.default_model
