@@ -32,6 +32,7 @@ export interface CollabReady {
   lease_ttl_s: number;
   heartbeat_s: number;
   collab: boolean; // the server sent the teamwork fields (an older server sends none: no leases are asked for)
+  can_edit: boolean; // false: a read-only socket (it watches; edits are refused); an older server: true
 }
 
 export interface ViewersMessage {
@@ -124,6 +125,7 @@ export function collabReady(m: Fields): CollabReady {
     lease_ttl_s: positive(m.lease_ttl_s, DEFAULT_LEASE_TTL_S),
     heartbeat_s: positive(m.heartbeat_s, DEFAULT_HEARTBEAT_S),
     collab: Array.isArray(m.leases) || isNumber(m.heartbeat_s),
+    can_edit: m.can_edit !== false,
   };
 }
 

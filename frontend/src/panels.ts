@@ -63,6 +63,7 @@ export function buildLayout(root: HTMLElement, o: LayoutOptions): void {
       h(
         "aside",
         { class: "ws-side" },
+        h("p", { id: "ws-read-only", class: "ws-read-only", role: "status", hidden: true }, "Read-only: you may not edit this image now (its batch was submitted, or the image accepted). Changes by others still appear here live."),
         h("p", { id: "ws-rejected", class: "ws-rejected", role: "status", hidden: true }, "The reviewer rejected this image: see the comments below (pinned on the image), fix it and submit the batch again."),
         h("h3", {}, "Labels"),
         h("div", { id: "ws-labels" }),

@@ -4,8 +4,9 @@
  * that decision), accept or reject the images still undecided, and finish the review once every image is decided.
  * A click on the image (or on an object) places a new comment there. In `read-only` mode (the read-only view of
  * an image) the objects and comments are shown without any decision or comment control. The image's socket is
- * opened read-only (nothing is sent on it) to show live who else is on the image, who is editing which object,
- * saved object changes, status changes and new comments; every (re)connection catches up from the REST API.
+ * opened read-only (`ready.can_edit` false for reviewers; only heartbeats are sent on it, to stay among the
+ * image's viewers) to show live who else is on the image, who is editing which object, saved object changes,
+ * status changes and new comments; every (re)connection catches up from the REST API.
  */
 
 import { ApiError, type ReviewComment, request, type ServerObject } from "./api";
@@ -55,6 +56,7 @@ export class ReviewPage {
   private batch: BatchSummary | null;
   private busy = false;
   private socket: AnnotateSocket | null = null;
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
   private readonly leases = new LeaseBook();
   private readonly known = new Map<number, number>(); // object id → highest version seen
 
@@ -103,7 +105,7 @@ export class ReviewPage {
     this.socket = new AnnotateSocket(socketUrl(this.config.image.id), {
       opened: (ready) => void this.connected(ready.team),
       message: (msg) => this.live(msg as CollabMessage),
-      closed: () => undefined, // reconnects by itself (a refusal, 4403, stops it: the page stays as loaded)
+      closed: () => this.stopHeartbeat(), // reconnects by itself (a refusal, 4401/4404, stops it: the page stays as loaded)
     });
     this.socket.connect();
   }
@@ -111,6 +113,8 @@ export class ReviewPage {
   private async connected(team: CollabReady): Promise<void> {
     this.leases.replace(team.leases);
     renderViewers(byId("rv-viewers"), team.viewers);
+    this.stopHeartbeat();
+    if (team.collab) this.heartbeat = setInterval(() => this.socket?.send({ type: "heartbeat" }), team.heartbeat_s * 1000);
     const base = `/api/images/${this.config.image.id}`;
     try {
       const [objects, comments, image] = await Promise.all([
@@ -127,6 +131,11 @@ export class ReviewPage {
       // unreachable now: what is shown stays; the next connection catches up
     }
     this.render();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
   }
 
   private live(msg: CollabMessage): void {
