@@ -1,6 +1,7 @@
 /**
  * The workspace's part in teamwork (docs: collab protocol): who else has the image open (presence.ts), the object
- * leases (leases.ts: a saved object is edited only under this connection's lease; someone else's is locked),
+ * leases (leases.ts: selecting a saved object is instant and asks for its lease; a refusal deselects it, and
+ * someone else's known lease locks it),
  * the heartbeat that keeps the lease and the presence alive, and other people's saved changes merged in
  * (remoteChanges.ts) — live, and from the server's list on every (re)connection.
  */
@@ -22,7 +23,7 @@ export interface TeamworkHost {
   setObjects(objects: LocalObject[]): void; // and a selected object gone from them is deselected
   selected(): LocalObject | undefined;
   underWay(): LocalObject | undefined; // the object re-opened for clicks
-  setSelected(localId: string | null): void; // no lease checks: the lease is settled
+  setSelected(localId: string | null): void; // no lease checks (a refusal deselects)
   list(): Promise<ServerObject[]>;
   redraw(): void;
   flash(message: string): void;
@@ -37,7 +38,7 @@ export class Teamwork {
   private you: Person | null = null;
   private leasing = false; // the server speaks leases (an older one does not: objects are edited without)
   private heartbeat: ReturnType<typeof setInterval> | null = null;
-  private pending: string | null = null; // the localId of an object waiting for its lease to be selected
+  private canEdit = true; // the socket said this user may edit the image (false: read-only)
   private readonly known = new Map<number, number>(); // server id → highest version seen
   private since: Set<number> | null = null; // ids changed by messages while the list is being refetched
   refetches = 0;
@@ -48,11 +49,12 @@ export class Teamwork {
   /** `ready` (first or again): the leases and viewers as they are now, the heartbeat, the objects caught up. */
   ready(team: CollabReady): void {
     this.you = team.you;
-    this.leasing = team.collab;
+    this.leasing = team.collab && team.can_edit;
+    this.canEdit = team.can_edit;
     this.book.replace(team.leases);
     renderViewers(byId("ws-viewers"), team.viewers);
     this.stopHeartbeat();
-    if (this.leasing) this.heartbeat = setInterval(() => this.host.send({ type: "heartbeat" }), team.heartbeat_s * 1000);
+    if (team.collab) this.heartbeat = setInterval(() => this.host.send({ type: "heartbeat" }), team.heartbeat_s * 1000);
     void this.refetch();
     this.leasesChanged();
   }
@@ -106,24 +108,22 @@ export class Teamwork {
   }
 
   /**
-   * The annotator selects `obj` for editing: true when it may be selected now (unsaved, ours already, or no lease
-   * can be asked for: offline or an older server — the versions still guard it); false when someone else holds it
-   * (said) or its lease has been asked for (selected once granted).
+   * The annotator selects `obj` for editing: false when someone else is known to hold it (said), else true — it
+   * is selected at once (optimistic) and `sync` (after the selection, on redraw) asks for its lease. A refusal
+   * (`lease_refused`, or a `leases` naming another holder) deselects it and says who holds it; an edit made
+   * meanwhile stays and is saved as usual, where the holder's lease answers 423 (the conflict flow). Unsaved
+   * objects need no lease; offline or with an older server the versions alone guard the edit.
    */
   request(obj: LocalObject): boolean {
-    this.pending = null;
     if (obj.serverId === null) return true;
     if (this.blocked(obj)) return false;
     this.hideLock();
-    if (!this.leasing || !this.host.connected() || this.book.mine(obj.serverId)) return true;
-    this.pending = obj.localId;
-    this.sync();
-    return false;
+    return true;
   }
 
-  /** A selection made otherwise (deselect, a new object): a lease still asked for is not wanted any more. */
-  forgetPending(): void {
-    this.pending = null;
+  /** The socket said this user may edit the image (false: a read-only socket, the batch submitted meanwhile). */
+  get editable(): boolean {
+    return this.canEdit;
   }
 
   holderOf(obj: LocalObject): Holder | null {
@@ -133,16 +133,11 @@ export class Teamwork {
   /** Hold exactly the lease on the object being edited (asked for, selected, or re-opened for clicks). */
   sync(): void {
     if (!this.leasing || !this.host.connected()) return;
-    const wanted = this.find(this.pending) ?? this.host.selected() ?? this.host.underWay();
+    const wanted = this.host.selected() ?? this.host.underWay();
     for (const msg of this.book.sync(wanted?.serverId ?? null)) this.host.send(msg);
   }
 
   private leasesChanged(): void {
-    const pending = this.find(this.pending);
-    if (pending && this.book.mine(pending.serverId)) {
-      this.pending = null;
-      this.host.setSelected(pending.localId);
-    } else if (pending && this.blocked(pending)) this.pending = null;
     const selected = this.host.selected();
     if (selected && this.blocked(selected)) this.host.setSelected(null); // someone took it while ours was gone
     for (const obj of this.host.objects()) if (obj.dirty && obj.serverId !== null && !this.book.holder(obj.serverId)) this.host.leaseFreed(obj);
@@ -153,7 +148,6 @@ export class Teamwork {
   private refused(object: number, holder: Person | null, message: string): void {
     this.book.refused(object, holder);
     const obj = this.host.objects().find((o) => o.serverId === object);
-    if (obj && obj.localId === this.pending) this.pending = null;
     this.showLock(holder ? lockText(holder, this.you) : message, holder);
     if (obj && this.host.selected() === obj) this.host.setSelected(null);
     else this.host.redraw();
@@ -179,10 +173,6 @@ export class Teamwork {
 
   private hideLock(): void {
     byId("ws-lock-message").hidden = true;
-  }
-
-  private find(localId: string | null): LocalObject | undefined {
-    return localId === null ? undefined : this.host.objects().find((o) => o.localId === localId && !o.deleted);
   }
 
   // ------------------------------------------------------------------ other people's changes
@@ -218,6 +208,6 @@ export class Teamwork {
   }
 
   state() {
-    return { leases: this.book.all, pending: this.pending, leasing: this.leasing, refetches: this.refetches };
+    return { leases: this.book.all, leasing: this.leasing, canEdit: this.canEdit, refetches: this.refetches };
   }
 }

@@ -321,7 +321,7 @@ export class Workspace {
     byId("ws-submit-dialog").hidden = true;
   }
 
-  /** Select an object for editing: a saved one once this connection holds its lease (teamwork.ts). */
+  /** Select an object for editing, at once; a saved one's lease is asked for and a refusal deselects it (teamwork.ts). */
   select(localId: string | null): void {
     const obj = localId === null ? undefined : this.edits.objects.find((o) => o.localId === localId);
     if (obj && localId !== this.edits.selected && !this.team.request(obj)) return this.redraw();
@@ -329,7 +329,6 @@ export class Workspace {
   }
 
   private setSelected(localId: string | null): void {
-    this.team.forgetPending();
     this.edits.selected = localId;
     this.canvas.selectedVertex = null;
     this.redraw();
@@ -367,6 +366,7 @@ export class Workspace {
     this.optionsShown = true;
     this.clicking.opened(options);
     this.team.ready(ready.team);
+    byId("ws-read-only").hidden = ready.team.can_edit;
   }
 
   /** A review decision (or another status change) made elsewhere. */

@@ -65,18 +65,61 @@ function setup(list: ServerObject[] = [server(1, 1), server(2, 1)]) {
 }
 
 describe("teamwork in the workspace", () => {
-  it("selects a saved object only once its lease is granted, and releases it on deselect", () => {
+  it("selects a saved object at once and asks for its lease; releases it on deselect", () => {
     const { team, sent, state } = setup();
     team.ready(ready());
     const obj = state.objects[0];
-    expect(team.request(obj)).toBe(false);
+    expect(team.request(obj)).toBe(true);
+    state.selected = obj.localId; // the workspace selects it, and its redraw syncs the lease
+    team.sync();
     expect(sent).toContainEqual({ type: "lease", object: 1 });
-    expect(state.selected).toBeNull();
     team.message({ type: "leases", leases: [{ object: 1, holder: ANN, mine: true }] });
     expect(state.selected).toBe(obj.localId);
     state.selected = null;
     team.sync();
     expect(sent[sent.length - 1]).toEqual({ type: "release", object: 1 });
+  });
+
+  it("deselects on a refusal, says who holds the object, and keeps the edit made meanwhile for the save", () => {
+    const { team, sent, state, freed } = setup();
+    team.ready(ready());
+    const obj = state.objects[0];
+    expect(team.request(obj)).toBe(true);
+    state.selected = obj.localId;
+    team.sync();
+    obj.dirty = true; // edited before the answer came
+    obj.polygons = [{ outer: [[2, 2], [8, 2], [5, 7]], holes: [] }];
+    team.message({ type: "lease_refused", object: 1, holder: BOB, message: "bob is editing this object." });
+    expect(state.selected).toBeNull();
+    expect(elements["ws-lock-message"]).toMatchObject({ hidden: false, textContent: "Locked by bob" });
+    expect(state.objects[0]).toMatchObject({ dirty: true, polygons: obj.polygons }); // the saver meets 423 with it
+    expect(freed).toEqual([]);
+    expect(team.request(obj)).toBe(false); // locked now: not selectable, and no lease asked again
+    expect(sent.filter((m) => m.type === "lease")).toEqual([{ type: "lease", object: 1 }]);
+    team.message({ type: "leases", leases: [] }); // bob is done: the kept edit may be saved
+    expect(freed).toEqual([state.objects[0]]);
+  });
+
+  it("deselects when the lease list names someone else as the holder before the refusal comes", () => {
+    const { team, state } = setup();
+    team.ready(ready());
+    expect(team.request(state.objects[1])).toBe(true);
+    state.selected = state.objects[1].localId;
+    team.sync();
+    team.message({ type: "leases", leases: [{ object: 2, holder: BOB, mine: false }] });
+    expect(state.selected).toBeNull();
+    expect(elements["ws-lock-message"].textContent).toBe("Locked by bob");
+  });
+
+  it("on a read-only socket asks for no lease but keeps its presence alive", () => {
+    const { team, sent, state } = setup();
+    team.ready(ready({ can_edit: false }));
+    expect(team.editable).toBe(false);
+    state.selected = state.objects[0].localId;
+    team.sync();
+    expect(sent).toEqual([]);
+    expect(team.state()).toMatchObject({ leasing: false, canEdit: false });
+    team.closed();
   });
 
   it("refuses someone else's object and says who holds it", () => {
@@ -86,7 +129,9 @@ describe("teamwork in the workspace", () => {
     expect(sent.filter((m) => m.type === "lease")).toEqual([]);
     expect(elements["ws-lock-message"]).toMatchObject({ hidden: false, textContent: "Locked by bob" });
     expect(team.holderOf(state.objects[1])).toEqual(BOB);
-    team.request(state.objects[0]);
+    expect(team.request(state.objects[0])).toBe(true);
+    state.selected = state.objects[0].localId;
+    team.sync();
     team.message({ type: "lease_refused", object: 1, holder: BOB, message: "" });
     expect(state.selected).toBeNull();
     expect(elements["ws-lock-message"].textContent).toBe("Locked by bob");
