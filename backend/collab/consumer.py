@@ -59,6 +59,15 @@ class LiveSocket:
     told_viewers: list | None = None
     told_leases: list | None = None
     live_task: asyncio.Task | None = None
+    _lease_lock: asyncio.Lock | None = None
+
+    @property
+    def lease_lock(self) -> asyncio.Lock:
+        """Held while the connection's lease is read and changed across an await: the periodic re-check runs
+        beside the messages, and must never judge a lease that a `lease` or `release` is moving meanwhile."""
+        if self._lease_lock is None:
+            self._lease_lock = asyncio.Lock()
+        return self._lease_lock
 
     # ------------------------------------------------------------------ joining and leaving
     async def live_join(self, *, user: AbstractBaseUser, project_id: int, image_id: int | None) -> dict[str, Any]:
@@ -146,10 +155,11 @@ class LiveSocket:
         await self.sync_viewers()
         if self.live_image is None:
             return
-        if self.lease_object is not None:
-            lease = await _store(selectors.lease_of)(self.lease_object)
-            if lease is None or lease.holder != self.channel_name:
-                await self.lost_lease("expired", None)
+        async with self.lease_lock:
+            if self.lease_object is not None:
+                lease = await _store(selectors.lease_of)(self.lease_object)
+                if lease is None or lease.holder != self.channel_name:
+                    await self.lost_lease("expired", None)
         await self.sync_leases()
 
     async def lost_lease(self, reason: str, by: dict | None) -> None:
@@ -168,29 +178,31 @@ class LiveSocket:
         await self.sync_leases()
 
     async def collab_lease_lost(self, event: dict) -> None:
-        if self.lease_object == event["object"]:
-            self.lease_object = None
-            await self.send_json({k: event[k] for k in ("object", "reason", "by")} | {"type": "lease_lost"})
+        async with self.lease_lock:
+            if self.lease_object == event["object"]:
+                self.lease_object = None
+                await self.send_json({k: event[k] for k in ("object", "reason", "by")} | {"type": "lease_lost"})
 
     # ------------------------------------------------------------------ client messages (annotate socket)
     async def on_lease(self, content: dict) -> None:
         object_id = parse_object(content)
         await self.require_edit_right()
-        try:
-            answer = await database_sync_to_async(services.lease_take)(
-                user=self.scope["user"],
-                image_id=self.live_image,
-                object_id=object_id,
-                connection=self.channel_name,
-                previous=self.lease_object,
-            )
-        except InvalidInput as exc:
-            raise ProtocolError(exc.code, exc.message) from exc
-        if self.lease_object != object_id:
-            self.lease_object = None
-        if answer.granted:
-            self.lease_object = object_id
-        else:
+        async with self.lease_lock:
+            try:
+                answer = await database_sync_to_async(services.lease_take)(
+                    user=self.scope["user"],
+                    image_id=self.live_image,
+                    object_id=object_id,
+                    connection=self.channel_name,
+                    previous=self.lease_object,
+                )
+            except InvalidInput as exc:
+                raise ProtocolError(exc.code, exc.message) from exc
+            if self.lease_object != object_id:
+                self.lease_object = None
+            if answer.granted:
+                self.lease_object = object_id
+        if not answer.granted:
             holder = person(answer.lease.user_id, answer.lease.name)
             message = f"{answer.lease.name} is editing this object."
             await self.send_json({"type": "lease_refused", "object": object_id, "holder": holder, "message": message})
@@ -200,9 +212,12 @@ class LiveSocket:
 
     async def on_release(self, content: dict) -> None:
         object_id = parse_object(content)
-        if self.lease_object == object_id:
-            self.lease_object = None
-            await _store(services.lease_release)(object_id=object_id, connection=self.channel_name)
+        async with self.lease_lock:
+            released = self.lease_object == object_id
+            if released:
+                self.lease_object = None
+                await _store(services.lease_release)(object_id=object_id, connection=self.channel_name)
+        if released:
             await self.nudge_leases()
         await self.sync_leases(always=True)
 
@@ -213,13 +228,18 @@ class LiveSocket:
         try:
             await self.require_edit_right()
         except ProtocolError:  # the batch was submitted (or the image accepted) since: the lease goes
-            object_id, self.lease_object = self.lease_object, None
-            await _store(services.lease_release)(object_id=object_id, connection=self.channel_name)
+            async with self.lease_lock:
+                object_id, self.lease_object = self.lease_object, None
+                if object_id is not None:
+                    await _store(services.lease_release)(object_id=object_id, connection=self.channel_name)
             await self.nudge_leases()
             raise
-        renewed = await _store(services.lease_renew)(object_id=self.lease_object, connection=self.channel_name)
-        if not renewed:
-            await self.lost_lease("expired", None)
+        async with self.lease_lock:
+            if self.lease_object is None:
+                return
+            renewed = await _store(services.lease_renew)(object_id=self.lease_object, connection=self.channel_name)
+            if not renewed:
+                await self.lost_lease("expired", None)
 
 
 class ProjectLiveConsumer(LiveSocket, AsyncJsonWebsocketConsumer):

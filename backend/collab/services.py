@@ -33,12 +33,13 @@ def lease_take(
     *, user: AbstractBaseUser, image_id: int, object_id: int, connection: str, previous: int | None = None
 ) -> LeaseAnswer:
     """Take (or renew) the lease on a saved object of the image for `connection`; one lease per connection, so
-    the lease it held on another object (`previous`) is released first, granted or not."""
+    the lease it held on another object (`previous`) is released first, granted or not. A request for an object
+    that is not (or no longer) saved on the image changes nothing: the connection keeps the lease it held."""
+    if not AnnotationObject.objects.filter(pk=object_id, image_id=image_id).exists():
+        raise InvalidInput(f"Object {object_id} is not a saved object of this image.", code="unknown_object")
     released = None
     if previous is not None and previous != object_id and lease_store().release(previous, connection):
         released = previous
-    if not AnnotationObject.objects.filter(pk=object_id, image_id=image_id).exists():
-        raise InvalidInput(f"Object {object_id} is not a saved object of this image.", code="unknown_object")
     wanted = Lease(object_id=object_id, image_id=image_id, holder=connection, user_id=user.pk, name=user.get_username())
     current = lease_store().take(wanted, settings.LEASE_TTL_S)
     return LeaseAnswer(granted=current.holder == connection, lease=current, released=released)

@@ -218,6 +218,11 @@ export class Saver {
   }
 
   private failed(obj: LocalObject, exc: unknown): boolean {
+    if (exc instanceof ApiError && exc.status < 500 && this.offline) {
+      this.offline = false; // the server answered (a 409, a 423…): it is reachable again
+      this.backoff = 500;
+      this.lastError = "";
+    }
     if (exc instanceof NetworkError || (exc instanceof ApiError && exc.status >= 500)) {
       this.offline = true;
       this.lastError = "Server unreachable — edits are kept in this browser and saved when it is back.";
