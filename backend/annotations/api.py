@@ -18,6 +18,7 @@ from backend.annotations.selectors import (
     object_revisions,
     project_statistics,
 )
+from backend.collab.selectors import require_not_leased
 from backend.common.errors import InvalidInput
 from backend.common.limits import MAX_DB_INT
 from backend.common.parsers import BoundedJSONParser
@@ -31,6 +32,15 @@ def require_edit(request: Request, image: Image, role: Role) -> None:
     refusal = edit_refusal(user=request.user, image=image, role=role)
     if refusal:
         raise PermissionDenied(refusal)
+
+
+class LeasedOutput(serializers.Serializer):
+    """423: another user holds the object's lease (they are editing it)."""
+
+    error = serializers.CharField()
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    holder = serializers.DictField(help_text="The holder: {id, name, colour}.")
 
 
 class ClickField(serializers.Serializer):
@@ -115,10 +125,11 @@ class ObjectDetailApi(APIView):
         obj, _ = get_object_for(request.user, object_id)
         return Response(ObjectOutput(obj).data)
 
-    @extend_schema(request=ObjectUpdateInput, responses={200: ObjectOutput, 409: ObjectOutput})
+    @extend_schema(request=ObjectUpdateInput, responses={200: ObjectOutput, 409: ObjectOutput, 423: LeasedOutput})
     def patch(self, request: Request, object_id: int) -> Response:
         obj, role = get_object_for(request.user, object_id)
         require_edit(request, obj.image, role)
+        require_not_leased(object_id=obj.pk, user_id=request.user.pk)
         body = ObjectUpdateInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -134,10 +145,13 @@ class ObjectDetailApi(APIView):
         )
         return Response(ObjectOutput(obj).data)
 
-    @extend_schema(parameters=[OpenApiParameter("version", int, required=True)], responses={204: None})
+    @extend_schema(
+        parameters=[OpenApiParameter("version", int, required=True)], responses={204: None, 423: LeasedOutput}
+    )
     def delete(self, request: Request, object_id: int) -> Response:
         obj, role = get_object_for(request.user, object_id)
         require_edit(request, obj.image, role)
+        require_not_leased(object_id=obj.pk, user_id=request.user.pk)
         version = request.query_params.get("version", "")
         if not version.isdigit():
             raise InvalidInput("Pass ?version=<the version you are deleting>.", code="version_required")
@@ -152,11 +166,12 @@ class ObjectRestoreInput(serializers.Serializer):
 class ObjectRestoreApi(APIView):
     parser_classes = [BoundedJSONParser]
 
-    @extend_schema(request=ObjectRestoreInput, responses={201: ObjectOutput, 409: ObjectOutput})
+    @extend_schema(request=ObjectRestoreInput, responses={201: ObjectOutput, 409: ObjectOutput, 423: LeasedOutput})
     def post(self, request: Request, object_id: int) -> Response:
         """Undo a delete: the object comes back with its id (and history), as it was when deleted."""
         image, role = get_image_of_object_ever(request.user, object_id)
         require_edit(request, image, role)
+        require_not_leased(object_id=object_id, user_id=request.user.pk)
         body = ObjectRestoreInput(data=request.data)
         body.is_valid(raise_exception=True)
         obj = services.object_restore(object_id=object_id, author=request.user, version=body.validated_data["version"])

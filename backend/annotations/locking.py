@@ -13,6 +13,7 @@ A transaction takes every lock of a level before any of the next one. SQLite ser
 from collections.abc import Iterable
 
 from django.db import connection
+from django.http import Http404
 
 from backend.annotations.models import AnnotationObject
 from backend.images.models import Image
@@ -55,13 +56,18 @@ def lock_images(image_ids: Iterable[int]) -> list[Image]:
 
 
 def lock_object(object_id: int) -> AnnotationObject:
+    """The object locked (after its image), or 404 when it is gone: a concurrent delete may have committed since
+    the caller read it, or while this waited for the lock."""
     image_id = AnnotationObject.objects.filter(pk=object_id).values_list("image_id", flat=True).first()
     if image_id is None:
-        raise AnnotationObject.DoesNotExist(object_id)
+        raise Http404("No such object.")
     lock_image(image_id)
     # OF self: the joined label and users are read, not locked (the label is only shared: see level 1)
     objects = AnnotationObject.objects.select_for_update(of=("self",))
-    return objects.select_related("label", "author", "last_editor").get(pk=object_id)
+    obj = objects.select_related("label", "author", "last_editor").filter(pk=object_id).first()
+    if obj is None:
+        raise Http404("No such object.")
+    return obj
 
 
 def lock_objects_of_label(label_id: int) -> list[AnnotationObject]:

@@ -23,6 +23,7 @@ from backend.annotations.models import (
     ObjectSource,
     RevisionAction,
 )
+from backend.collab import broadcast
 from backend.common.errors import Conflict, InvalidInput
 from backend.common.text import checked_text
 from backend.exports.coco_geometry import coco_text
@@ -212,7 +213,8 @@ def _create(
         client_key=client_key or None,
     )
     _record(obj, RevisionAction.CREATE, author)
-    image_mark_in_progress(image=image)
+    image_mark_in_progress(image=image, by=author)
+    broadcast.object_changed(obj, "created", author)
     return obj
 
 
@@ -251,7 +253,8 @@ def object_update(
     obj.last_editor = author
     obj.save()
     _record(obj, RevisionAction.UPDATE, author)
-    image_mark_in_progress(image=obj.image)
+    image_mark_in_progress(image=obj.image, by=author)
+    broadcast.object_changed(obj, "updated", author)
     return obj
 
 
@@ -261,6 +264,7 @@ def object_delete(*, obj: AnnotationObject, author: AbstractBaseUser, version: A
     _check_version(obj, version)
     obj.version += 1
     _record(obj, RevisionAction.DELETE, author)
+    broadcast.object_changed(obj, "deleted", author)  # as it was, at the version its deletion has
     obj.comments.update(detached_from_object_id=obj.pk)
     obj.delete()
 
@@ -319,7 +323,8 @@ def object_restore(*, object_id: int, author: AbstractBaseUser, version: Any) ->
     Comment.objects.filter(image=image, object__isnull=True, detached_from_object_id=object_id).update(
         object=obj, detached_from_object_id=None
     )
-    image_mark_in_progress(image=image)
+    image_mark_in_progress(image=image, by=author)
+    broadcast.object_changed(obj, "restored", author)
     return obj
 
 
@@ -365,4 +370,6 @@ def comment_create(
         raise InvalidInput("Give both x and y, or neither.", code="bad_position")
     if x is not None and not (0 <= x <= image.width and 0 <= y <= image.height):
         raise InvalidInput(f"Position ({x}, {y}) lies outside the image.", code="bad_position")
-    return Comment.objects.create(image=image, object=obj, author=author, text=text.strip(), x=x, y=y)
+    comment = Comment.objects.create(image=image, object=obj, author=author, text=text.strip(), x=x, y=y)
+    broadcast.comment_added(comment)
+    return comment

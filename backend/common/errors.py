@@ -7,12 +7,15 @@ class ServiceError(Exception):
     status_code = 400
     code = "invalid"
 
-    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, details: Any = None, fields: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
         self.details = details
+        self.fields = fields or {}  # more top-level fields of the error's body
 
 
 class InvalidInput(ServiceError):

@@ -17,6 +17,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         body: dict[str, Any] = {"error": exc.code, "detail": exc.message}
         if exc.details is not None:
             body["details"] = exc.details
+        body.update(exc.fields)
         response = Response(body, status=exc.status_code)
         if getattr(exc, "retry_after", None):
             response["Retry-After"] = str(exc.retry_after)

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "backend.images",
     "backend.annotations",
     "backend.interactive",
+    "backend.collab",
     "backend.training",
     "backend.exports",
     "backend.web",
@@ -223,6 +224,11 @@ INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0)
 WS_MAX_MESSAGES_PER_SECOND = env_int("WS_MAX_MESSAGES_PER_SECOND", 30)
 # While an object is under way, a request re-checks the socket's login when the last check is older than this.
 WS_LOGIN_RECHECK_S = env_int("WS_LOGIN_RECHECK_S", 30)
+# Teamwork (backend/collab): a lease on an object lives this long unless its socket's heartbeats (every
+# LEASE_HEARTBEAT_S) renew it; a presence entry not refreshed for PRESENCE_TTL_S is dropped.
+LEASE_TTL_S = env_float("LEASE_TTL_S", 45.0)
+LEASE_HEARTBEAT_S = env_float("LEASE_HEARTBEAT_S", 15.0)
+PRESENCE_TTL_S = env_float("PRESENCE_TTL_S", 45.0)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None

@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/", include("backend.projects.urls")),
     path("api/", include("backend.images.urls")),
     path("api/", include("backend.annotations.urls")),
+    path("api/", include("backend.collab.urls")),
     path("api/", include("backend.training.urls")),
     path("api/", include("backend.exports.urls")),
     path("", include("backend.web.urls")),

@@ -161,7 +161,7 @@ class ImageReviewApi(APIView):
             raise PermissionDenied("Only the batch's reviewer or a manager may review this image.")
         body = DecisionInput(data=request.data)
         body.is_valid(raise_exception=True)
-        image = services.image_review(image=image, accept=body.validated_data["decision"] == "accept")
+        image = services.image_review(image=image, accept=body.validated_data["decision"] == "accept", by=request.user)
         return Response(ImageOutput(image).data)
 
 
@@ -259,7 +259,7 @@ class BatchSubmitApi(APIView):
         batch, role = get_batch_for(request.user, batch_id)
         if not (role in MANAGING_ROLES or (role == Role.ANNOTATOR and batch.assignee_id == request.user.pk)):
             raise PermissionDenied("Only the batch's annotator or a manager may submit it.")
-        return Response(batch_output(services.batch_submit(batch=batch)))
+        return Response(batch_output(services.batch_submit(batch=batch, by=request.user)))
 
 
 class BatchReviewApi(APIView):
@@ -270,4 +270,6 @@ class BatchReviewApi(APIView):
             raise PermissionDenied("Only the batch's reviewer or a manager may review it.")
         body = BatchDecisionInput(data=request.data)
         body.is_valid(raise_exception=True)
-        return Response(batch_output(services.batch_review(batch=batch, decision=body.validated_data["decision"])))
+        return Response(
+            batch_output(services.batch_review(batch=batch, decision=body.validated_data["decision"], by=request.user))
+        )

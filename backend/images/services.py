@@ -10,8 +10,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile, File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
 
+from backend.collab import broadcast
 from backend.common.errors import Conflict, InvalidInput, TooLarge
 from backend.common.text import checked_text
 from backend.images.archives import stage_zip_images
@@ -149,10 +151,18 @@ def image_delete(*, image: Image) -> None:
     transaction.on_commit(lambda: [f.delete(save=False) for f in storage_files])
 
 
-def image_mark_in_progress(*, image: Image) -> None:
+def image_mark_in_progress(*, image: Image, by: AbstractBaseUser | None = None) -> None:
     if image.status in {ImageStatus.NEW, ImageStatus.REJECTED}:
         Image.objects.filter(pk=image.pk).update(status=ImageStatus.IN_PROGRESS)
         image.status = ImageStatus.IN_PROGRESS
+        broadcast.image_changed(image, by)
+
+
+def _set_status(images: QuerySet[Image], status: str, *, project_id: int, by: AbstractBaseUser | None) -> None:
+    """``images`` get ``status``; those whose status changes are announced (`image_changed`)."""
+    changed = list(images.exclude(status=status).order_by("id").values_list("id", "batch_id"))
+    images.update(status=status)
+    broadcast.images_changed(project_id, [(pk, status, batch_id) for pk, batch_id in changed], by)
 
 
 def _check_member(project: Project, user_id: int | None, roles: set[Role], what: str) -> AbstractBaseUser | None:
@@ -232,6 +242,7 @@ def batch_update(*, batch: Batch, name: str | None = None, assignee_id=_UNSET, r
     if reviewer_id is not _UNSET:
         batch.reviewer = _check_member(batch.project, reviewer_id, REVIEWER_ROLES, "reviewer")
     batch.save()
+    broadcast.batch_changed(batch)
     return batch
 
 
@@ -242,7 +253,7 @@ def batch_delete(*, batch: Batch) -> None:
 
 
 @transaction.atomic
-def batch_submit(*, batch: Batch) -> Batch:
+def batch_submit(*, batch: Batch, by: AbstractBaseUser | None = None) -> Batch:
     batch = Batch.objects.select_for_update().get(pk=batch.pk)
     if batch.status not in {BatchStatus.OPEN, BatchStatus.REJECTED}:
         raise Conflict(
@@ -251,7 +262,10 @@ def batch_submit(*, batch: Batch) -> Batch:
     batch.status = BatchStatus.SUBMITTED
     batch.save(update_fields=["status"])
     # Images the reviewer already accepted stay accepted: a resubmission is reviewed where it was rejected.
-    batch.images.exclude(status=ImageStatus.ACCEPTED).update(status=ImageStatus.SUBMITTED)
+    _set_status(
+        batch.images.exclude(status=ImageStatus.ACCEPTED), ImageStatus.SUBMITTED, project_id=batch.project_id, by=by
+    )
+    broadcast.batch_changed(batch)
     return batch
 
 
@@ -268,7 +282,7 @@ def _check_under_review(batch: Batch) -> None:
 
 
 @transaction.atomic
-def batch_review(*, batch: Batch, decision: str) -> Batch:
+def batch_review(*, batch: Batch, decision: str, by: AbstractBaseUser | None = None) -> Batch:
     """A decision on the whole batch under review.
 
     ``accept`` / ``reject`` decide the images still undecided (a decision already made stays); ``finish`` closes
@@ -279,7 +293,7 @@ def batch_review(*, batch: Batch, decision: str) -> Batch:
     _check_under_review(batch)
     undecided = batch.images.exclude(status__in=DECIDED)
     if decision in REVIEW_DECISIONS:
-        undecided.update(status=REVIEW_DECISIONS[decision])
+        _set_status(undecided, REVIEW_DECISIONS[decision], project_id=batch.project_id, by=by)
         return batch
     if decision != "finish":
         raise InvalidInput(f"Unknown decision {decision!r}; use accept, reject or finish.", code="bad_decision")
@@ -293,11 +307,12 @@ def batch_review(*, batch: Batch, decision: str) -> Batch:
     everything_accepted = not batch.images.filter(status=ImageStatus.REJECTED).exists()
     batch.status = BatchStatus.ACCEPTED if everything_accepted else BatchStatus.REJECTED
     batch.save(update_fields=["status"])
+    broadcast.batch_changed(batch)
     return batch
 
 
 @transaction.atomic
-def image_review(*, image: Image, accept: bool) -> Image:
+def image_review(*, image: Image, accept: bool, by: AbstractBaseUser | None = None) -> Image:
     """Decide one image of a batch under review, or change the decision made on it; the batch stays under review
     until the reviewer finishes it (:func:`batch_review` with ``finish``)."""
     if image.batch_id is None:
@@ -307,6 +322,9 @@ def image_review(*, image: Image, accept: bool) -> Image:
     if image.batch_id != batch.pk:
         raise Conflict("The image left its batch meanwhile; reload the page.", code="no_batch")
     _check_under_review(batch)
-    image.status = ImageStatus.ACCEPTED if accept else ImageStatus.REJECTED
+    status = ImageStatus.ACCEPTED if accept else ImageStatus.REJECTED
+    changed, image.status = image.status != status, status
     image.save(update_fields=["status"])
+    if changed:
+        broadcast.image_changed(image, by)
     return image

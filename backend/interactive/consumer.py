@@ -19,6 +19,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.urls import path
 
+from backend.collab.consumer import LiveSocket
 from backend.interactive import protocol
 from backend.interactive.auth import credentials_still_valid
 from backend.interactive.context import ImageContext, Refused, editable_image, load_context
@@ -48,7 +49,11 @@ class ObjectSession:
     withheld: int | None = None  # the seq in flight whose edit-right check failed: its mask is dropped
 
 
-class AnnotateConsumer(AsyncJsonWebsocketConsumer):
+class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
+    """Masks for clicks; and, through `LiveSocket`, who else has the image open, leases on its objects and their
+    saved changes (docs/interactive-protocol.md, "Teamwork"). Whoever may see the image connects; those who may not
+    edit it (`ready.can_edit` false) only watch: what changes anything is refused message by message."""
+
     ctx: ImageContext
     obj: ObjectSession | None = None
 
@@ -67,10 +72,12 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=refused.close_code)
             return
         defaults = MaskOptions()
+        live = await self.live_join(user=self.scope["user"], project_id=self.ctx.project_id, image_id=self.ctx.image_id)
         await self.send_json(
             {
                 "type": "ready",
                 "image": {"id": self.ctx.image_id, "width": self.ctx.width, "height": self.ctx.height},
+                "can_edit": self.ctx.can_edit,  # False: read-only (presence and live changes; edits are refused)
                 "model": self.ctx.default_model,
                 "models": list(self.ctx.models),
                 "options": {
@@ -78,13 +85,16 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
                     "largest_component": defaults.largest_component,
                     "tolerance": defaults.tolerance,
                 },
+                **live,
             }
         )
-        await inference_backend().prepare(self.ctx.default_model, self.ctx.path, self.ctx.sha256)
+        if self.ctx.can_edit:  # nothing is computed for a read-only socket (its `start` is refused)
+            await inference_backend().prepare(self.ctx.default_model, self.ctx.path, self.ctx.sha256)
 
     async def disconnect(self, code: int) -> None:
         for handle in self.timeouts.values():
             handle.cancel()
+        await self.live_leave()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not hasattr(self, "ctx"):
@@ -99,6 +109,8 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
             if handler is None:
                 raise ProtocolError("unknown_type", f"Unknown message type {content['type']!r}.")
             if content["type"] in SEQUENCED:
+                if self.obj is None:  # a read-only socket never has one: it is told it may not edit, first
+                    await self.require_edit_right()
                 self.require_object()
                 seq = protocol.parse_seq(content, self.last_seq)
                 await self.with_edit_right(lambda: handler(content, seq), seq)
@@ -191,6 +203,8 @@ class AnnotateConsumer(AsyncJsonWebsocketConsumer):
             self.ctx = await database_sync_to_async(load_context)(self.scope["user"], self.ctx.image_id)
         except Refused as refused:
             raise ProtocolError(refused.code, refused.message) from refused
+        if self.ctx.refusal is not None:
+            raise ProtocolError("forbidden", self.ctx.refusal)
         if label not in self.ctx.label_ids:
             raise ProtocolError("unknown_label", f"Label {label} does not exist in this project.")
         model = content.get("model") or self.ctx.default_model

@@ -8,6 +8,7 @@ from django.http import Http404
 
 from backend.images.models import Image
 from backend.images.selectors import edit_refusal, get_image_for
+from backend.projects.models import Role
 from backend.training.selectors import project_models
 
 
@@ -22,6 +23,11 @@ class ImageContext:
     label_ids: frozenset[int]
     default_model: str
     models: tuple[str, ...]  # the models this project may use: the general ones and its own versions
+    refusal: str | None = None  # why the user may not edit the image now (None: they may); they may still watch
+
+    @property
+    def can_edit(self) -> bool:
+        return self.refusal is None
 
 
 class Refused(Exception):
@@ -31,8 +37,9 @@ class Refused(Exception):
 
 
 def load_context(user: AbstractBaseUser, image_id: int) -> ImageContext:
-    """The image if `user` may edit it now (the same rule as the REST API); raises Refused otherwise."""
-    image = editable_image(user, image_id)
+    """The image if `user` may see it (any project member it is visible to, the REST API's rule), with why they may
+    not edit it now (`refusal`, None when they may); raises Refused (unauthenticated, not_found) otherwise."""
+    image, role = visible_image(user, image_id)
     return ImageContext(
         image_id=image.pk,
         project_id=image.project_id,
@@ -43,17 +50,23 @@ def load_context(user: AbstractBaseUser, image_id: int) -> ImageContext:
         label_ids=frozenset(image.project.labels.values_list("pk", flat=True)),
         default_model=image.project.default_model or settings.DEFAULT_MODEL_NAME,
         models=tuple(project_models(image.project)),
+        refusal=edit_refusal(user=user, image=image, role=role),
     )
+
+
+def visible_image(user: AbstractBaseUser, image_id: int) -> tuple[Image, Role]:
+    """The image and the user's role, if ``user`` may see it; raises Refused (4401 anonymous, 4404 otherwise)."""
+    if not user.is_authenticated:
+        raise Refused("unauthenticated", "Log in (session) or pass ?token=.", 4401)
+    try:
+        return get_image_for(user, image_id)
+    except Http404 as exc:
+        raise Refused("not_found", "No such image.", 4404) from exc
 
 
 def editable_image(user: AbstractBaseUser, image_id: int) -> Image:
     """The image, if ``user`` may edit it in its current state; raises Refused otherwise."""
-    if not user.is_authenticated:
-        raise Refused("unauthenticated", "Log in (session) or pass ?token=.", 4401)
-    try:
-        image, role = get_image_for(user, image_id)
-    except Http404 as exc:
-        raise Refused("not_found", "No such image.", 4404) from exc
+    image, role = visible_image(user, image_id)
     refusal = edit_refusal(user=user, image=image, role=role)
     if refusal:
         raise Refused("forbidden", refusal, 4403)

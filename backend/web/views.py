@@ -3,6 +3,7 @@ managers' forms). The pages of one image are in image_pages.py."""
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
@@ -130,6 +131,12 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
         "filter_error": filter_error,
         "submitted": request.GET.get("submitted", ""),
         "statuses": ImageStatus.choices,
+        "live": {  # project-live.js: the project socket, and the status names it shows
+            "project": project.pk,
+            "heartbeatS": settings.LEASE_HEARTBEAT_S,
+            "imageStatuses": dict(ImageStatus.choices),
+            "batchStatuses": dict(BatchStatus.choices),
+        },
     }
     if managing:
         context |= _manager_context(project, images_all)

@@ -42,6 +42,7 @@ export class ApiError extends Error {
     readonly code: string,
     readonly detail: string,
     readonly details: Record<string, unknown> | null,
+    readonly body: Record<string, unknown> | null = null, // the whole answer (a 423 names the lease holder in it)
   ) {
     super(`${status} ${code}: ${detail}`);
   }
@@ -84,9 +85,10 @@ export async function request<T>(method: string, url: string, body?: unknown): P
   if (!response.ok) {
     throw new ApiError(
       response.status,
-      (data && data.error) || `http_${response.status}`,
+      (data && (data.error || data.code)) || `http_${response.status}`,
       (data && (data.detail || data.message)) || response.statusText,
       (data && data.details) || null,
+      data && typeof data === "object" && !Array.isArray(data) ? data : null,
     );
   }
   return data as T;

@@ -66,7 +66,7 @@ export class Canvas {
       pixelUnderPointer: () => this.pixelUnderPointer(),
       selectedVertex: () => this.selectedVertex,
     });
-    this.overlay.add(this.maskNode, this.objects.objectsGroup, this.pinsGroup, this.objects.handlesGroup, this.markersGroup);
+    this.overlay.add(this.maskNode, this.objects.objectsGroup, this.objects.tagsGroup, this.pinsGroup, this.objects.handlesGroup, this.markersGroup);
     this.stage.add(this.imageLayer, this.overlay);
     this.bindPointer();
     new ResizeObserver(() => {

@@ -1,12 +1,14 @@
 /**
  * The objects layer of the canvas: finished objects (polygons with holes, filled even-odd), the drag handles of
  * the selected object (only as many as fit at the current zoom, handles.ts), the highlight of an object hovered
- * in the object list, a re-opened object's outline, and the dashed ghost of someone else's version.
+ * in the object list, a re-opened object's outline, the dashed ghost of someone else's version, and the outline
+ * and name tag of objects someone else is editing (leaseTags.ts).
  */
 
 import Konva from "konva";
 import type { CanvasEvents } from "./canvas";
 import { handleIndices } from "./handles";
+import { type Holder, leaseTag, rescaleTags } from "./leaseTags";
 import type { Shape, VertexRef } from "./polygon";
 import type { Point } from "./view";
 
@@ -17,6 +19,7 @@ export interface DrawnObject {
   selected: boolean;
   visible: boolean;
   reopened?: boolean; // being re-segmented from its clicks: outline only, clicks pass through it
+  lockedBy?: Holder | null; // someone else holds its lease: outlined in their colour, their name on it
 }
 
 /** What the layer needs of the canvas around it. */
@@ -36,6 +39,7 @@ const HANDLE_SPACING = 3 * HANDLE_RADIUS;
 export class ObjectLayer {
   readonly objectsGroup = new Konva.Group({ x: 0.5, y: 0.5 });
   readonly handlesGroup = new Konva.Group({ x: 0.5, y: 0.5 });
+  readonly tagsGroup = new Konva.Group({ x: 0.5, y: 0.5, listening: false });
   private selected: DrawnObject | null = null;
   private highlighted: string | null = null;
   private draggingVertex = false;
@@ -44,10 +48,13 @@ export class ObjectLayer {
 
   draw(objects: DrawnObject[], fillOpacity: number): void {
     this.objectsGroup.destroyChildren();
+    this.tagsGroup.destroyChildren();
     this.selected = null;
     for (const obj of objects) {
       if (!obj.visible) continue;
       this.objectsGroup.add(this.node(obj, fillOpacity));
+      const tag = obj.lockedBy ? leaseTag(obj.id, obj.polygons, obj.lockedBy, this.host.scale()) : null;
+      if (tag) this.tagsGroup.add(tag);
       if (obj.selected) this.selected = obj;
     }
     this.drawHandles();
@@ -58,6 +65,7 @@ export class ObjectLayer {
   }
 
   private node(obj: DrawnObject, fillOpacity: number): Konva.Shape {
+    const baseStroke = obj.lockedBy ? 3 : obj.selected ? 2.5 : 1.5;
     const node = new Konva.Shape({
       sceneFunc: (ctx, shape) => {
         traceShape(ctx, obj.polygons);
@@ -65,16 +73,16 @@ export class ObjectLayer {
       },
       fill: obj.reopened ? undefined : hexWithAlpha(obj.color, obj.selected ? fillOpacity * 0.8 : fillOpacity * 0.6),
       fillRule: "evenodd",
-      stroke: obj.color,
-      strokeWidth: obj.selected ? 2.5 : 1.5,
-      dash: obj.reopened ? [6, 4] : undefined,
+      stroke: obj.lockedBy?.colour ?? obj.color,
+      strokeWidth: baseStroke,
+      dash: obj.reopened ? [6, 4] : obj.lockedBy ? [10, 4] : undefined,
       strokeScaleEnabled: false,
       hitStrokeWidth: 8,
       listening: !obj.reopened,
       draggable: obj.selected,
       name: `object object-${obj.id}`,
     });
-    node.setAttr("baseStroke", obj.selected ? 2.5 : 1.5);
+    node.setAttr("baseStroke", baseStroke);
     node.on("mousedown", (e) => {
       if (this.host.spaceHeld() || e.evt.button === 1) return;
       e.cancelBubble = true;
@@ -96,6 +104,7 @@ export class ObjectLayer {
 
   /** The zoom changed: handles keep their screen size, and as many are shown as fit without crowding. */
   viewChanged(): void {
+    rescaleTags(this.tagsGroup, this.host.scale());
     if (!this.draggingVertex) this.drawHandles();
   }
 

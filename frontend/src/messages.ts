@@ -3,6 +3,7 @@
  * answers (a discriminated union on `type`), and the guard that turns a received frame into one of them.
  */
 
+import { COLLAB, type CollabClientMessage, type CollabMessage, type CollabReady, collabReady } from "./collabMessages";
 import type { Shape } from "./polygon";
 import type { Rle } from "./rle";
 
@@ -26,7 +27,8 @@ export type ClientMessage =
   | { type: "clicks"; seq: number; clicks: Click[] }
   | ({ type: "options"; seq: number } & Partial<MaskOptions>)
   | { type: "cancel" }
-  | { type: "ping" };
+  | { type: "ping" }
+  | CollabClientMessage; // lease, release, heartbeat (collabMessages.ts)
 
 // ---------------------------------------------------------------- server → client
 export interface ReadyMessage {
@@ -35,6 +37,7 @@ export interface ReadyMessage {
   model: string;
   models: string[];
   options: MaskOptions;
+  team: CollabReady; // you, viewers, leases, lease_ttl_s, heartbeat_s (normalised; defaults from an older server)
 }
 
 export interface StartedMessage {
@@ -82,7 +85,17 @@ export interface PongMessage {
   time?: number;
 }
 
-export type ServerMessage = ReadyMessage | StartedMessage | MaskMessage | SupersededMessage | CancelledMessage | ErrorMessage | PongMessage;
+export type ServerMessage =
+  | ReadyMessage
+  | StartedMessage
+  | MaskMessage
+  | SupersededMessage
+  | CancelledMessage
+  | ErrorMessage
+  | PongMessage
+  | CollabMessage;
+
+type OwnType = Exclude<ServerMessage["type"], CollabMessage["type"]>;
 
 type Fields = Record<string, unknown>;
 const isObject = (v: unknown): v is Fields => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -93,7 +106,7 @@ function isOptions(v: unknown): v is MaskOptions {
 }
 
 /** What each type must carry for the client to use it (further fields pass through). */
-const REQUIRED: Record<ServerMessage["type"], (m: Fields) => boolean> = {
+const REQUIRED: Record<OwnType, (m: Fields) => boolean> = {
   ready: (m) => isObject(m.image) && isNumber(m.image.width) && isNumber(m.image.height) && Array.isArray(m.models) && isOptions(m.options),
   started: () => true,
   mask: (m) => isNumber(m.seq) && isNumber(m.area) && Array.isArray(m.polygons) && isObject(m.rle) && Array.isArray(m.rle.size) && typeof m.rle.counts === "string",
@@ -111,9 +124,14 @@ export function parseServerMessage(data: string): ServerMessage | null {
   } catch {
     return null;
   }
-  if (!isObject(value) || typeof value.type !== "string" || !Object.prototype.hasOwnProperty.call(REQUIRED, value.type)) return null;
-  const type = value.type as ServerMessage["type"];
+  if (!isObject(value) || typeof value.type !== "string") return null;
+  const name = value.type;
+  const has = (table: object) => Object.prototype.hasOwnProperty.call(table, name);
+  if (has(COLLAB)) return COLLAB[name as CollabMessage["type"]](value);
+  if (!has(REQUIRED)) return null;
+  const type = name as OwnType;
   if (!REQUIRED[type](value)) return null;
+  if (type === "ready") value.team = collabReady(value);
   if (type === "error" && typeof value.message !== "string") value.message = value.code;
   if (type === "mask" && !isObject(value.latency)) value.latency = {};
   return value as unknown as ServerMessage;

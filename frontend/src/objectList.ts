@@ -1,12 +1,14 @@
 /**
  * The side panel's object list and the review comments. An entry shows the object's number (the server's, the
  * same one the review page and the comments use; "new" until it is saved), its label, area, clicks and author;
- * hovering it highlights the object on the canvas; "Add clicks" re-opens it for clicks.
+ * hovering it highlights the object on the canvas; "Add clicks" re-opens it for clicks. An object someone else
+ * is editing carries their name (`data-leased-by`) and offers no edit (its Select says who holds it).
  */
 
 import type { ReviewComment } from "./api";
 import { byId, h } from "./dom";
 import type { LocalObject } from "./objects";
+import type { Holder } from "./leaseTags";
 import type { Label } from "./panels";
 import { shapeArea } from "./polygon";
 
@@ -31,11 +33,20 @@ export function describe(obj: LocalObject, me: string): string {
   return `${area} · ${clicks} · ${author}`;
 }
 
-export function renderObjects(objects: LocalObject[], labels: Label[], selected: string | null, me: string, act: ObjectListActions): void {
+export function renderObjects(
+  objects: LocalObject[],
+  labels: Label[],
+  selected: string | null,
+  me: string,
+  act: ObjectListActions,
+  leasedBy: (obj: LocalObject) => Holder | null = () => null,
+): void {
   const rows = objects
     .filter((o) => !o.deleted)
     .map((obj) => {
-      const select = h("select", { "aria-label": "Label", onchange: (e: Event) => act.relabel(obj, Number((e.target as HTMLSelectElement).value)) });
+      const holder = leasedBy(obj);
+      const locked = holder !== null;
+      const select = h("select", { "aria-label": "Label", disabled: locked, onchange: (e: Event) => act.relabel(obj, Number((e.target as HTMLSelectElement).value)) });
       for (const label of labels) {
         const option = h("option", { value: label.id }, label.name);
         option.selected = label.id === obj.label;
@@ -50,7 +61,8 @@ export function renderObjects(objects: LocalObject[], labels: Label[], selected:
           "data-object": obj.serverId ?? "",
           "data-number": obj.number ?? "",
           "data-state": state,
-          title: obj.problem ?? "",
+          "data-leased-by": holder?.name,
+          title: obj.problem ?? (holder ? `Locked by ${holder.name}` : ""),
           onmouseenter: () => act.hover(obj),
           onmouseleave: () => act.hover(null),
         },
@@ -61,10 +73,11 @@ export function renderObjects(objects: LocalObject[], labels: Label[], selected:
           h("input", { type: "checkbox", checked: obj.visible, "aria-label": "Visible", onchange: () => act.toggle(obj) }),
           select,
           h("button", { type: "button", class: "select", onclick: () => act.select(obj) }, "Select"),
-          h("button", { type: "button", class: "add-clicks", title: "Add clicks to this object (E)", onclick: () => act.addClicks(obj) }, "+ Clicks"),
-          h("button", { type: "button", class: "delete", title: "Delete", onclick: () => act.remove(obj) }, "✕"),
+          h("button", { type: "button", class: "add-clicks", title: "Add clicks to this object (E)", disabled: locked, onclick: () => act.addClicks(obj) }, "+ Clicks"),
+          h("button", { type: "button", class: "delete", title: "Delete", disabled: locked, onclick: () => act.remove(obj) }, "✕"),
           h("span", { class: "ws-object-state" }, state === "saved" ? "" : state === "unsaved" ? "●" : "!"),
         ),
+        holder ? h("div", { class: "ws-object-lock", style: `border-color:${holder.colour}` }, `🔒 ${holder.name} is editing`) : "",
         h("div", { class: "ws-object-meta" }, describe(obj, me)),
       );
     });

@@ -3,6 +3,7 @@
 import type { ServerObject } from "./api";
 import { byId, h } from "./dom";
 import type { LocalObject } from "./objects";
+import type { LockTrouble } from "./saver";
 import { sameShape, shapeArea, vertexCount } from "./polygon";
 import { type Action, ACTION_NAMES, type Bindings } from "./shortcuts";
 
@@ -30,6 +31,7 @@ export function buildLayout(root: HTMLElement, o: LayoutOptions): void {
       { class: "ws-toolbar" },
       h("a", { href: o.backUrl, id: "ws-back" }, "← Project"),
       h("strong", { id: "ws-title" }, o.title),
+      h("span", { id: "ws-viewers", class: "ws-viewers", "aria-label": "Also on this image" }),
       h("a", { id: "ws-prev", href: o.prevUrl ?? "#", class: o.prevUrl ? "" : "disabled", title: "Previous image (S)" }, "◀ Prev"),
       h("a", { id: "ws-next", href: o.nextUrl ?? "#", class: o.nextUrl ? "" : "disabled", title: "Next image (F)" }, "Next ▶"),
       h("button", { id: "ws-fit", type: "button" }, "Fit"),
@@ -61,10 +63,12 @@ export function buildLayout(root: HTMLElement, o: LayoutOptions): void {
       h(
         "aside",
         { class: "ws-side" },
+        h("p", { id: "ws-read-only", class: "ws-read-only", role: "status", hidden: true }, "Read-only: you may not edit this image now (its batch was submitted, or the image accepted). Changes by others still appear here live."),
         h("p", { id: "ws-rejected", class: "ws-rejected", role: "status", hidden: true }, "The reviewer rejected this image: see the comments below (pinned on the image), fix it and submit the batch again."),
         h("h3", {}, "Labels"),
         h("div", { id: "ws-labels" }),
         h("h3", {}, "Objects"),
+        h("p", { id: "ws-lock-message", class: "ws-lock-message", role: "status", hidden: true }),
         h("ul", { id: "ws-objects" }),
         h("h3", { id: "ws-comments-title", hidden: true }, "Review comments"),
         h("ol", { id: "ws-comments", class: "ws-comments" }),
@@ -129,11 +133,14 @@ export function renderConflict(
   current: ServerObject | null,
   labels: Label[],
   choose: (choice: "mine" | "theirs") => void,
+  lock?: LockTrouble,
 ): void {
+  if (lock) return renderLockConflict(obj, lock, choose);
   const name = (id: number) => labels.find((l) => l.id === id)?.name ?? `#${id}`;
   const describe = (label: number, polygons: LocalObject["polygons"]) =>
     `${name(label)}, ${vertexCount(polygons)} vertices, area ≈ ${Math.round(shapeArea(polygons))} px²`;
   const dialog = byId("ws-conflict");
+  delete dialog.dataset.lock;
   const theirs = current
     ? `Version ${current.version}${current.updated_at ? ` saved ${new Date(current.updated_at).toLocaleTimeString()}` : ""}: ${describe(current.label, current.polygons)}`
     : "Someone deleted this object.";
@@ -148,6 +155,28 @@ export function renderConflict(
     h("button", { type: "button", class: "primary", id: "ws-keep-mine", onclick: () => choose("mine") }, "Keep mine"),
     " ",
     h("button", { type: "button", id: "ws-take-theirs", onclick: () => choose("theirs") }, current ? "Take theirs" : "Discard mine"),
+  );
+  dialog.hidden = false;
+}
+
+const LOCK_TITLE: Record<LockTrouble["reason"], (who: string) => string> = {
+  leased: (who) => `${who || "Someone else"} is editing this object`,
+  broken: (who) => `Your lock on this object was broken${who ? ` by ${who}` : ""}`,
+  expired: () => "Your lock on this object expired",
+};
+
+/** A save refused because someone else holds the object (423), or our lease lost with an unsaved edit. */
+function renderLockConflict(obj: LocalObject, lock: LockTrouble, choose: (choice: "mine" | "theirs") => void): void {
+  const dialog = byId("ws-conflict");
+  const leased = lock.reason === "leased";
+  dialog.dataset.lock = lock.reason;
+  dialog.replaceChildren(
+    h("h2", {}, LOCK_TITLE[lock.reason](lock.person?.name ?? "")),
+    h("p", {}, `Your unsaved change (based on version ${obj.version ?? "–"}, ${obj.deleted ? "deleted" : `${vertexCount(obj.polygons)} vertices`}) is kept in this browser.`),
+    h("p", {}, leased ? "It is saved by itself once they are done; or save it now, or discard it." : "Save it now (if someone saved this object meanwhile, you choose between the versions), or discard it."),
+    h("button", { type: "button", class: "primary", id: "ws-keep-mine", onclick: () => choose("mine") }, leased ? "Try saving mine now" : "Save mine"),
+    " ",
+    h("button", { type: "button", id: "ws-take-theirs", onclick: () => choose("theirs") }, "Discard mine"),
   );
   dialog.hidden = false;
 }

@@ -3,14 +3,21 @@
  * made, and the reviewer's decisions while the batch is under review — accept or reject this image (and change
  * that decision), accept or reject the images still undecided, and finish the review once every image is decided.
  * A click on the image (or on an object) places a new comment there. In `read-only` mode (the read-only view of
- * an image) the objects and comments are shown without any decision or comment control.
+ * an image) the objects and comments are shown without any decision or comment control. The image's socket is
+ * opened read-only (`ready.can_edit` false for reviewers; only heartbeats are sent on it, to stay among the
+ * image's viewers) to show live who else is on the image, who is editing which object, saved object changes,
+ * status changes and new comments; every (re)connection catches up from the REST API.
  */
 
 import { ApiError, type ReviewComment, request, type ServerObject } from "./api";
 import { Canvas, type DrawnObject } from "./canvas";
+import type { CollabMessage, CollabReady } from "./collabMessages";
 import { byId, h } from "./dom";
+import { LeaseBook } from "./leases";
 import type { Click } from "./messages";
 import type { Label } from "./panels";
+import { renderViewers } from "./presence";
+import { applyToList } from "./remoteChanges";
 import {
   type BatchSummary,
   type Decision,
@@ -19,6 +26,7 @@ import {
   type ReviewMode,
   reviewControls,
 } from "./reviewDecisions";
+import { AnnotateSocket, socketUrl } from "./socket";
 import type { Point } from "./view";
 
 export interface ReviewConfig {
@@ -47,6 +55,10 @@ export class ReviewPage {
   private status: string;
   private batch: BatchSummary | null;
   private busy = false;
+  private socket: AnnotateSocket | null = null;
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
+  private readonly leases = new LeaseBook();
+  private readonly known = new Map<number, number>(); // object id → highest version seen
 
   constructor(
     private readonly root: HTMLElement,
@@ -82,7 +94,61 @@ export class ReviewPage {
     this.canvas.fitToScreen();
     this.render();
     this.bindKeys();
+    this.goLive();
     document.body.dataset.ready = "1";
+  }
+
+  // ------------------------------------------------------------------ live
+  /** The image's socket, read-only: presence, leases and changes as they happen; caught up on every connection. */
+  private goLive(): void {
+    if (typeof WebSocket === "undefined") return;
+    this.socket = new AnnotateSocket(socketUrl(this.config.image.id), {
+      opened: (ready) => void this.connected(ready.team),
+      message: (msg) => this.live(msg as CollabMessage),
+      closed: () => this.stopHeartbeat(), // reconnects by itself (a refusal, 4401/4404, stops it: the page stays as loaded)
+    });
+    this.socket.connect();
+  }
+
+  private async connected(team: CollabReady): Promise<void> {
+    this.leases.replace(team.leases);
+    renderViewers(byId("rv-viewers"), team.viewers);
+    this.stopHeartbeat();
+    if (team.collab) this.heartbeat = setInterval(() => this.socket?.send({ type: "heartbeat" }), team.heartbeat_s * 1000);
+    const base = `/api/images/${this.config.image.id}`;
+    try {
+      const [objects, comments, image] = await Promise.all([
+        request<ReviewObject[]>("GET", `${base}/objects/`),
+        request<Comment[]>("GET", `${base}/comments/`),
+        request<{ status: string }>("GET", `${base}/`),
+      ]);
+      for (const o of objects) this.objects = applyToList(this.objects, "updated", o, this.known);
+      const ids = new Set(objects.map((o) => o.id));
+      this.objects = this.objects.filter((o) => ids.has(o.id));
+      this.comments = comments;
+      this.status = image.status ?? this.status;
+    } catch {
+      // unreachable now: what is shown stays; the next connection catches up
+    }
+    this.render();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+
+  private live(msg: CollabMessage): void {
+    if (msg.type === "viewers") renderViewers(byId("rv-viewers"), msg.viewers);
+    else if (msg.type === "leases") this.leases.replace(msg.leases);
+    else if (msg.type === "object_changed") this.objects = applyToList(this.objects, msg.action, msg.object as ReviewObject, this.known);
+    else if (msg.type === "image_changed" && msg.image.id === this.config.image.id) {
+      this.status = msg.image.status;
+      if (this.controls().decisions) void this.refreshBatch().then(() => this.render());
+    } else if (msg.type === "comment_added" && !this.comments.some((c) => c.id === msg.comment.id)) {
+      this.comments = [...this.comments, { object_number: null, ...msg.comment } as Comment];
+    } else return;
+    this.render();
   }
 
   toScreen(x: number, y: number): Point {
@@ -91,7 +157,8 @@ export class ReviewPage {
 
   state() {
     const { mode, status, batch, pin } = this;
-    return { mode, status, batch, pin, objects: this.objects.length, comments: this.comments.length, busy: this.busy };
+    const live = { connected: this.socket?.open ?? false, connections: this.socket?.opens ?? 0, leases: this.leases.all };
+    return { mode, status, batch, pin, objects: this.objects.length, comments: this.comments.length, busy: this.busy, live };
   }
 
   private controls(): ReviewControls {
@@ -114,6 +181,7 @@ export class ReviewPage {
       link("rv-prev", config.prevUrl, "◀ Prev"),
       link("rv-next", config.nextUrl, "Next ▶"),
       h("span", {}, "Status: ", h("strong", { id: "rv-status" }, "")),
+      h("span", { id: "rv-viewers", class: "rv-viewers ws-viewers", "aria-label": "Also on this image" }),
     );
     if (controls.decisions) {
       toolbar.append(
@@ -184,6 +252,7 @@ export class ReviewPage {
       color: this.label(o.label).color,
       selected: false,
       visible: true,
+      lockedBy: this.leases.holder(o.id),
     }));
     this.canvas.drawObjects(drawn, 0.5);
     const pins: Click[] = this.comments.filter((c) => c.x !== null && c.y !== null).map((c) => ({ x: c.x!, y: c.y!, positive: false }));
@@ -220,7 +289,7 @@ export class ReviewPage {
       ...this.objects.map((o) =>
         h(
           "li",
-          { "data-object": o.id, "data-number": o.number },
+          { "data-object": o.id, "data-number": o.number, "data-leased-by": this.leases.holder(o.id)?.name },
           h("span", { class: "chip", style: `background:${this.label(o.label).color}` }, `#${o.number}`),
           ` ${this.label(o.label).name} · ${o.area} px · ${o.clicks_used} click${o.clicks_used === 1 ? "" : "s"}${o.author_name ? ` · ${o.author_name}` : ""}`,
         ),

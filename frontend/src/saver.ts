@@ -4,19 +4,29 @@
  * seconds_spent, its localId as the client key that makes a repeated create return the first object; an object
  * re-segmented from its clicks is a PATCH with the new polygons and clicks).
  * Unreachable server → retried with backoff (and when the browser comes back online); expired session →
- * stops and asks to log in again (the journal replays afterwards); 409 → the annotator chooses.
+ * stops and asks to log in again (the journal replays afterwards); 409 → the annotator chooses. 423 (someone else
+ * holds the object's lease) and a lease of ours lost while its edit was unsaved are conflicts too: the edit stays
+ * in the journal, is shown, and is saved again once the lease is free (or the annotator chooses).
  */
 
 import { ApiError, NetworkError, type ObjectApi, type ObjectUpdate, type ServerObject } from "./api";
+import { type Person, parsePerson } from "./collabMessages";
 import { type Journal, pendingOf } from "./journal";
 import { type LocalObject, takeServerFields } from "./objects";
 import { sameShape } from "./polygon";
 
 export type SaveState = "saved" | "unsaved" | "saving" | "offline" | "auth" | "conflict" | "error";
 
+/** Why a conflict is about a lease: someone else holds it (a 423), or ours was broken or expired. */
+export interface LockTrouble {
+  reason: "leased" | "broken" | "expired";
+  person: Person | null; // the holder (leased) or who broke it
+}
+
 export interface Conflict {
   obj: LocalObject;
-  current: ServerObject | null; // null: someone deleted the object
+  current: ServerObject | null; // null: someone deleted the object (unless `lock` says what happened)
+  lock?: LockTrouble;
 }
 
 export interface SaverHost {
@@ -25,6 +35,7 @@ export interface SaverHost {
   changed(obj: LocalObject): void;
   status(state: SaveState, unsaved: number, message: string): void;
   conflict(conflict: Conflict): void;
+  cleared?(conflict: Conflict): void; // a lock conflict went away by itself (the lease is free): its dialog closes
 }
 
 const MAX_BACKOFF_MS = 8000;
@@ -207,6 +218,11 @@ export class Saver {
   }
 
   private failed(obj: LocalObject, exc: unknown): boolean {
+    if (exc instanceof ApiError && exc.status < 500 && this.offline) {
+      this.offline = false; // the server answered (a 409, a 423…): it is reachable again
+      this.backoff = 500;
+      this.lastError = "";
+    }
     if (exc instanceof NetworkError || (exc instanceof ApiError && exc.status >= 500)) {
       this.offline = true;
       this.lastError = "Server unreachable — edits are kept in this browser and saved when it is back.";
@@ -218,6 +234,10 @@ export class Saver {
       this.authLost = true;
       this.lastError = "Your session expired — log in again; your edits are kept in this browser.";
       return false;
+    }
+    if (exc instanceof ApiError && exc.status === 423) {
+      this.addConflict({ obj, current: null, lock: { reason: "leased", person: parsePerson(exc.body?.holder) } });
+      return true;
     }
     if (exc instanceof ApiError && exc.status === 409) {
       const current = (exc.details?.current as ServerObject | undefined) ?? null;
@@ -244,11 +264,29 @@ export class Saver {
     this.host.conflict(conflict);
   }
 
+  /** The lease of an object whose save met a 423 is free now: save it again (it may meet a 409 next). */
+  leaseFreed(obj: LocalObject): void {
+    const conflict = this.conflicts.get(obj.localId);
+    if (conflict?.lock?.reason !== "leased") return;
+    this.conflicts.delete(obj.localId);
+    this.host.cleared?.(conflict);
+    this.report();
+    this.schedule(0);
+  }
+
+  /** Our lease on `obj` was broken or expired while it had unsaved edits: kept, and the annotator decides. */
+  leaseLost(obj: LocalObject, reason: "broken" | "expired", by: Person | null): void {
+    if (!obj.dirty || this.conflicts.has(obj.localId)) return;
+    this.addConflict({ obj, current: null, lock: { reason, person: by } });
+    this.report();
+  }
+
   /** The annotator's answer to a conflict: keep their version (saved over the current one) or take the server's. */
   async resolve(obj: LocalObject, choice: "mine" | "theirs"): Promise<void> {
     const conflict = this.conflicts.get(obj.localId);
     if (!conflict) return;
     this.conflicts.delete(obj.localId);
+    if (conflict.lock) return this.resolveLock(conflict, choice);
     const current = conflict.current;
     if (choice === "mine") {
       if (current) obj.version = current.version;
@@ -275,6 +313,24 @@ export class Saver {
     await this.journal.remove(obj.localId);
     this.report();
     this.schedule(0);
+  }
+
+  /** A lock conflict: "mine" saves the edit now (the versions decide); "theirs" drops it for the server's state. */
+  private async resolveLock(conflict: Conflict, choice: "mine" | "theirs"): Promise<void> {
+    const obj = conflict.obj;
+    if (choice === "mine") return this.touch(obj, 0);
+    let current: ServerObject | null;
+    try {
+      current = (await this.api.list()).find((o) => o.id === obj.serverId) ?? null;
+    } catch (exc) {
+      this.conflicts.set(obj.localId, conflict); // not reachable: nothing is dropped; asked again
+      this.host.conflict(conflict);
+      this.lastError = exc instanceof ApiError ? exc.detail : "Server unreachable — try again.";
+      this.report();
+      return;
+    }
+    this.conflicts.set(obj.localId, { obj, current });
+    await this.resolve(obj, "theirs");
   }
 
   /** After logging in again (another tab) or coming back online: try now. */

@@ -3,7 +3,8 @@
  * clicks → websocket → live mask → a finished object, or a re-opened object's new shape); the objects and their
  * polygon edits (objectEdits.ts); one undo History over both; autosave through the REST API with an IndexedDB
  * journal (saver.ts, journal.ts); the toolbar (controls.ts), the keyboard (keys.ts), the truthful status bar
- * (statusbar.ts), leaving the image settled (settle.ts) and submitting the batch (submit.ts).
+ * (statusbar.ts), leaving the image settled (settle.ts) and submitting the batch (submit.ts); teamwork
+ * (teamwork.ts): presence, a lease on the object being edited, other people's changes merged in live.
  */
 
 import { objectApi, type ReviewComment, request, type ServerObject } from "./api";
@@ -17,6 +18,7 @@ import { History } from "./history";
 import { IndexedDbJournal, type Journal, MemoryJournal, replay } from "./journal";
 import { Keys } from "./keys";
 import { maskPixels } from "./maskpixels";
+import type { CommentAddedMessage, ImageChangedMessage } from "./collabMessages";
 import type { MaskMessage, MaskOptions, ReadyMessage } from "./messages";
 import { ObjectEdits, type ObjectEntry } from "./objectEdits";
 import { renderComments, renderObjects, numberText } from "./objectList";
@@ -29,6 +31,7 @@ import type { Action } from "./shortcuts";
 import type { AnnotateSocket } from "./socket";
 import { renderSave } from "./statusbar";
 import { SubmitDialog, submittable } from "./submit";
+import { Teamwork } from "./teamwork";
 
 /** What undo/redo goes through: changes of the click list and edits of objects, in the order they were made. */
 type Entry = ClicksEntry | ObjectEntry;
@@ -40,11 +43,14 @@ export class Workspace {
   readonly saver: Saver;
   readonly clicking: Clicking;
   readonly edits: ObjectEdits;
+  readonly team: Teamwork;
   private readonly history = new History<Entry>();
   private readonly journal: Journal;
   private readonly keys: Keys;
   private readonly submit: SubmitDialog | null;
   private comments: ReviewComment[] = [];
+  private conflictShown: LocalObject | null = null;
+  private imageStatus: string;
   private label: number;
   private maskOpacity = 0.5;
   private maskVisible = true;
@@ -61,6 +67,7 @@ export class Workspace {
     private readonly config: WorkspaceConfig,
   ) {
     this.label = config.labels[0]?.id ?? 0;
+    this.imageStatus = config.image.status ?? "";
     this.me = config.user?.username ?? "you";
     const batch = submittable(config.batch) ? config.batch : null;
     buildLayout(root, { title: config.image.name, backUrl: config.projectUrl, prevUrl: config.prevUrl, nextUrl: config.nextUrl, submittable: !!batch });
@@ -86,18 +93,44 @@ export class Workspace {
       dragging: (obj) => this.canvas.redrawSelected(this.drawn(obj)),
       flash: (message) => this.flash(message),
     });
+    this.team = new Teamwork({
+      send: (msg) => this.socket.send(msg),
+      connected: () => this.socket.open,
+      objects: () => this.edits.objects,
+      setObjects: (objects) => {
+        this.edits.objects = objects;
+        if (this.edits.selected && !this.edits.selectedObject) this.setSelected(null);
+      },
+      selected: () => this.edits.selectedObject,
+      underWay: () => this.edits.objects.find((o) => o.localId === this.clicking.target),
+      setSelected: (localId) => this.setSelected(localId),
+      list: () => objectApi(config.image.id).list(),
+      redraw: () => this.redraw(),
+      flash: (message) => this.flash(message),
+      leaseFreed: (obj) => this.saver.leaseFreed(obj),
+      leaseLost: (obj, reason, by) => this.saver.leaseLost(obj, reason, by),
+      imageChanged: (msg) => this.imageChanged(msg),
+      commentAdded: (msg) => this.commentAdded(msg),
+    });
     this.journal = "indexedDB" in globalThis ? new IndexedDbJournal() : new MemoryJournal();
     this.saver = new Saver(config.image.id, objectApi(config.image.id), this.journal, {
       objects: () => this.edits.objects,
-      removeLocal: (obj) => this.edits.forget(obj),
+      removeLocal: (obj) => {
+        this.team.gone(obj);
+        this.edits.forget(obj);
+      },
       changed: () => this.redraw(),
       status: (state, unsaved, message) => renderSave(state, unsaved, message, this.loginUrl(), () => (this.leaving = true)),
       conflict: (conflict) => this.showConflict(conflict),
+      cleared: (conflict) => conflict.obj === this.conflictShown && this.hideConflict(),
     });
     this.link = new Link(config.image.id, {
       opened: (ready) => this.onReady(ready),
-      message: (msg) => this.clicking.message(msg),
-      closed: () => this.clicking.closed(),
+      message: (msg) => this.team.message(msg) || this.clicking.message(msg),
+      closed: () => {
+        this.team.closed();
+        this.clicking.closed();
+      },
       pending: () => this.pending,
       loginUrl: () => this.loginUrl(),
     });
@@ -167,9 +200,8 @@ export class Workspace {
     ]);
     this.comments = comments;
     this.me = me.username ?? this.me;
-    const pins = comments.flatMap((c, i) => (c.x !== null && c.y !== null ? [{ x: c.x, y: c.y, number: i + 1 }] : []));
-    this.canvas.drawPins(pins);
-    byId("ws-rejected").hidden = this.config.image.status !== "rejected";
+    this.drawPins();
+    this.showStatus();
     this.keys.use(me.preferences.shortcuts);
     this.preferred = preferredOptions(me.preferences);
     this.setOpacity(typeof me.preferences.maskOpacity === "number" ? me.preferences.maskOpacity : this.maskOpacity);
@@ -205,6 +237,8 @@ export class Workspace {
       reopened: this.clicking.target,
       options: this.clicking.currentOptions,
       highlighted: this.canvas.objects.highlightedId,
+      team: this.team.state(),
+      imageStatus: this.imageStatus,
     };
   }
 
@@ -247,8 +281,9 @@ export class Workspace {
   addClicks(obj: LocalObject | undefined): void {
     if (this.clicking.active) return this.flash("Finish (Space) or drop (Escape) the object under way first.");
     if (!obj || obj.deleted) return this.flash("Select an object first (click it), then press E to add clicks to it.");
+    if (this.team.blocked(obj)) return;
+    this.clicking.reopen({ localId: obj.localId, label: obj.label, clicks: obj.clicks }); // first: its lease is kept
     this.select(null);
-    this.clicking.reopen({ localId: obj.localId, label: obj.label, clicks: obj.clicks });
     this.redraw();
     const name = `Object ${numberText(obj)}`;
     this.flash(
@@ -266,12 +301,14 @@ export class Workspace {
 
   undo(): void {
     const entry = this.history.undo();
+    if (entry?.kind === "object" && this.team.blocked(entry.obj)) return void this.history.redo(); // put back
     if (entry?.kind === "clicks") this.clicking.restore(entry.before);
     else if (entry) this.edits.apply(entry.obj, entry.before);
   }
 
   redo(): void {
     const entry = this.history.redo();
+    if (entry?.kind === "object" && this.team.blocked(entry.obj)) return void this.history.undo(); // put back
     if (entry?.kind === "clicks") this.clicking.restore(entry.after);
     else if (entry) this.edits.apply(entry.obj, entry.after);
   }
@@ -284,7 +321,14 @@ export class Workspace {
     byId("ws-submit-dialog").hidden = true;
   }
 
+  /** Select an object for editing, at once; a saved one's lease is asked for and a refusal deselects it (teamwork.ts). */
   select(localId: string | null): void {
+    const obj = localId === null ? undefined : this.edits.objects.find((o) => o.localId === localId);
+    if (obj && localId !== this.edits.selected && !this.team.request(obj)) return this.redraw();
+    this.setSelected(localId);
+  }
+
+  private setSelected(localId: string | null): void {
     this.edits.selected = localId;
     this.canvas.selectedVertex = null;
     this.redraw();
@@ -321,6 +365,33 @@ export class Workspace {
     if (!this.optionsShown) showOptions(options);
     this.optionsShown = true;
     this.clicking.opened(options);
+    this.team.ready(ready.team);
+    byId("ws-read-only").hidden = ready.team.can_edit;
+  }
+
+  /** A review decision (or another status change) made elsewhere. */
+  private imageChanged(msg: ImageChangedMessage): void {
+    if (msg.image.id !== this.config.image.id) return;
+    this.imageStatus = msg.image.status;
+    this.showStatus();
+    this.flash(`This image is now ${msg.image.status}${msg.by ? ` (${msg.by.name})` : ""}.`);
+  }
+
+  private showStatus(): void {
+    byId("ws-rejected").hidden = this.imageStatus !== "rejected";
+    byId("ws-title").dataset.status = this.imageStatus;
+  }
+
+  private commentAdded(msg: CommentAddedMessage): void {
+    if (this.comments.some((c) => c.id === msg.comment.id)) return;
+    this.comments = [...this.comments, msg.comment];
+    this.drawPins();
+    this.redraw();
+  }
+
+  private drawPins(): void {
+    const pins = this.comments.flatMap((c, i) => (c.x !== null && c.y !== null ? [{ x: c.x, y: c.y, number: i + 1 }] : []));
+    this.canvas.drawPins(pins);
   }
 
   private showMask(mask: MaskMessage | null, label: number, pressedAt?: number): void {
@@ -347,24 +418,33 @@ export class Workspace {
 
   private drawn(obj: LocalObject): DrawnObject {
     const reopened = obj.localId === this.clicking.target;
-    return { id: obj.localId, polygons: obj.polygons, color: this.labelColor(obj.label), selected: obj.localId === this.edits.selected, visible: obj.visible, reopened };
+    const lockedBy = this.team.holderOf(obj);
+    return { id: obj.localId, polygons: obj.polygons, color: this.labelColor(obj.label), selected: obj.localId === this.edits.selected, visible: obj.visible, reopened, lockedBy };
   }
 
   private redraw(): void {
     const objects = this.edits.objects;
     this.canvas.drawObjects(objects.filter((o) => !o.deleted).map((o) => this.drawn(o)), this.maskOpacity);
-    renderObjects(objects, this.config.labels, this.edits.selected, this.me, {
-      select: (obj) => this.select(obj.localId),
-      remove: (obj) => this.edits.remove(obj),
-      relabel: (obj, label) => this.edits.relabel(obj, label),
+    renderObjects(
+      objects,
+      this.config.labels,
+      this.edits.selected,
+      this.me,
+      {
+        select: (obj) => this.select(obj.localId),
+        remove: (obj) => (this.team.blocked(obj) ? this.redraw() : this.edits.remove(obj)),
+        relabel: (obj, label) => (this.team.blocked(obj) ? this.redraw() : this.edits.relabel(obj, label)),
       toggle: (obj) => {
         obj.visible = !obj.visible;
         this.redraw();
       },
-      addClicks: (obj) => this.addClicks(obj),
-      hover: (obj) => this.canvas.objects.highlight(obj?.localId ?? null),
-    });
+        addClicks: (obj) => this.addClicks(obj),
+        hover: (obj) => this.canvas.objects.highlight(obj?.localId ?? null),
+      },
+      (obj) => this.team.holderOf(obj),
+    );
     renderComments(this.comments, objects, (obj) => this.select(obj.localId));
+    this.team.sync(); // hold the lease on what is being edited now, and no other
   }
 
   private setOpacity(value: number): void {
@@ -383,12 +463,19 @@ export class Workspace {
   }
 
   private showConflict(conflict: Conflict): void {
+    this.conflictShown = conflict.obj;
     this.canvas.showGhost(conflict.current?.polygons ?? null);
-    renderConflict(conflict.obj, conflict.current, this.config.labels, (choice) => {
-      byId("ws-conflict").hidden = true;
-      this.canvas.showGhost(null);
+    const choose = (choice: "mine" | "theirs") => {
+      this.hideConflict();
       void this.saver.resolve(conflict.obj, choice).then(() => this.redraw());
-    });
+    };
+    renderConflict(conflict.obj, conflict.current, this.config.labels, choose, conflict.lock);
+  }
+
+  private hideConflict(): void {
+    this.conflictShown = null;
+    byId("ws-conflict").hidden = true;
+    this.canvas.showGhost(null);
   }
 
   private loginUrl(): string {

@@ -41,6 +41,15 @@ def deleted(w: World) -> None:
     object_delete(obj=w.obj, author=w.users["annotator"], version=1)
 
 
+def leased(w: World) -> None:
+    """The object's lease held by the annotator's socket (the embedded default's store of this process)."""
+    from backend.collab.leases import Lease, lease_store
+
+    lease_store().take(
+        Lease(w.obj.pk, w.batched_image.pk, f"matrix-{w.obj.pk}", w.users["annotator"].pk, "annotator"), 60
+    )
+
+
 def finetune_job_url(w: World) -> str:
     from backend.training.models import FineTuneJob
 
@@ -218,6 +227,7 @@ CASES = [
         lambda w: {"file": upload("c.json", b'{"images": [], "categories": [], "annotations": []}')},
         fmt="multipart",
     ),
+    Case("object lease break", "delete", lambda w: f"/api/objects/{w.obj.pk}/lease/", 204, MANAGERS, setup=leased),
     Case("project statistics", "get", lambda w: f"/api/projects/{w.project.pk}/statistics/", 200, MANAGERS),
     Case("finetune list", "get", lambda w: f"/api/projects/{w.project.pk}/finetune/", 200, MEMBERS),
     # Managers pass the role check and get the service's answer: the world has too few accepted objects

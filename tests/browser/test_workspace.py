@@ -267,18 +267,26 @@ def test_click_mask_finish_edit_undo_redo_and_reload(stack, world, photo, browse
 
 
 def test_a_second_browser_saving_the_same_object_gets_the_conflict_dialog(stack, world, photo, triangle, browser):
+    """A lease keeps two connections off one object while both are connected; the version is what still guards
+    an edit made where the lease could not be asked for (offline) while someone else saved the object."""
     ctx_a, first = new_page(browser)
     ctx_b, second = new_page(browser)
     for page in (first, second):
         open_workspace(page, stack, photo.pk, login=True)
-        select_first_object(page)
+    ctx_a.set_offline(True)  # the first browser misses what follows
+    select_first_object(second)
     drag_vertex(second, [300, 100], -20, 20)
     wait_saved(second)
+    second.keyboard.press("Escape")  # deselected: its lease is released
     triangle.refresh_from_db()
     theirs = triangle.polygons
     assert triangle.version == 2 and theirs[0]["outer"][1] != [300.0, 100.0]
+    wait_for_js(second, "window.edgeflow.state().team.leases.length === 0")
 
-    drag_vertex(first, [200, 250], 0, -30)  # based on version 1: the server answers 409
+    select_first_object(first)  # offline: selected without a lease
+    drag_vertex(first, [200, 250], 0, -30)  # based on version 1: once back online the server answers 409
+    expect(first.locator("#ws-save")).to_have_attribute("data-state", "offline", timeout=15_000)
+    ctx_a.set_offline(False)
     dialog = first.locator("#ws-conflict")
     expect(dialog).to_be_visible(timeout=15_000)
     expect(dialog).to_contain_text("changed by someone else")

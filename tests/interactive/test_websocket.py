@@ -47,10 +47,9 @@ def client(stack: Stack, world: World, who: str, image_id: int) -> Client:
 
 
 @pytest.mark.parametrize(
-    ("who", "code", "close_code"),
-    [("reviewer", "forbidden", 4403), ("outsider", "not_found", 4404), ("anonymous", "unauthenticated", 4401)],
+    ("who", "code", "close_code"), [("outsider", "not_found", 4404), ("anonymous", "unauthenticated", 4401)]
 )
-def test_only_editors_may_connect(team_stack, world, photo, who, code, close_code) -> None:
+def test_only_members_who_see_the_image_may_connect(team_stack, world, photo, who, code, close_code) -> None:
     from websockets.exceptions import ConnectionClosed
 
     conn = Client(team_stack, photo.pk, None if who == "anonymous" else token_for(world.users[who]))
@@ -59,6 +58,14 @@ def test_only_editors_may_connect(team_stack, world, photo, who, code, close_cod
     with pytest.raises(ConnectionClosed) as closed:
         conn.recv(timeout=5)
     assert closed.value.rcvd.code == close_code
+
+
+def test_a_reviewer_connects_read_only(team_stack, world, photo) -> None:
+    conn = client(team_stack, world, "reviewer", photo.pk)
+    ready = conn.recv()
+    assert ready["type"] == "ready" and ready["can_edit"] is False
+    conn.send(type="start", label=world.label.pk)
+    assert conn.recv()["code"] == "forbidden"
 
 
 def save_over_rest(stack: Stack, token: str, image_id: int, body: dict) -> tuple[int, dict]:

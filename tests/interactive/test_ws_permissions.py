@@ -1,8 +1,11 @@
 """Who may do what on the annotation websocket, message by message, in every state of the image's batch.
 
-The rule is the REST API's (`backend.images.selectors.edit_refusal`): managers always; the batch's annotator while
-the batch is open or rejected back to them, except on images already accepted. Every message that changes the
-object re-checks it, so a socket opened while the batch was open cannot edit it once submitted or accepted.
+Anyone who may see the image (the REST API's `get_image_for`: managers, the batch's annotator and reviewer) may
+open the socket; `ready.can_edit` says whether they may edit it now, else the socket is read-only (presence and
+live changes). Editing follows the REST API's rule (`backend.images.selectors.edit_refusal`): managers always; the
+batch's annotator while the batch is open or rejected back to them, except on images already accepted. Every
+message that changes anything re-checks it, so a socket opened while the batch was open cannot edit it once
+submitted or accepted, and a read-only socket never can.
 """
 
 from pathlib import Path
@@ -10,9 +13,10 @@ from pathlib import Path
 import pytest
 from channels.db import database_sync_to_async
 
+from backend.annotations.services import object_create
 from backend.images.models import Image
 from backend.interactive.consumer import AnnotateConsumer
-from tests.conftest import BATCH_STATES, World, set_batch_state
+from tests.conftest import BATCH_STATES, SQUARE, World, set_batch_state
 from tests.interactive.inprocess import Socket, outcome
 from tests.live_stack import token_for
 from tests.own_loop import run_in_own_loop
@@ -33,18 +37,26 @@ def may_edit(role: str, state: str) -> bool:
 def connect_outcome(role: str, state: str) -> str:
     if role == "outsider":
         return "error:not_found"
-    return "ready" if may_edit(role, state) else "error:forbidden"
+    return "ready (can edit)" if may_edit(role, state) else "ready (read-only)"
 
 
-# Every message type and what it answers when the caller may edit / may not edit the image now. Objects are saved
-# over REST (whose matrix is tests/backend/test_permission_matrix.py): the socket only computes masks.
+# Every message type and what it answers when the caller may edit the image now / may not edit it now (a socket
+# opened while they could, with an object started and a lease taken then) / a socket that was read-only from the
+# start (a reviewer: no object could be started). Objects are saved over REST (whose matrix is
+# tests/backend/test_permission_matrix.py): the socket only computes masks.
 MESSAGES = {
-    "ping": ("pong", "pong"),
-    "clicks": ("mask", "error:forbidden"),
-    "options": ("mask", "error:forbidden"),
-    "start": ("started", "error:forbidden"),
-    "start with clicks": ("mask", "error:forbidden"),
-    "cancel": ("cancelled", "cancelled"),
+    "ping": ("pong", "pong", "pong"),
+    "clicks": ("mask", "error:forbidden", "error:forbidden"),
+    "options": ("mask", "error:forbidden", "error:forbidden"),
+    "start": ("started", "error:forbidden", "error:forbidden"),
+    "start with clicks": ("mask", "error:forbidden", "error:forbidden"),
+    # Dropping the object under way changes nothing on the server; without one there is nothing to drop.
+    "cancel": ("cancelled", "cancelled", "error:no_object"),
+    # Teamwork: a lease needs the right to edit; giving one up never does (answered by the lease list), nor does a
+    # heartbeat (presence; it answers nothing, so the ping after it is what is seen).
+    "release": ("leases", "leases", "leases"),
+    "lease": ("leases", "error:forbidden", "error:forbidden"),
+    "heartbeat then ping": ("pong", "pong", "pong"),
 }
 
 
@@ -64,12 +76,14 @@ def test_who_may_open_a_socket(world, disk) -> None:
         for role, socket in sockets.items():
             first = await socket.open()
             seen[role] = outcome(first)
+            if first["type"] == "ready":
+                seen[role] += " (can edit)" if first["can_edit"] else " (read-only)"
             if first["type"] == "error":
                 seen[role] += f" (closed {await socket.close_code()})"
             await socket.close()
         return seen
 
-    close_codes = {"error:forbidden": 4403, "error:not_found": 4404}
+    close_codes = {"error:not_found": 4404}
     seen, expected = {}, {}
     for state in STATES:
         set_batch_state(disk, state)
@@ -78,22 +92,25 @@ def test_who_may_open_a_socket(world, disk) -> None:
         expected[state] = {}
         for role in ROLES:
             want = connect_outcome(role, state)
-            expected[state][role] = want if want == "ready" else f"{want} (closed {close_codes[want]})"
+            expected[state][role] = want if want.startswith("ready") else f"{want} (closed {close_codes[want]})"
         expected[state]["anonymous"] = "error:unauthenticated (closed 4401)"
     assert seen == expected
 
 
 @committed
-@pytest.mark.parametrize("role", ["manager", "annotator"])
+@pytest.mark.parametrize("role", ["manager", "annotator", "reviewer"])
 def test_every_message_checks_the_right_to_edit_the_image_as_it_is_now(world, disk, role) -> None:
-    """For each state of the batch: a socket opens while the batch is open, then the batch moves to that state,
-    and each message type is tried."""
+    """For each state of the batch: a socket opens while the batch is open (and, if it may, starts an object and
+    takes a lease), then the batch moves to that state, and each message type is tried."""
 
     async def scenario(socket: Socket, state: str) -> dict[str, str]:
         await database_sync_to_async(set_batch_state)(disk, "open")
-        assert (await socket.open())["type"] == "ready"
+        ready = await socket.open()
+        assert ready["type"] == "ready" and ready["can_edit"] == may_edit(role, "open")
         await socket.send(type="start", label=world.label.pk)
-        await socket.until("started")
+        assert outcome(await socket.until("started")) == ("started" if ready["can_edit"] else "error:forbidden")
+        await socket.send(type="lease", object=obj.pk)
+        assert outcome(await socket.until("leases")) == ("leases" if ready["can_edit"] else "error:forbidden")
         await database_sync_to_async(set_batch_state)(disk, state)
         seen = {}
         await socket.send(type="ping")
@@ -108,15 +125,21 @@ def test_every_message_checks_the_right_to_edit_the_image_as_it_is_now(world, di
         seen["start"] = outcome(await socket.until("started"))
         await socket.send(type="cancel")
         seen["cancel"] = outcome(await socket.until("cancelled"))
+        await socket.send(type="release", object=obj.pk)  # the lease taken while the batch was open
+        seen["release"] = outcome(await socket.until("leases"))
+        await socket.send(type="lease", object=obj.pk)
+        seen["lease"] = outcome(await socket.until("leases"))
+        await socket.send(type="heartbeat")
+        await socket.send(type="ping")
+        seen["heartbeat then ping"] = outcome(await socket.until("pong", "leases"))
         await socket.close()
         return seen
 
+    obj = object_create(image=disk, author=world.users["annotator"], label_id=world.label.pk, polygons=SQUARE)
     token = token_for(world.users[role])
     seen = {state: run_in_own_loop(lambda state=state: scenario(Socket(disk.pk, token), state)) for state in STATES}
-    expected = {
-        state: {kind: answers[0 if may_edit(role, state) else 1] for kind, answers in MESSAGES.items()}
-        for state in STATES
-    }
+    column = lambda state: 0 if may_edit(role, state) else 1 if may_edit(role, "open") else 2  # noqa: E731
+    expected = {state: {kind: answers[column(state)] for kind, answers in MESSAGES.items()} for state in STATES}
     assert seen == expected
 
 
