@@ -27,7 +27,7 @@ from backend.collab.presence import Presence
 from backend.common.errors import InvalidInput
 from backend.interactive.protocol import ProtocolError
 from backend.interactive.ratelimit import TokenBucket
-from backend.projects.access import get_project_for, role_in
+from backend.projects.access import MANAGING_ROLES, get_project_for, role_in
 from backend.projects.models import Project
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ class LiveSocket:
                 "leases": self.told_leases,
                 "lease_ttl_s": settings.LEASE_TTL_S,
                 "heartbeat_s": settings.LEASE_HEARTBEAT_S,
+                "can_break_leases": self.live_role in MANAGING_ROLES,  # DELETE /api/objects/<id>/lease/
             }
         self.live_task = asyncio.get_running_loop().create_task(self.live_loop())
         return ready

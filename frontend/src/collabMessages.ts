@@ -33,6 +33,7 @@ export interface CollabReady {
   heartbeat_s: number;
   collab: boolean; // the server sent the teamwork fields (an older server sends none: no leases are asked for)
   can_edit: boolean; // false: a read-only socket (it watches; edits are refused); an older server: true
+  can_break_leases: boolean; // a manager or admin: may take over an object someone else holds
 }
 
 export interface ViewersMessage {
@@ -126,6 +127,7 @@ export function collabReady(m: Fields): CollabReady {
     heartbeat_s: positive(m.heartbeat_s, DEFAULT_HEARTBEAT_S),
     collab: Array.isArray(m.leases) || isNumber(m.heartbeat_s),
     can_edit: m.can_edit !== false,
+    can_break_leases: m.can_break_leases === true,
   };
 }
 

@@ -32,7 +32,7 @@ export function leaseTag(id: string, polygons: Shape, holder: Holder, scale: num
   const tag = new Konva.Label({ x: at.x, y: at.y, name: `lease-tag lease-tag-${id}`, listening: false, scale: { x: 1 / scale, y: 1 / scale } });
   tag.add(
     new Konva.Tag({ fill: holder.colour, pointerDirection: "down", pointerWidth: 8, pointerHeight: 5, cornerRadius: 3 }),
-    new Konva.Text({ text: `🔒 ${holder.name}`, fontSize: 12, padding: 3, fill: textOn(holder.colour) }),
+    new Konva.Text({ text: `${holder.name} is editing`, fontSize: 12, padding: 3, fill: textOn(holder.colour) }),
   );
   return tag;
 }

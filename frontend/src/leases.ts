@@ -38,6 +38,11 @@ export class LeaseBook {
     if (holder) this.map.set(object, { object, holder, mine: false });
   }
 
+  /** A manager broke someone else's lease on `object` (the server's next `leases` confirms it). */
+  broken(object: number): void {
+    if (this.map.get(object)?.mine === false) this.map.delete(object);
+  }
+
   /** `lease_lost`: not ours any more. */
   lost(object: number): void {
     if (this.map.get(object)?.mine) this.map.delete(object);

@@ -19,6 +19,7 @@ export interface ObjectListActions {
   toggle(obj: LocalObject): void;
   addClicks(obj: LocalObject): void;
   hover(obj: LocalObject | null): void;
+  takeOver?(obj: LocalObject): void; // managers: break the holder's lease and select the object
 }
 
 /** "#3", or "new" for an object the server has not numbered yet. */
@@ -77,7 +78,16 @@ export function renderObjects(
           h("button", { type: "button", class: "delete", title: "Delete", disabled: locked, onclick: () => act.remove(obj) }, "✕"),
           h("span", { class: "ws-object-state" }, state === "saved" ? "" : state === "unsaved" ? "●" : "!"),
         ),
-        holder ? h("div", { class: "ws-object-lock", style: `border-color:${holder.colour}` }, `🔒 ${holder.name} is editing`) : "",
+        holder
+          ? h(
+              "div",
+              { class: "ws-object-lock", style: `border-color:${holder.colour}` },
+              `Locked: ${holder.name} is editing `,
+              act.takeOver
+                ? h("button", { type: "button", class: "ws-take-over", title: `End ${holder.name}'s lock and edit this object (their unsaved edit stays with them as a conflict)`, onclick: () => act.takeOver?.(obj) }, "Take over")
+                : "",
+            )
+          : "",
         h("div", { class: "ws-object-meta" }, describe(obj, me)),
       );
     });

@@ -39,6 +39,7 @@ export class Teamwork {
   private leasing = false; // the server speaks leases (an older one does not: objects are edited without)
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private canEdit = true; // the socket said this user may edit the image (false: read-only)
+  canBreak = false; // a manager: may take over an object someone else holds (the holder keeps its edit as a conflict)
   private readonly known = new Map<number, number>(); // server id → highest version seen
   private since: Set<number> | null = null; // ids changed by messages while the list is being refetched
   refetches = 0;
@@ -51,6 +52,7 @@ export class Teamwork {
     this.you = team.you;
     this.leasing = team.collab && team.can_edit;
     this.canEdit = team.can_edit;
+    this.canBreak = team.can_break_leases && team.can_edit;
     this.book.replace(team.leases);
     renderViewers(byId("ws-viewers"), team.viewers);
     this.stopHeartbeat();
@@ -119,6 +121,12 @@ export class Teamwork {
     if (this.blocked(obj)) return false;
     this.hideLock();
     return true;
+  }
+
+  /** This manager broke the lease someone else held on `obj`: it may be selected now. */
+  forget(obj: LocalObject): void {
+    if (obj.serverId !== null) this.book.broken(obj.serverId);
+    this.hideLock();
   }
 
   /** The socket said this user may edit the image (false: a read-only socket, the batch submitted meanwhile). */

@@ -7,7 +7,7 @@
  * (teamwork.ts): presence, a lease on the object being edited, other people's changes merged in live.
  */
 
-import { objectApi, type ReviewComment, request, type ServerObject } from "./api";
+import { ApiError, objectApi, type ReviewComment, request, type ServerObject } from "./api";
 import { Canvas, type DrawnObject } from "./canvas";
 import { Clicking, type ClicksEntry, type Finished, type Pending } from "./clicking";
 import type { Me, WorkspaceConfig } from "./config";
@@ -440,11 +440,27 @@ export class Workspace {
       },
         addClicks: (obj) => this.addClicks(obj),
         hover: (obj) => this.canvas.objects.highlight(obj?.localId ?? null),
+        takeOver: this.team.canBreak ? (obj) => void this.takeOver(obj) : undefined,
       },
       (obj) => this.team.holderOf(obj),
     );
     renderComments(this.comments, objects, (obj) => this.select(obj.localId));
     this.team.sync(); // hold the lease on what is being edited now, and no other
+  }
+
+  /** A manager ends someone's lock on `obj` (DELETE …/lease/) and selects it once the lease list frees it. */
+  private async takeOver(obj: LocalObject): Promise<void> {
+    if (obj.serverId === null) return;
+    try {
+      await request("DELETE", `/api/objects/${obj.serverId}/lease/`);
+    } catch (exc) {
+      if (!(exc instanceof ApiError && exc.status === 404)) {
+        this.flash(`Could not take the object over: ${exc instanceof Error ? exc.message : String(exc)}`);
+        return;
+      }
+    }
+    this.team.forget(obj);
+    this.select(obj.localId);
   }
 
   private setOpacity(value: number): void {

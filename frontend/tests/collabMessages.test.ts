@@ -20,11 +20,14 @@ describe("teamwork messages", () => {
       heartbeat_s: 15,
       collab: true,
       can_edit: true,
+      can_break_leases: false,
     });
     const old = parseServerMessage(frame(READY));
-    expect(old?.type === "ready" && old.team).toEqual({ you: null, viewers: [], leases: [], lease_ttl_s: 45, heartbeat_s: 15, collab: false, can_edit: true });
+    expect(old?.type === "ready" && old.team).toEqual({ you: null, viewers: [], leases: [], lease_ttl_s: 45, heartbeat_s: 15, collab: false, can_edit: true, can_break_leases: false });
     const readOnly = parseServerMessage(frame({ ...READY, can_edit: false, leases: [], heartbeat_s: 15 }));
     expect(readOnly?.type === "ready" && readOnly.team.can_edit).toBe(false);
+    const manager = parseServerMessage(frame({ ...READY, can_break_leases: true, leases: [], heartbeat_s: 15 }));
+    expect(manager?.type === "ready" && manager.team.can_break_leases).toBe(true);
     const odd = parseServerMessage(frame({ ...READY, you: "ann", viewers: "x", leases: null, heartbeat_s: -1 }));
     expect(odd?.type === "ready" && odd.team.heartbeat_s).toBe(15);
   });

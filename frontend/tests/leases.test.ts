@@ -63,3 +63,22 @@ describe("the lease book", () => {
     expect(lockText(ANN, ANN)).toMatch(/^Locked by ann \(you/);
   });
 });
+
+describe("a manager taking an object over", () => {
+  it("forgets the other's lease so that the object can be asked for at once", () => {
+    const book = new LeaseBook();
+    book.replace([{ object: 7, holder: { id: 2, name: "bob", colour: "#123456" }, mine: false }]);
+    expect(book.holder(7)?.name).toBe("bob");
+    expect(book.sync(7)).toEqual([]); // held by bob: not asked for
+    book.broken(7);
+    expect(book.holder(7)).toBeNull();
+    expect(book.sync(7)).toEqual([{ type: "lease", object: 7 }]);
+  });
+
+  it("never drops a lease of this connection", () => {
+    const book = new LeaseBook();
+    book.replace([{ object: 7, holder: { id: 1, name: "me", colour: "#123456" }, mine: true }]);
+    book.broken(7);
+    expect(book.mine(7)).toBe(true);
+  });
+});

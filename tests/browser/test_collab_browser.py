@@ -5,7 +5,8 @@ The batch's annotator edits object 1 while a manager edits object 2: each sees t
 the other's lock (`data-leased-by`) and the other's saved change, live; the manager cannot take the annotator's
 object and is told who holds it. An annotator whose browser goes offline loses the lease (short LEASE_TTL_S), the
 manager edits the object meanwhile, and the annotator's unsaved edit surfaces as a conflict when back. A manager
-breaks a lease over REST and the holder, with an unsaved edit, is told so and keeps the edit.
+takes an object over (its lease broken with "Take over") and the holder, with an unsaved edit, is told so and
+keeps the edit.
 
 Selecting a saved object asks for its lease: the tests wait for the selection and the grant, whether the
 selection waits for the grant or is made at once.
@@ -202,19 +203,21 @@ def test_a_manager_breaks_a_lease_and_the_holder_keeps_its_unsaved_edit(
     a.route("**/api/objects/**", saves)
     drag_vertex(a, [300, 100], -30, 25)
     wait_for_js(a, "window.edgeflow.state().unsaved > 0")
-    broken = call("DELETE", f"{stack.urls[1]}/api/objects/{one.pk}/lease/",
-                  headers={"Authorization": f"Token {token_for(world.users['manager'])}"})  # fmt: skip
-    assert broken.status == 204, broken.body
+    expect(a.locator(".ws-take-over")).to_have_count(0)  # only managers may take an object over
+    row(b, one.pk).locator(".ws-take-over").click()  # the manager's "Take over" breaks the lease and selects it
+    wait_for_js(b, f"window.edgeflow.state().selected === 's{one.pk}' && {holds(b, one.pk)}", timeout=15_000)
 
     dialog = a.locator("#ws-conflict")
     expect(dialog).to_be_visible(timeout=15_000)
     expect(dialog).to_have_attribute("data-lock", "broken")
     expect(dialog).to_contain_text("broken by manager")
     wait_for_js(a, f"!({holds(a, one.pk)})")
-    wait_for_js(b, free(b, one.pk), timeout=15_000)
+    expect(row(a, one.pk)).to_have_attribute("data-leased-by", "manager", timeout=15_000)
     screenshot(a, "collab-3-lease-broken-by-a-manager")
     one.refresh_from_db()
     assert one.version == 1
+    b.keyboard.press("Escape")  # the manager lets it go again without changing it
+    wait_for_js(a, free(a, one.pk), timeout=15_000)
 
     failing["on"] = False
     a.click("#ws-keep-mine")

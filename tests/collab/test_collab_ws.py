@@ -118,6 +118,7 @@ def test_two_people_on_one_image_see_each_other_and_each_others_leases(world: Wo
     assert a_ready["type"] == "ready" and a_ready["you"] == annotator and a_ready["viewers"] == []
     assert a_ready["leases"] == [] and a_ready["lease_ttl_s"] == settings.LEASE_TTL_S
     assert a_ready["heartbeat_s"] == settings.LEASE_HEARTBEAT_S
+    assert (a_ready["can_break_leases"], b_ready["can_break_leases"]) == (False, True)  # only managers take over
     assert annotator["colour"].startswith("#") and len(annotator["colour"]) == 7
     assert b_ready["viewers"] == [{**annotator, "role": "annotator"}]
     assert seen["a viewers"]["viewers"] == [{**manager, "role": "manager"}]
