@@ -342,7 +342,8 @@ export class ReviewPage {
     const body = { text, x: this.pin?.x ?? null, y: this.pin?.y ?? null, object: this.pin?.object ?? null };
     try {
       const comment = await request<Comment>("POST", `/api/images/${this.config.image.id}/comments/`, body);
-      this.comments.push(comment);
+      // The socket's comment_added may have arrived first: keep one entry per comment.
+      this.comments = [...this.comments.filter((c) => c.id !== comment.id), comment];
       this.pin = null;
       byId<HTMLTextAreaElement>("rv-text").value = "";
       byId<HTMLTextAreaElement>("rv-text").placeholder = "Comment";
