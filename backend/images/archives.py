@@ -12,7 +12,8 @@ from django.conf import settings
 from backend.common.errors import InvalidInput, TooLarge
 from backend.images.staging import StagedFile, UploadBudget, stage
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".dcm", ".dicom", ".nii"}
+VOLUME_SUFFIXES = (".nii.gz",)
 # zipfile bounds the output of each read only for these; a bzip2 or LZMA chunk may unpack to gigabytes at once.
 READABLE_COMPRESSION = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 # zipfile parses the whole central directory into memory before we can count entries: bound its size first.
@@ -41,7 +42,9 @@ def _is_unsafe_path(name: str) -> bool:
 
 def _is_image(info: zipfile.ZipInfo) -> bool:
     member = PurePosixPath(info.filename)
-    return not info.is_dir() and not member.name.startswith(".") and member.suffix.lower() in IMAGE_SUFFIXES
+    name = member.name.lower()
+    wanted = member.suffix.lower() in IMAGE_SUFFIXES or name.endswith(VOLUME_SUFFIXES)
+    return not info.is_dir() and not member.name.startswith(".") and wanted
 
 
 def _check_directory_size(name: str, stream: BinaryIO) -> None:

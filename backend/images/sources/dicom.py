@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydicom.multival import MultiValue
 
 from backend.common.errors import InvalidInput
 from backend.images.sources import SourceInfo
@@ -199,7 +200,7 @@ def _values(dataset: Any, keyword: str) -> list:
     value = getattr(dataset, keyword, None)
     if value is None or value == "":
         return []
-    values = [value] if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") else list(value)
+    values = list(value) if isinstance(value, (list, tuple, MultiValue)) else [value]
     cleaned = []
     for item in values:
         try:
@@ -214,7 +215,7 @@ def _attributes(dataset: Any, keywords: list[str]) -> dict[str, Any]:
     for keyword in keywords:
         if keyword in dataset:
             value = dataset.data_element(keyword).value
-            many = not isinstance(value, (str, bytes)) and hasattr(value, "__iter__")
+            many = isinstance(value, (list, tuple, MultiValue))
             found[keyword] = [str(v) for v in value] if many else str(value)
     return found
 

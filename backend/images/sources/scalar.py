@@ -28,6 +28,7 @@ class ArraySource:
     info: SourceInfo
     path: Path
     reader: str  # "tiff" or "png"
+    planar: bool = False  # a TIFF storing each band as its own plane (axes "SYX")
 
     def read_slice(self, index: int) -> np.ndarray:
         if self.reader == "png":
@@ -36,7 +37,10 @@ class ArraySource:
 
         with tifffile.TiffFile(self.path) as tif:
             data = tif.series[0].asarray(key=index) if self.info.slices > 1 else tif.series[0].asarray()
-        return _as_slice(np.asarray(data), self.info.bands)
+        data = np.asarray(data)
+        if self.planar:
+            data = np.moveaxis(data, -3, -1)
+        return _as_slice(data, self.info.bands)
 
 
 def open_scalar(path: Path, name: str) -> ArraySource | None:
@@ -110,7 +114,7 @@ def _open_tiff(path: Path, name: str) -> ArraySource | None:
         sample_type=str(dtype),
         display={**DEFAULT_DISPLAY, "bands": default_bands(bands), "invert": False},
     )
-    return ArraySource(info, path, "tiff")
+    return ArraySource(info, path, "tiff", planar=axes.endswith("SYX"))
 
 
 def _layout(name: str, shape: tuple[int, ...], axes: str) -> tuple[int, int, int, int]:
@@ -120,7 +124,7 @@ def _layout(name: str, shape: tuple[int, ...], axes: str) -> tuple[int, int, int
     size = dict(zip(axes, shape, strict=True))
     bands = size.get("S", 1)
     slices = int(np.prod([n for axis, n in size.items() if axis not in "YXS"], dtype=np.int64))
-    if axes.index("Y") != len(axes) - (3 if "S" in axes else 2):
+    if not (axes.endswith("YX") or axes.endswith("YXS")):
         raise InvalidInput(f"{name}: TIFF layout {axes} is not supported.", code="unsupported_format")
     return size["Y"], size["X"], bands, max(slices, 1)
 
