@@ -269,7 +269,7 @@ def _meta(dataset: Any) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "crs": crs_meta(dataset.crs),
         "transform": list(transform)[:6] if georeferenced else None,
-        "bounds": list(dataset.bounds) if georeferenced else None,
+        "bounds": list(dataset.bounds) if georeferenced and transform.is_rectilinear else None,
         "resolution": [abs(transform.a), abs(transform.e)] if transform.is_rectilinear and georeferenced else None,
         "nodata": _number(dataset.nodata),
         "stored_type": dataset.dtypes[0],
