@@ -10,7 +10,7 @@ order the page offers them.
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from backend.exports import coco, labelme, masks, voc, yolo
+from backend.exports import coco, geo, labelme, masks, voc, yolo
 from backend.exports.contents import ExportContents
 
 Entry = tuple[str, bytes | Iterator[bytes]]
@@ -35,6 +35,7 @@ FORMATS: dict[str, Format] = {
     "masks": Format("masks", masks.IMAGES_DIR, masks.mask_files, "Label masks and pseudo colour (PNG)"),
     "labelme": Format("labelme", labelme.IMAGES_DIR, labelme.labelme_files, "LabelMe (JSON)"),
     "yolo": Format("yolo", yolo.IMAGES_DIR, yolo.yolo_files, "YOLO segmentation"),
+    "geotiff": Format("geotiff", geo.IMAGES_DIR, geo.geo_files, "GeoTIFF masks and GeoJSON (georeferenced)"),
 }
 
 
