@@ -29,6 +29,7 @@ GeoJSON is not written). The CRS and transform are read from the stored source f
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -173,6 +174,7 @@ def feature_collection(name: str, features: list[dict[str, Any]], crs: Any, *, w
 
 def mask_geotiff(indices: np.ndarray, geo: Georeferencing, label_names: list[str]) -> bytes:
     """A one-band GeoTIFF of the label map with the source's georeferencing."""
+    from rasterio.errors import NotGeoreferencedWarning
     from rasterio.io import MemoryFile
 
     height, width = indices.shape
@@ -188,7 +190,8 @@ def mask_geotiff(indices: np.ndarray, geo: Georeferencing, label_names: list[str
         profile |= {"crs": geo.crs, "transform": geo.transform}
     if width * height > TILED_PIXELS:
         profile |= {"tiled": True, "blockxsize": 256, "blockysize": 256}
-    with _gdal(), MemoryFile() as memory:
+    with _gdal(), MemoryFile() as memory, warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # placed by its ground control points instead
         with memory.open(**profile) as dataset:
             dataset.write(indices, 1)
             dataset.set_band_description(1, "label")
@@ -265,6 +268,8 @@ def _image_entries(
         "transform": list(geo.transform)[:6] if geo.has_transform else None,
         "mask": f"{MASKS_DIR}/{stem}.tif",
     }
+    if geo.gcps and not geo.has_transform:
+        entry |= {"gcps": len(geo.gcps), "gcps_crs_wkt": geo.gcps_crs.to_wkt() if geo.gcps_crs is not None else None}
     yield entry["mask"], mask_geotiff(indices, geo, label_names)
     if not geo.has_transform:
         entry["geojson"] = None

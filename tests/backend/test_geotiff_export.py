@@ -8,6 +8,7 @@ Image row, the file saved), objects through the annotation service."""
 
 import io
 import json
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -228,3 +229,28 @@ def test_the_archive_holds_the_format_s_files(world: World, scene, tmp_path: Pat
     assert names == expected
     with rasterio.open(io.BytesIO(mask)) as written:
         assert written.crs == CRS.from_string(UTM33) and written.transform == TRANSFORM
+
+
+def test_a_geotiff_placed_by_ground_control_points_gets_them_on_its_mask(world: World, tmp_path: Path) -> None:
+    from rasterio.control import GroundControlPoint
+    from rasterio.errors import NotGeoreferencedWarning
+
+    path = tmp_path / "gcps.tif"
+    corners = [(0, 0), (0, W), (H, 0), (H, W)]
+    gcps = [GroundControlPoint(row, col, 600000.0 + 10 * col, 5350000.0 - 10 * row) for row, col in corners]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # no transform: the points are set next
+        with rasterio.open(path, "w", driver="GTiff", width=W, height=H, count=4, dtype="uint16") as dataset:
+            dataset.write(sentinel_like(H, W, 4))
+            dataset.gcps = (gcps, CRS.from_string(UTM33))
+    image = geotiff_image(world.project, path, "gcps.tif")
+    assert image.meta["gcps"] == 4 and image.meta["transform"] is None
+    object_create_from_mask(image=image, author=world.users["manager"], label_id=world.label.pk, mask=holed())
+    files = exported(world)
+    with MemoryFile(files["masks/gcps.tif"]) as memory, memory.open() as written:
+        written_gcps, gcps_crs = written.gcps
+        assert gcps_crs == CRS.from_string(UTM33) and (written.read(1) == holed()).all()
+    assert [(g.row, g.col, g.x, g.y) for g in written_gcps] == [(g.row, g.col, g.x, g.y) for g in gcps]
+    assert "geojson/gcps.geojson" not in files  # no affine transform: no exact polygon coordinates
+    entry = next(entry for entry in json.loads(files["georeferencing.json"])["images"] if entry["file"] == "gcps.tif")
+    assert (entry["gcps"], entry["geojson"], entry["transform"]) == (4, None, None)

@@ -204,3 +204,7 @@ def test_slices_are_read_strip_by_strip(tmp_path: Path, monkeypatch) -> None:
     assert np.array_equal(samples, expected, equal_nan=True)
     with pytest.raises(InvalidInput):
         source.read_slice(1)
+    some = source.read_slice(0, bands=[4, 0, 2])  # only the bands a display shows, in its order
+    assert np.array_equal(some, expected[:, :, [4, 0, 2]], equal_nan=True)
+    with pytest.raises(InvalidInput):
+        source.read_slice(0, bands=[5])

@@ -95,25 +95,30 @@ class GeoTiffSource:
     name: str
     masked: bool  # invalid pixels (nodata, alpha, internal mask) read as NaN
 
-    def read_slice(self, index: int) -> np.ndarray:
+    def read_slice(self, index: int, bands: list[int] | None = None) -> np.ndarray:
+        """The slice's samples (see ``Source.read_slice``); with ``bands`` (0-based), only those bands, in that
+        order (H×W×len(bands)) — a display of 3 of 13 bands reads 3."""
         if index != 0:
             raise InvalidInput(f"{self.name}: a GeoTIFF has one slice, not {index + 1}.", code="bad_slice")
+        chosen = list(range(self.info.bands)) if bands is None else list(bands)
+        if not chosen or not all(0 <= band < self.info.bands for band in chosen):
+            raise InvalidInput(f"{self.name}: bands are numbered 0 to {self.info.bands - 1}.", code="bad_display")
         with _opened(self.path, self.name) as dataset:
-            out = np.empty((self.info.height, self.info.width, self.info.bands), dtype=self.info.sample_type)
+            out = np.empty((self.info.height, self.info.width, len(chosen)), dtype=self.info.sample_type)
             for top, rows in _strips(dataset):
-                out[top : top + rows] = self._strip(dataset, top, rows)
+                out[top : top + rows] = self._strip(dataset, top, rows, chosen)
         return out[:, :, 0] if self.info.bands == 1 else out
 
-    def _strip(self, dataset: Any, top: int, rows: int) -> np.ndarray:
-        """Rows ``top`` … ``top + rows`` of every band as rows × width × bands samples."""
+    def _strip(self, dataset: Any, top: int, rows: int, bands: list[int]) -> np.ndarray:
+        """Rows ``top`` … ``top + rows`` of ``bands`` as rows × width × bands samples."""
         from rasterio.windows import Window
 
-        window = Window(0, top, dataset.width, rows)
+        window, indexes = Window(0, top, dataset.width, rows), [band + 1 for band in bands]
         try:
-            data = dataset.read(window=window)
+            data = dataset.read(indexes, window=window)
             if self.masked:
                 data = data.astype(self.info.sample_type)
-                data[dataset.read_masks(window=window) == 0] = np.nan
+                data[dataset.read_masks(indexes, window=window) == 0] = np.nan
         except Exception as exc:  # noqa: BLE001 - GDAL's read errors: truncated or corrupt blocks, bad codec
             raise InvalidInput(
                 f"{self.name}: the GeoTIFF's pixel data is truncated or corrupt (rows {top}–{top + rows - 1}: "
@@ -175,8 +180,8 @@ def open_geotiff(path: Path, name: str) -> GeoTiffSource | None:
             meta=meta,
         )
         source = GeoTiffSource(info, path, name, masked)
-        last = list(_strips(dataset))[-1]
-        source._strip(dataset, *last)  # a truncated file is refused at upload (its last rows are missing)
+        # A truncated file is refused at upload: its last rows are missing.
+        source._strip(dataset, *_strips(dataset)[-1], list(range(bands)))
     return source
 
 
