@@ -43,8 +43,9 @@ from backend.images.sources.limits import check_pixels
 
 TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 STRIP_SAMPLES = 1 << 24  # samples read at a time (all bands of a strip of rows)
-# GDAL would list the stored file's folder (thousands of images) looking for side-car files; none are used.
-GDAL_OPTIONS = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR", "GDAL_PAM_ENABLED": "NO"}
+# GDAL would list the stored file's folder (thousands of images) looking for side-car files (none are used) and
+# keep up to 5 % of the RAM of decoded blocks (each is read once here: a small cache bounds the memory).
+GDAL_OPTIONS = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR", "GDAL_PAM_ENABLED": "NO", "GDAL_CACHEMAX": 64 << 20}
 
 # Band roles by the names files give their bands (descriptions, lower-cased, without spaces, "_", "-", "." and any
 # parenthesised wavelength), as STAC's common names and the usual spellings have them.
