@@ -254,3 +254,31 @@ def test_a_geotiff_placed_by_ground_control_points_gets_them_on_its_mask(world: 
     assert "geojson/gcps.geojson" not in files  # no affine transform: no exact polygon coordinates
     entry = next(entry for entry in json.loads(files["georeferencing.json"])["images"] if entry["file"] == "gcps.tif")
     assert (entry["gcps"], entry["geojson"], entry["transform"]) == (4, None, None)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "entry"),
+    [
+        ("coco", "annotations/instances_default.json"),
+        ("voc", "SegmentationObject/scene.png"),
+        ("masks", "masks/scene.png"),
+        ("labelme", "images/scene.json"),
+        ("yolo", "labels/scene.txt"),
+    ],
+)
+def test_the_other_formats_export_the_objects_of_geotiff_images(world: World, scene, tmp_path, fmt, entry) -> None:
+    """Their annotation files (the image files of sources are the rendering's business: ``images=False`` here)."""
+    from backend.exports.archive import write_archive
+
+    contents = export_contents(project=world.project, images=Image.objects.filter(pk=scene.pk))
+    write_archive(contents, FORMATS[fmt], include_images=False, destination=tmp_path / "export.zip")
+    with zipfile.ZipFile(tmp_path / "export.zip") as archive:
+        data = archive.read(entry)
+    if fmt == "coco":
+        assert len(json.loads(data)["annotations"]) == 4
+    elif fmt == "labelme":
+        assert {shape["group_id"] for shape in json.loads(data)["shapes"]} == {1, 2, 3, 4}
+    elif fmt == "yolo":
+        assert len(data.splitlines()) >= 4
+    else:
+        assert data.startswith(b"\x89PNG")
