@@ -211,13 +211,14 @@ class _Object:
     number: int
     label_id: int
     mask_rle: dict
+    area: int  # pixels of the stored mask
 
 
 def _objects(ids: list[int]) -> dict[int, list[_Object]]:
     found: dict[int, list[_Object]] = {pk: [] for pk in ids}
     rows = AnnotationObject.objects.filter(image_id__in=ids).order_by("image_id", "id")
-    for image_id, number, label_id, mask_rle in rows.values_list("image_id", "number", "label_id", "mask_rle"):
-        found[image_id].append(_Object(number, label_id, mask_rle))
+    for image_id, *fields in rows.values_list("image_id", "number", "label_id", "mask_rle", "area"):
+        found[image_id].append(_Object(*fields))
     return found
 
 
@@ -281,7 +282,7 @@ def _image_entries(
         if shape is None:
             continue
         properties = {"number": obj.number, "label": label_names[value], "label_index": value,
-                      "area_px": _area(obj.mask_rle)}  # fmt: skip
+                      "area_px": obj.area}  # fmt: skip
         features.append({"type": "Feature", "properties": properties, "geometry": shape})
         if geo.crs is not None:
             wgs84_features.append({"type": "Feature", "properties": properties, "geometry": to_wgs84(shape, geo.crs)})
@@ -291,8 +292,3 @@ def _image_entries(
         entry["geojson_wgs84"] = f"{WGS84_DIR}/{stem}.geojson"
         yield entry["geojson_wgs84"], feature_collection(stem, wgs84_features, geo.crs, wgs84=True)
     manifest["images"].append(entry)
-
-
-def _area(mask_rle: dict) -> int:
-    crop, _, _ = stored_crop(mask_rle)
-    return int(crop.sum())
