@@ -10,7 +10,7 @@ order the page offers them.
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from backend.exports import coco, labelme, masks, voc, yolo
+from backend.exports import coco, geo, labelme, masks, voc, yolo
 from backend.exports.contents import ExportContents
 
 Entry = tuple[str, bytes | Iterator[bytes]]
@@ -23,6 +23,7 @@ class Format:
     files: Callable[[ExportContents], Iterator[Entry]]
     title: str = ""  # what the page calls it; the name when empty
     passes: int = 1  # how many times ``files`` reads the images (for the progress shown)
+    source_images: bool = False  # ship sources (GeoTIFF…) as stored, not as their 8-bit rendering
 
     @property
     def label(self) -> str:
@@ -35,6 +36,9 @@ FORMATS: dict[str, Format] = {
     "masks": Format("masks", masks.IMAGES_DIR, masks.mask_files, "Label masks and pseudo colour (PNG)"),
     "labelme": Format("labelme", labelme.IMAGES_DIR, labelme.labelme_files, "LabelMe (JSON)"),
     "yolo": Format("yolo", yolo.IMAGES_DIR, yolo.yolo_files, "YOLO segmentation"),
+    "geotiff": Format(
+        "geotiff", geo.IMAGES_DIR, geo.geo_files, "GeoTIFF masks and GeoJSON (georeferenced)", source_images=True
+    ),
 }
 
 
