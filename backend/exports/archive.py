@@ -7,6 +7,7 @@ once complete, so a file at the destination is always a whole archive.
 """
 
 import os
+import shutil
 import time
 import zipfile
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from pathlib import Path, PurePosixPath
 from backend.exports.contents import ExportContents
 from backend.exports.formats import Entry, Format
 from backend.exports.image_files import upright_bytes
+from backend.images.renderings import rendering_of
+from backend.images.sources.dicom import deidentified
 
 COMPRESS_LEVEL = 1  # JSON, XML and text shrink almost as much as at level 6, several times faster
 STORED_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}  # compressed already
@@ -39,10 +42,21 @@ def _write(archive: zipfile.ZipFile, path: str, data: bytes | Iterator[bytes]) -
             target.write(chunk)
 
 
-def _add_images(archive: zipfile.ZipFile, contents: ExportContents, folder: str) -> None:
-    for image, file_name in contents.images.files():
-        entry = _entry(f"{folder}/{file_name}")
+def _add_images(archive: zipfile.ZipFile, contents: ExportContents, folder: str, *, source_files: bool) -> None:
+    for image, unit in contents.images.files():
+        entry = _entry(f"{folder}/{unit.file_name}")
         entry.compress_type = zipfile.ZIP_STORED  # image formats are compressed already
+        if image.is_source and not source_files:  # what the annotator saw: the slice's 8-bit rendering
+            with rendering_of(image, unit.slice or 0).path.open("rb") as source, archive.open(entry, "w") as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+            continue
+        if image.kind == "dicom":  # as stored, less its patient-identifying attributes
+            archive.writestr(entry, deidentified(Path(image.file.path)))
+            continue
+        if image.is_source:
+            with image.file.open("rb") as source, archive.open(entry, "w", force_zip64=True) as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+            continue
         if (upright := upright_bytes(image)) is not None:
             archive.writestr(entry, upright)  # EXIF-rotated: the pixels the annotator saw, for any reader
             continue
@@ -60,7 +74,7 @@ def write_entries(archive: zipfile.ZipFile, contents: ExportContents, fmt: Forma
     # The images folder is written even when empty or without images: readers (Datumaro) require it.
     archive.writestr(zipfile.ZipInfo(f"{fmt.images_folder}/", date_time=time.localtime()[:6]), b"")
     if include_images:
-        _add_images(archive, contents, fmt.images_folder)
+        _add_images(archive, contents, fmt.images_folder, source_files=fmt.source_images)
 
 
 def write_archive(contents: ExportContents, fmt: Format, *, include_images: bool, destination: Path) -> int:

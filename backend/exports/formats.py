@@ -10,8 +10,12 @@ order the page offers them.
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+
 from backend.exports import coco, geo, labelme, masks, voc, yolo
-from backend.exports.contents import ExportContents
+from backend.exports.contents import ExportContents, Progress, export_contents
+from backend.images.models import Image
+from backend.projects.models import Project
 
 Entry = tuple[str, bytes | Iterator[bytes]]
 
@@ -24,6 +28,7 @@ class Format:
     title: str = ""  # what the page calls it; the name when empty
     passes: int = 1  # how many times ``files`` reads the images (for the progress shown)
     source_images: bool = False  # ship sources (GeoTIFF…) as stored, not as their 8-bit rendering
+    per_slice: bool = True  # a stack is written slice by slice (2-D formats); False: as one volume
 
     @property
     def label(self) -> str:
@@ -44,3 +49,12 @@ FORMATS: dict[str, Format] = {
 
 def get_format(name: str) -> Format | None:
     return FORMATS.get(name)
+
+
+def contents_for(
+    fmt: Format, *, project: Project, images: QuerySet[Image], progress: Progress | None = None
+) -> ExportContents:
+    """What ``fmt`` exports of ``images``: stacks slice by slice or whole, sources rendered or as stored."""
+    return export_contents(
+        project=project, images=images, progress=progress, per_slice=fmt.per_slice, source_files=fmt.source_images
+    )

@@ -13,7 +13,6 @@ from PIL import ImageOps, UnidentifiedImageError
 
 from backend.common.errors import InvalidInput
 from backend.images.content_types import CONTENT_TYPES
-from backend.images.display import render
 from backend.images.sources import Source, SourceInfo, open_source
 from backend.images.staging import StagedFile
 from ml.inference.image import ROTATED_ORIENTATIONS, exif_orientation
@@ -79,7 +78,9 @@ def _decode_fully(name: str, path: Path) -> None:
 
 def source_thumbnail(source: Source, size: int) -> bytes:
     """The thumbnail of a source: its middle slice under its default display mapping."""
-    rgb = render(source.read_slice(source.info.slices // 2), source.info.display)
+    from backend.images.renderings import render_slice
+
+    rgb = render_slice(source, source.info.slices // 2, source.info.display)
     thumb = PILImage.fromarray(rgb)
     thumb.thumbnail((size, size))
     out = io.BytesIO()

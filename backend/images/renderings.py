@@ -7,17 +7,19 @@ web and worker process shares it; a new mapping makes new files (and :func:`disc
 
 from __future__ import annotations
 
+import inspect
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from backend.common.errors import InvalidInput
 from backend.images.display import display_digest, render
 from backend.images.models import Image
-from backend.images.sources import open_source
+from backend.images.sources import Source, open_source
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def _write_rendering(image: Image, index: int, path: Path) -> None:
     source = open_source(Path(image.file.path), image.original_name)
     if source is None:
         raise InvalidInput(f"{image.original_name}: the stored file is no longer readable.", code="corrupt_image")
-    rgb = render(source.read_slice(index), image.display)
+    rgb = render_slice(source, index, image.display)
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
     if not ok:
         raise InvalidInput(f"{image.original_name}: the slice could not be rendered.", code="corrupt_image")
@@ -72,6 +74,15 @@ def _write_rendering(image: Image, index: int, path: Path) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def render_slice(source: Source, index: int, display: dict) -> np.ndarray:
+    """Slice ``index`` of ``source`` under ``display``; a source that reads chosen bands (a 13-band scene
+    shown as 3) reads only those."""
+    if "bands" in inspect.signature(source.read_slice).parameters:
+        samples = source.read_slice(index, bands=display["bands"])
+        return render(samples, {**display, "bands": list(range(len(display["bands"])))})
+    return render(source.read_slice(index), display)
 
 
 def discard_renderings(image: Image, *, keep_digest: str | None = None) -> None:

@@ -88,7 +88,7 @@ def _save_file(field_file: FieldFile, name: str, content: File, written: list[st
         written.append(field_file.name)
 
 
-SUFFIXES = {"JPEG": "jpg", "TIFF": "tif", "DICOM": "dcm", "NIFTI": "nii.gz"}
+SUFFIXES = {"JPEG": "jpg", "TIFF": "tif", "GEOTIFF": "tif", "DICOM": "dcm", "NIFTI": "nii.gz"}
 
 
 def _store(project: Project, checked: CheckedImage, user: AbstractBaseUser, written: list[str]) -> Image:

@@ -23,8 +23,7 @@ from rasterio.io import MemoryFile
 
 from backend.annotations.models import AnnotationObject
 from backend.annotations.services import object_create_from_mask
-from backend.exports.contents import export_contents
-from backend.exports.formats import FORMATS
+from backend.exports.formats import FORMATS, contents_for
 from backend.exports.geo import pixel_polygons
 from backend.exports.rings import object_rings
 from backend.exports.voc_labels import voc_colormap
@@ -75,7 +74,9 @@ def scene(world: World, tmp_path: Path):
 
 
 def exported(world: World) -> dict[str, bytes]:
-    contents = export_contents(project=world.project, images=Image.objects.filter(project=world.project))
+    contents = contents_for(
+        FORMATS["geotiff"], project=world.project, images=Image.objects.filter(project=world.project)
+    )
     return dict(FORMATS["geotiff"].files(contents))
 
 
@@ -216,7 +217,7 @@ def test_the_archive_holds_the_format_s_files(world: World, scene, tmp_path: Pat
     from backend.exports.archive import write_archive
 
     write_archive(
-        export_contents(project=world.project, images=Image.objects.filter(project=world.project)),
+        contents_for(FORMATS["geotiff"], project=world.project, images=Image.objects.filter(project=world.project)),
         FORMATS["geotiff"],
         include_images=False,
         destination=tmp_path / "export.zip",
@@ -270,7 +271,7 @@ def test_the_other_formats_export_the_objects_of_geotiff_images(world: World, sc
     """Their annotation files (the image files of sources are the rendering's business: ``images=False`` here)."""
     from backend.exports.archive import write_archive
 
-    contents = export_contents(project=world.project, images=Image.objects.filter(pk=scene.pk))
+    contents = contents_for(FORMATS[fmt], project=world.project, images=Image.objects.filter(pk=scene.pk))
     write_archive(contents, FORMATS[fmt], include_images=False, destination=tmp_path / "export.zip")
     with zipfile.ZipFile(tmp_path / "export.zip") as archive:
         data = archive.read(entry)
