@@ -40,7 +40,8 @@ def ct_values(height: int = 40, width: int = 50) -> np.ndarray:
 
 
 def ct_dicom(hu: np.ndarray, *, frames: int = 1, center: float = 40.0, width: float = 400.0) -> bytes:
-    """A CT image (stored = (HU + 1024) / 1, slope 1, intercept -1024) with a window and patient data."""
+    """A CT image (stored = HU + 1024, slope 1, intercept -1024) with a window and patient data; ``hu`` is one
+    image (frame i then 100 HU brighter each) or the frames themselves."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = pydicom.uid.CTImageStorage
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -51,7 +52,7 @@ def ct_dicom(hu: np.ndarray, *, frames: int = 1, center: float = 40.0, width: fl
     ds.PatientName, ds.PatientID, ds.PatientBirthDate = PATIENT, "MRN-314159", "19700101"
     ds.InstitutionName = "General Hospital"
     ds.Modality, ds.BodyPartExamined = "CT", "CHEST"
-    ds.Rows, ds.Columns = hu.shape
+    ds.Rows, ds.Columns = hu.shape[-2:]
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
     ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
@@ -60,7 +61,8 @@ def ct_dicom(hu: np.ndarray, *, frames: int = 1, center: float = 40.0, width: fl
     stored = np.clip(hu + 1024, 0, 4095).astype(np.uint16)
     if frames > 1:
         ds.NumberOfFrames = frames
-        stored = np.stack([np.clip(stored + 100 * i, 0, 4095).astype(np.uint16) for i in range(frames)])
+        if hu.ndim == 2:  # frame i is the image 100 HU brighter each time
+            stored = np.stack([np.clip(stored + 100 * i, 0, 4095).astype(np.uint16) for i in range(frames)])
     ds.PixelData = stored.tobytes()
     out = io.BytesIO()
     ds.save_as(out, enforce_file_format=True)
