@@ -6,6 +6,7 @@ archive, nor a whole document, in memory. The zip is written next to its destina
 once complete, so a file at the destination is always a whole archive.
 """
 
+import json
 import os
 import shutil
 import time
@@ -21,6 +22,7 @@ from backend.images.sources.dicom import deidentified
 
 COMPRESS_LEVEL = 1  # JSON, XML and text shrink almost as much as at level 6, several times faster
 STORED_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}  # compressed already
+PATIENT_DATA_PATH = "patient_data.json"  # only when a manager opted in
 
 
 def _entry(path: str) -> zipfile.ZipInfo:
@@ -42,7 +44,9 @@ def _write(archive: zipfile.ZipFile, path: str, data: bytes | Iterator[bytes]) -
             target.write(chunk)
 
 
-def _add_images(archive: zipfile.ZipFile, contents: ExportContents, folder: str, *, source_files: bool) -> None:
+def _add_images(
+    archive: zipfile.ZipFile, contents: ExportContents, folder: str, *, source_files: bool, patient_data: bool
+) -> None:
     for image, unit in contents.images.files():
         entry = _entry(f"{folder}/{unit.file_name}")
         entry.compress_type = zipfile.ZIP_STORED  # image formats are compressed already
@@ -50,7 +54,7 @@ def _add_images(archive: zipfile.ZipFile, contents: ExportContents, folder: str,
             with rendering_of(image, unit.slice or 0).path.open("rb") as source, archive.open(entry, "w") as target:
                 shutil.copyfileobj(source, target, 1 << 20)
             continue
-        if image.kind == "dicom":  # as stored, less its patient-identifying attributes
+        if image.kind == "dicom" and not patient_data:  # as stored, less its patient-identifying attributes
             archive.writestr(entry, deidentified(Path(image.file.path)))
             continue
         if image.is_source:
@@ -65,25 +69,38 @@ def _add_images(archive: zipfile.ZipFile, contents: ExportContents, folder: str,
                 target.write(chunk)
 
 
-def write_entries(archive: zipfile.ZipFile, contents: ExportContents, fmt: Format, *, include_images: bool) -> None:
+def write_entries(
+    archive: zipfile.ZipFile, contents: ExportContents, fmt: Format, *, include_images: bool, patient_data: bool = False
+) -> None:
     entries: Iterator[Entry] = fmt.files(contents)
     for path, data in entries:
         _write(archive, path, data)
+    if patient_data:
+        _write(archive, PATIENT_DATA_PATH, _patient_data(contents))
     if fmt.images_folder is None:
         return
     # The images folder is written even when empty or without images: readers (Datumaro) require it.
     archive.writestr(zipfile.ZipInfo(f"{fmt.images_folder}/", date_time=time.localtime()[:6]), b"")
     if include_images:
-        _add_images(archive, contents, fmt.images_folder, source_files=fmt.source_images)
+        _add_images(archive, contents, fmt.images_folder, source_files=fmt.source_images, patient_data=patient_data)
 
 
-def write_archive(contents: ExportContents, fmt: Format, *, include_images: bool, destination: Path) -> int:
-    """Write the zip to ``destination`` (replacing it when complete); its size in bytes."""
+def _patient_data(contents: ExportContents) -> bytes:
+    """{file name: the image's patient-identifying DICOM attributes} of the images that have any."""
+    found = {unit.file_name: image.private_meta for image, unit in contents.images.files() if image.private_meta}
+    return json.dumps(found, ensure_ascii=False, indent=1).encode()
+
+
+def write_archive(
+    contents: ExportContents, fmt: Format, *, include_images: bool, destination: Path, patient_data: bool = False
+) -> int:
+    """Write the zip to ``destination`` (replacing it when complete); its size in bytes. Patient-identifying DICOM
+    attributes go in only with ``patient_data`` (a manager opted in)."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(f".{destination.name}.partial")
     try:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as archive:
-            write_entries(archive, contents, fmt, include_images=include_images)
+            write_entries(archive, contents, fmt, include_images=include_images, patient_data=patient_data)
         os.replace(partial, destination)
     finally:
         partial.unlink(missing_ok=True)

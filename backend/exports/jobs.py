@@ -56,7 +56,13 @@ def _write(job: ExportJob) -> int:
     contents = contents_for(fmt, project=job.project, images=images, progress=progress)
     ExportJob.objects.filter(pk=job.pk).update(images=len(contents.images))
     relative = archive_path(job)
-    size = write_archive(contents, fmt, include_images=job.include_images, destination=exports_dir() / relative)
+    size = write_archive(
+        contents,
+        fmt,
+        include_images=job.include_images,
+        destination=exports_dir() / relative,
+        patient_data=job.include_patient_data,
+    )
     job.file_path = relative
     return size
 
