@@ -17,7 +17,7 @@ from backend.exports.formats import Entry, Format
 from backend.exports.image_files import upright_bytes
 
 COMPRESS_LEVEL = 1  # JSON, XML and text shrink almost as much as at level 6, several times faster
-STORED_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}  # compressed already
+STORED_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".gz"}  # compressed already
 
 
 def _entry(path: str) -> zipfile.ZipInfo:

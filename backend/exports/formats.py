@@ -10,7 +10,7 @@ order the page offers them.
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from backend.exports import coco, labelme, masks, voc, yolo
+from backend.exports import coco, labelme, masks, nifti_labels, voc, yolo
 from backend.exports.contents import ExportContents
 
 Entry = tuple[str, bytes | Iterator[bytes]]
@@ -35,6 +35,9 @@ FORMATS: dict[str, Format] = {
     "masks": Format("masks", masks.IMAGES_DIR, masks.mask_files, "Label masks and pseudo colour (PNG)"),
     "labelme": Format("labelme", labelme.IMAGES_DIR, labelme.labelme_files, "LabelMe (JSON)"),
     "yolo": Format("yolo", yolo.IMAGES_DIR, yolo.yolo_files, "YOLO segmentation"),
+    "nifti": Format(
+        "nifti", nifti_labels.IMAGES_DIR, nifti_labels.nifti_label_files, "NIfTI label volumes (medical stacks)"
+    ),
 }
 
 

@@ -53,9 +53,9 @@ class Reader(Protocol):
 
 def readers() -> list[Reader]:
     # Imported here: each reader pulls in its format's library only when an upload is checked.
-    from backend.images.sources import dicom, scalar
+    from backend.images.sources import dicom, dicom_series, nifti, scalar
 
-    return [dicom.open_dicom, scalar.open_scalar]
+    return [dicom.open_dicom, nifti.open_nifti, dicom_series.open_dicom_series, scalar.open_scalar]
 
 
 def open_source(path: Path, name: str) -> Source | None:

@@ -267,8 +267,8 @@ def _layout(name: str, path: Path, compressed: bool, version: int) -> Layout:
 
 
 def _check_size(path: Path, name: str, layout: Layout, compressed: bool) -> None:
-    """The file holds every voxel its header declares. For gzip the stream's own length field (ISIZE, the
-    last 4 bytes, modulo 2³²) is checked, then the whole stream when it disagrees (several gzip members)."""
+    """The file holds every voxel its header declares; a gzip file is decompressed whole once (chunk by chunk,
+    its CRC checked: a flipped byte anywhere is found), then remembered by path, size and time."""
     expected = layout.vox_offset + layout.data_bytes
     if not compressed:
         actual = path.stat().st_size
@@ -277,16 +277,21 @@ def _check_size(path: Path, name: str, layout: Layout, compressed: bool) -> None
                 f"{name}: the NIfTI file is truncated ({actual:,} of {expected:,} bytes).", code="corrupt_image"
             )
         return
-    with path.open("rb") as handle:
-        handle.seek(-4, os.SEEK_END)
-        isize = struct.unpack("<I", handle.read(4))[0]
-    if isize == expected % (1 << 32):
+    status = path.stat()
+    key = (str(path), status.st_size, status.st_mtime_ns)
+    if key in _CHECKED_GZIP:
         return
     total = _gunzipped(path, name, None, expected)
     if total < expected:
         raise InvalidInput(
             f"{name}: the NIfTI data is truncated ({total:,} of {expected:,} bytes).", code="corrupt_image"
         )
+    if len(_CHECKED_GZIP) > 256:
+        _CHECKED_GZIP.clear()
+    _CHECKED_GZIP.add(key)
+
+
+_CHECKED_GZIP: set[tuple[str, int, int]] = set()
 
 
 def _gunzipped(path: Path, name: str, out: Any, expected: int, digest: Any = None) -> int:
