@@ -34,7 +34,11 @@ def _encode(upright: PILImage.Image, fmt: str, icc_profile: bytes | None) -> byt
 
 
 def upright_bytes(image: Image) -> bytes | None:
-    """The stored file's pixels turned upright and re-encoded, or None when the stored file is upright already."""
+    """The stored file's pixels turned upright and re-encoded, or None when the stored file is upright already.
+
+    A source (16-bit, DICOM, NIfTI…) is shipped as stored, except DICOM: without its identifying attributes."""
+    if image.is_source:
+        return _source_bytes(image)
     with image.file.open("rb") as source, PILImage.open(source) as stored:
         if exif_orientation(stored) not in UPRIGHT:  # None, 1 or a value no reader applies
             return None
@@ -42,3 +46,19 @@ def upright_bytes(image: Image) -> bytes | None:
         icc_profile = stored.info.get("icc_profile")
         upright = ImageOps.exif_transpose(stored)
         return _encode(upright, fmt, icc_profile)
+
+
+def _source_bytes(image: Image) -> bytes | None:
+    if image.kind != "dicom":
+        return None
+    from pathlib import Path
+
+    from backend.images.sources.dicom import deidentified, is_dicom
+    from backend.images.sources.dicom_series import deidentified_series, is_series_file
+
+    path = Path(image.file.path)
+    if is_dicom(path):
+        return deidentified(path)
+    if is_series_file(path):
+        return deidentified_series(path)
+    return None

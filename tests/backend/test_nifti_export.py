@@ -4,6 +4,7 @@ rendered slice), so the screen layout and its inverse are checked end to end, fo
 
 import gzip
 import json
+import zipfile
 from pathlib import Path
 
 import nibabel as nib
@@ -146,3 +147,30 @@ def test_the_format_is_offered_and_exported_through_the_api(world, nifti_image):
     names = archive.namelist()
     assert "labels/head.nii.gz" in names and "labels.json" in names
     assert volume_of(archive.read("labels/head.nii.gz")).shape == (40, 30, 6)
+
+
+def test_archive_ships_the_sources_and_series_without_identity(world, nifti_image, tmp_path):
+    files = []
+    for k in range(2):
+        ds = ct_instance(
+            rows=8, columns=8, position=[0.0, 0.0, 3.0 * k], orientation=[1, 0, 0, 0, 1, 0], spacing=[1, 1],
+            number=k + 1, series_uid="1.2.3.99", pixels=np.full((8, 8), 1000 + k, np.uint16),
+        )  # fmt: skip
+        files.append(staged(write_instance(ds, tmp_path / f"p{k}.dcm"), f"pelvis/p{k}.dcm"))
+    (series,) = group_series(files, tmp_path)
+    with zipfile.ZipFile(series.path) as stored:
+        assert b"Doe^Jane" in b"".join(stored.read(name) for name in stored.namelist())
+    stored_image(world.project, series.path, series.name)
+    archive = exported_archive(world, format="nifti", images=True)
+    names = set(archive.namelist())
+    assert {
+        "images/head.nii",
+        "images/pelvis_series3.zip",
+        "labels/head.nii.gz",
+        "labels/pelvis_series3.nii.gz",
+    } <= names
+    shipped = tmp_path / "shipped.zip"
+    shipped.write_bytes(archive.read("images/pelvis_series3.zip"))
+    with zipfile.ZipFile(shipped) as inner:
+        assert b"Doe^Jane" not in b"".join(inner.read(name) for name in inner.namelist())
+    assert open_source(shipped, "x").read_slice(1)[0, 0] == 1001 - 1024
