@@ -220,3 +220,16 @@ def test_a_zip_that_is_not_a_series_file_is_not_read_as_one(tmp_path):
         archive.writestr("series.json", b'{"format": "edgeflow-dicom-series", "slices": ["slices/00000.dcm"]}')
     with pytest.raises(InvalidInput):
         open_dicom_series(path, "broken.zip")
+
+
+def test_the_upload_hook_prepares_niftis_and_series_together(tmp_path):
+    from backend.images.sources.stacks import prepare_stacks
+    from tests.medical_volumes import mr_volume, nifti_file
+
+    nifti_file(tmp_path / "brain.nii.gz", mr_volume((10, 8, 3)))
+    brain = staged(tmp_path / "brain.nii.gz", "brain.nii.gz")
+    series = oblique_series(tmp_path, count=3)
+    result = prepare_stacks([brain, *series], tmp_path)
+    assert [item.name for item in result] == ["brain.nii", "ct_series3.zip"]
+    kinds = [open_source(item.path, item.name).info for item in result]
+    assert [(info.kind, info.slices) for info in kinds] == [("nifti", 3), ("dicom", 3)]
