@@ -9,7 +9,8 @@ label masks — after the exact inverse of the screen layout (:mod:`backend.imag
 uint8, or int16 past 255 labels.
 
 ``labels.json`` is the legend: the label values with names and colours, and each volume with its image, shape,
-the source of its affine; images that are not stacks (photos, GeoTIFFs…) are listed as skipped.
+the source of its affine (``uniform_spacing: false`` for a DICOM series of uneven gaps, whose affine has their
+mean); images that are not stacks (photos, GeoTIFFs…) are listed as skipped.
 
 Memory stays at one slice: the volume is written as a gzip stream slice by slice (a NIfTI volume's slice ``k`` is
 one contiguous run of its voxels).
@@ -67,6 +68,7 @@ def nifti_label_files(contents: ExportContents) -> Iterator[tuple[str, bytes | I
                     "affine_from": grid["affine_from"],
                     "slices_annotated": _annotated_slices(pk),
                 }
+                | ({"uniform_spacing": False} if (image["meta"] or {}).get("uniform_spacing") is False else {})
             )
             yield path, _volume_stream(contents, pk, image, grid, dtype)
     legend = {

@@ -85,6 +85,7 @@ def test_affine_maps_each_voxel_to_the_patient_position(tmp_path):
     assert np.allclose(meta["spacing"], [0.75, 0.5, 3.0])
     assert meta["shape"] == [COLUMNS, ROWS, 5]
     assert meta["voxel_layout"]["rows"] == "+j"
+    assert meta["uniform_spacing"] is True and np.allclose(meta["slice_gaps_mm"], [3.0, 3.0])
 
 
 def test_the_series_file_is_lossless_and_the_same_for_any_upload_order(tmp_path):

@@ -87,8 +87,8 @@ def group_series(staged: list[Any], directory: Path) -> list[Any]:
         unique = _without_copies(instances)
         if len(unique) < 2:
             continue
-        ordered, ordering = _ordered(uid, unique)
-        replaced[id(instances[0].staged)] = _write_series(names[uid], ordered, ordering, directory)
+        ordered, ordering, positions = _ordered(uid, unique)
+        replaced[id(instances[0].staged)] = _write_series(names[uid], ordered, ordering, positions, directory)
         dropped |= {id(instance.staged) for instance in instances}
     result = []
     for item in staged:
@@ -144,8 +144,9 @@ def _floats(dataset: Any, keyword: str, count: int) -> np.ndarray | None:
     return numbers if numbers is not None and numbers.size == count and np.isfinite(numbers).all() else None
 
 
-def _ordered(uid: str, instances: list[Instance]) -> tuple[list[Instance], str]:
-    """The instances in slice order, and what ordered them ("position" or "instance number")."""
+def _ordered(uid: str, instances: list[Instance]) -> tuple[list[Instance], str, list[float]]:
+    """The instances in slice order, what ordered them ("position" or "instance number") and, by position, each
+    one's distance along the slice normal (mm)."""
     label = f"DICOM series {uid}"
     sizes: dict[tuple[int, int, int], list[str]] = {}
     for instance in instances:
@@ -174,7 +175,7 @@ def _ordered(uid: str, instances: list[Instance]) -> tuple[list[Instance], str]:
                         "(echoes, phases, time points) is not one stack; upload them as separate series.",
                         code="bad_series",
                     )
-            return [instances[index] for index in order], "position"
+            return [instances[index] for index in order], "position", [along[index] for index in order]
     numbers = []
     for instance in instances:
         value = getattr(instance.dataset, "InstanceNumber", None)
@@ -189,10 +190,10 @@ def _ordered(uid: str, instances: list[Instance]) -> tuple[list[Instance], str]:
             code="bad_series",
         )
     order = sorted(range(len(instances)), key=lambda index: numbers[index])
-    return [instances[index] for index in order], "instance number"
+    return [instances[index] for index in order], "instance number", []
 
 
-def _write_series(name: str, ordered: list[Instance], ordering: str, directory: Path) -> Any:
+def _write_series(name: str, ordered: list[Instance], ordering: str, positions: list[float], directory: Path) -> Any:
     """The series file: every instance checked to decode to the series' size, then zipped in order."""
     import pydicom
 
@@ -216,6 +217,7 @@ def _write_series(name: str, ordered: list[Instance], ordering: str, directory: 
         "rows": rows,
         "columns": columns,
         "ordered_by": ordering,
+        "positions": positions,
     }
     handle, temporary = tempfile.mkstemp(dir=directory, suffix=".series.zip")
     os.close(handle)
@@ -335,6 +337,7 @@ def open_dicom_series(path: Path, name: str) -> DicomSeriesSource | None:
     meta = _attributes(first, [k for k in PUBLIC_KEYWORDS if k not in ("ImagePositionPatient",)])
     meta |= series_geometry(first, last, len(members))
     meta["ordered_by"] = manifest.get("ordered_by", "position")
+    meta |= _gaps(manifest.get("positions"))
     private = _attributes(first, [*IDENTIFYING_KEYWORDS, "StudyInstanceUID", "SeriesInstanceUID"])
     info = SourceInfo(
         kind="dicom",
@@ -388,6 +391,15 @@ def series_geometry(first: Any, last: Any, slices: int) -> dict[str, Any]:
         "voxel_layout": voxel_layout("+j"),
         "sides": screen_sides(codes, reversed_rows=False),
     }
+
+
+def _gaps(positions: Any) -> dict[str, Any]:
+    """Whether the slices are evenly spaced (the affine's slice step is their mean gap: exact only then)."""
+    if not isinstance(positions, list) or len(positions) < 3 or not all(isinstance(p, int | float) for p in positions):
+        return {}
+    gaps = np.diff(np.asarray(positions, dtype=np.float64))
+    uniform = bool(np.abs(gaps - gaps.mean()).max() <= 0.01 * abs(gaps.mean()) + 1e-3)
+    return {"uniform_spacing": uniform, "slice_gaps_mm": [float(gaps.min()), float(gaps.max())]}
 
 
 def _float(dataset: Any, keyword: str) -> float | None:
