@@ -161,20 +161,28 @@ def nifti_header_bytes(shape: list[int], dtype: type, grid: dict[str, Any]) -> b
 def _volume_stream(
     contents: ExportContents, image_id: int, image: dict[str, Any], grid: dict[str, Any], dtype: type
 ) -> Iterator[bytes]:
-    """The gzip bytes of the label volume, slice by slice."""
-    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31, 9, zlib.Z_RLE)
-    yield compressor.compress(nifti_header_bytes(grid["shape"], dtype, grid))
-    height, width, slices = image["height"], image["width"], image["slice_count"]
+    """The gzip bytes of the label volume of an image's objects."""
+    slices = image["slice_count"]
     by_slice: dict[int, list[tuple[int, dict]]] = {}
     objects = AnnotationObject.objects.filter(image_id=image_id).order_by("id")
     for index, label_id, mask_rle in objects.values_list("slice", "label_id", "mask_rle"):
         if 0 <= index < slices:
             by_slice.setdefault(index, []).append((contents.category_of(label_id), mask_rle))
+    yield from label_volume_gzip(by_slice, grid, dtype, image["height"], image["width"], slices)
+
+
+def label_volume_gzip(
+    by_slice: dict[int, list[tuple[int, dict]]], grid: dict[str, Any], dtype: type, height: int, width: int, slices: int
+) -> Iterator[bytes]:
+    """The gzip bytes of a NIfTI label volume, slice by slice: ``by_slice[k]`` holds slice ``k``'s objects as
+    ``(value, mask_rle)`` in creation order."""
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31, 9, zlib.Z_RLE)
+    yield compressor.compress(nifti_header_bytes(grid["shape"], dtype, grid))
     empty = np.zeros((width, height), dtype=dtype)
     little = np.dtype(dtype).newbyteorder("<")
     for index in range(slices):
-        found = by_slice.pop(index, None)
-        if found is None:
+        found = by_slice.get(index)
+        if not found:
             plane = empty
         else:
             view = slice_labels(found, height, width, dtype)
