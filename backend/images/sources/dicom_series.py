@@ -24,6 +24,7 @@ import os
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -250,27 +251,65 @@ def _entry(name: str) -> zipfile.ZipInfo:
 # ---- Reading a stored series ----
 
 
-@dataclass
 class DicomSeriesSource:
-    info: SourceInfo
-    path: Path
-    members: list[str]
+    """A stored series file. Opening it reads only the manifest (every rendering opens its source);
+    ``info`` reads three instances' headers on first use (an upload)."""
+
+    def __init__(self, path: Path, name: str, manifest: dict[str, Any]) -> None:
+        self.path, self.name, self.manifest = path, name, manifest
+        self.members: list[str] = manifest["slices"]
 
     def read_slice(self, index: int) -> np.ndarray:
         if not 0 <= index < len(self.members):
-            raise InvalidInput(f"{self.path.name}: slice {index} does not exist.", code="bad_slice")
+            raise InvalidInput(f"{self.name}: slice {index} does not exist.", code="bad_slice")
         dataset = _member(self.path, self.members[index])
-        frame = _pixels(dataset, f"slice {index}")
-        expected = (self.info.height, self.info.width)
-        if frame.shape[:2] != expected or (frame.ndim == 3) != (self.info.bands > 1):
-            raise InvalidInput(
-                f"slice {index} of the series is not {self.info.width}×{self.info.height}.", code="bad_series"
-            )
+        frame = _pixels(dataset, f"{self.name}, slice {index}")
+        rows, columns = self.manifest["rows"], self.manifest["columns"]
+        if frame.shape[:2] != (rows, columns):
+            raise InvalidInput(f"{self.name}: slice {index} is not {columns}×{rows}.", code="bad_series")
         return _rescaled(dataset, frame)
 
     def dataset(self, index: int) -> Any:
         """The header of slice ``index`` (no pixels)."""
         return _member(self.path, self.members[index], pixels=False)
+
+    @cached_property
+    def info(self) -> SourceInfo:
+        members = self.members
+        first = self.dataset(0)
+        last = self.dataset(len(members) - 1) if len(members) > 1 else first
+        middle = self.dataset(len(members) // 2)
+        if "Rows" not in first or "Columns" not in first:
+            raise InvalidInput(f"{self.name}: a DICOM series without images (no Rows/Columns).", code="not_an_image")
+        width, height = int(first.Columns), int(first.Rows)
+        if (height, width) != (self.manifest["rows"], self.manifest["columns"]):
+            raise InvalidInput(f"{self.name}: the series' instances are not the size it records.", code="bad_series")
+        bands = int(getattr(first, "SamplesPerPixel", 1) or 1)
+        presets = _presets(middle)
+        monochrome1 = getattr(first, "PhotometricInterpretation", "") == "MONOCHROME1"
+        if bands == 1 and presets:
+            display: dict[str, Any] = {"mode": "window", "center": presets[0]["center"], "width": presets[0]["width"]}
+        else:
+            display = {"mode": "percentile", "low": 0.5, "high": 99.5}
+        display |= {"bands": [0, 1, 2] if bands >= 3 else [0], "invert": monochrome1}
+        meta = _attributes(first, [k for k in PUBLIC_KEYWORDS if k != "ImagePositionPatient"])
+        meta |= series_geometry(first, last, len(members))
+        meta["ordered_by"] = self.manifest.get("ordered_by", "position")
+        meta |= _gaps(self.manifest.get("positions"))
+        private = _attributes(first, [*IDENTIFYING_KEYWORDS, "StudyInstanceUID", "SeriesInstanceUID"])
+        return SourceInfo(
+            kind="dicom",
+            format="DICOM",
+            width=width,
+            height=height,
+            slices=len(members),
+            bands=bands,
+            sample_type="float32",
+            presets=presets,
+            display=display,
+            meta=meta,
+            private_meta=private,
+        )
 
 
 def _member(path: Path, member: str, *, pixels: bool = True) -> Any:
@@ -316,45 +355,13 @@ def open_dicom_series(path: Path, name: str) -> DicomSeriesSource | None:
         return None
     from django.conf import settings
 
-    members = manifest["slices"]
     if manifest["unpacked_bytes"] > settings.MAX_UPLOAD_BYTES:
         raise InvalidInput(f"{name}: the series unpacks to more than MAX_UPLOAD_BYTES.", code="image_too_large")
-    first = _member(path, members[0], pixels=False)
-    last = _member(path, members[-1], pixels=False) if len(members) > 1 else first
-    middle = _member(path, members[len(members) // 2], pixels=False)
-    if "Rows" not in first or "Columns" not in first:
-        raise InvalidInput(f"{name}: a DICOM series without images (no Rows/Columns).", code="not_an_image")
-    width, height = int(first.Columns), int(first.Rows)
-    bands = int(getattr(first, "SamplesPerPixel", 1) or 1)
-    check_pixels(name, width, height, len(members))
-    presets = _presets(middle)
-    monochrome1 = getattr(first, "PhotometricInterpretation", "") == "MONOCHROME1"
-    if bands == 1 and presets:
-        display: dict[str, Any] = {"mode": "window", "center": presets[0]["center"], "width": presets[0]["width"]}
-    else:
-        display = {"mode": "percentile", "low": 0.5, "high": 99.5}
-    display |= {"bands": [0, 1, 2] if bands >= 3 else [0], "invert": monochrome1}
-    meta = _attributes(first, [k for k in PUBLIC_KEYWORDS if k not in ("ImagePositionPatient",)])
-    meta |= series_geometry(first, last, len(members))
-    meta["ordered_by"] = manifest.get("ordered_by", "position")
-    meta |= _gaps(manifest.get("positions"))
-    private = _attributes(first, [*IDENTIFYING_KEYWORDS, "StudyInstanceUID", "SeriesInstanceUID"])
-    info = SourceInfo(
-        kind="dicom",
-        format="DICOM",
-        width=width,
-        height=height,
-        slices=len(members),
-        bands=bands,
-        sample_type="float32",
-        presets=presets,
-        display=display,
-        meta=meta,
-        private_meta=private,
-    )
-    source = DicomSeriesSource(info, path, members)
-    source.read_slice(0)
-    return source
+    rows, columns = manifest.get("rows"), manifest.get("columns")
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (rows, columns)):
+        raise InvalidInput(f"{name}: a DICOM series file without its size.", code="corrupt_image")
+    check_pixels(name, columns, rows, len(manifest["slices"]))
+    return DicomSeriesSource(path, name, manifest)
 
 
 def series_geometry(first: Any, last: Any, slices: int) -> dict[str, Any]:
