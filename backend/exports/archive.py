@@ -16,12 +16,11 @@ from pathlib import Path, PurePosixPath
 
 from backend.exports.contents import ExportContents
 from backend.exports.formats import Entry, Format
-from backend.exports.image_files import upright_bytes
+from backend.exports.image_files import deidentified_dicom, upright_bytes
 from backend.images.renderings import rendering_of
-from backend.images.sources.dicom import deidentified
 
 COMPRESS_LEVEL = 1  # JSON, XML and text shrink almost as much as at level 6, several times faster
-STORED_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}  # compressed already
+STORED_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".gz"}  # compressed already
 PATIENT_DATA_PATH = "patient_data.json"  # only when a manager opted in
 
 
@@ -55,7 +54,7 @@ def _add_images(
                 shutil.copyfileobj(source, target, 1 << 20)
             continue
         if image.kind == "dicom" and not patient_data:  # as stored, less its patient-identifying attributes
-            archive.writestr(entry, deidentified(Path(image.file.path)))
+            archive.writestr(entry, deidentified_dicom(image))
             continue
         if image.is_source:
             with image.file.open("rb") as source, archive.open(entry, "w", force_zip64=True) as target:

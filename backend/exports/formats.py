@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from backend.exports import coco, geo, labelme, masks, voc, yolo
+from backend.exports import coco, geo, labelme, masks, nifti_labels, voc, yolo
 from backend.exports.contents import ExportContents, Progress, export_contents
 from backend.images.models import Image
 from backend.projects.models import Project
@@ -43,6 +43,14 @@ FORMATS: dict[str, Format] = {
     "yolo": Format("yolo", yolo.IMAGES_DIR, yolo.yolo_files, "YOLO segmentation"),
     "geotiff": Format(
         "geotiff", geo.IMAGES_DIR, geo.geo_files, "GeoTIFF masks and GeoJSON (georeferenced)", source_images=True
+    ),
+    "nifti": Format(
+        "nifti",
+        nifti_labels.IMAGES_DIR,
+        nifti_labels.nifti_label_files,
+        "NIfTI label volumes (medical stacks)",
+        source_images=True,
+        per_slice=False,
     ),
 }
 

@@ -23,6 +23,8 @@ from backend.images.models import Batch, BatchStatus, Image, ImageStatus
 from backend.images.orphans import discard_unreferenced
 from backend.images.renderings import discard_renderings
 from backend.images.selectors import images_in, unbatched_images
+from backend.images.sources.dicom_series import is_series_file
+from backend.images.sources.stacks import prepare_stacks
 from backend.images.staging import StagedFile, UploadBudget, stage
 from backend.projects.access import role_in
 from backend.projects.models import Project, Role
@@ -88,11 +90,11 @@ def _save_file(field_file: FieldFile, name: str, content: File, written: list[st
         written.append(field_file.name)
 
 
-SUFFIXES = {"JPEG": "jpg", "TIFF": "tif", "GEOTIFF": "tif", "DICOM": "dcm", "NIFTI": "nii.gz"}
+SUFFIXES = {"JPEG": "jpg", "TIFF": "tif", "GEOTIFF": "tif", "DICOM": "dcm", "NIFTI": "nii"}
 
 
 def _store(project: Project, checked: CheckedImage, user: AbstractBaseUser, written: list[str]) -> Image:
-    suffix = SUFFIXES.get(checked.format, checked.format.lower())
+    suffix = "zip" if is_series_file(checked.path) else SUFFIXES.get(checked.format, checked.format.lower())
     image = Image(
         project=project,
         original_name=checked.name,
@@ -145,7 +147,8 @@ def images_upload(*, project: Project, files: list[UploadedFile], uploaded_by: A
         raise InvalidInput("No files were sent (use the multipart field 'files').", code="no_files")
     _check_received_size(files)
     with tempfile.TemporaryDirectory(prefix="edgeflow-upload-", dir=settings.FILE_UPLOAD_TEMP_DIR) as directory:
-        checked = _check_all(_read_uploads(files, Path(directory)))
+        staged = prepare_stacks(_read_uploads(files, Path(directory)), Path(directory))  # series, gzip NIfTI
+        checked = _check_all(staged)
         if not checked:
             raise InvalidInput("The upload contains no image files.", code="no_images")
         written: list[str] = []

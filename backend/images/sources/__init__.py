@@ -53,9 +53,15 @@ class Reader(Protocol):
 
 def readers() -> list[Reader]:
     # Imported here: each reader pulls in its format's library only when an upload is checked.
-    from backend.images.sources import dicom, geotiff, scalar
+    from backend.images.sources import dicom, dicom_series, geotiff, nifti, scalar
 
-    return [dicom.open_dicom, geotiff.open_geotiff, scalar.open_scalar]
+    return [
+        dicom.open_dicom,
+        nifti.open_nifti,
+        dicom_series.open_dicom_series,
+        geotiff.open_geotiff,
+        scalar.open_scalar,
+    ]
 
 
 def open_source(path: Path, name: str) -> Source | None:
