@@ -15,7 +15,7 @@ from backend.images.sources.volumes import display_of_voxels, voxels_of_display
 from ml.postprocess import polygons_to_mask
 from tests.backend.test_export_jobs import _exports_in_a_thread, download, finished, start  # noqa: F401 - fixture
 from tests.backend.test_medical_sources import post_files, shown
-from tests.conftest import upload
+from tests.conftest import World, upload
 from tests.medical_volumes import AFFINE, mr_volume, nifti_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,3 +48,35 @@ def test_a_nifti_upload_is_a_stack_annotated_slice_by_slice_and_exported_in_voxe
     drawn = polygons_to_mask(square, 30, 40)
     assert np.array_equal(voxels[:, :, 3] > 0, voxels_of_display(drawn, reversed_rows=reversed_rows))
     assert not np.delete(voxels, 3, axis=2).any()
+
+
+NIBABEL_DATA = Path(nib.__file__).parent / "tests" / "data"
+
+
+@pytest.mark.parametrize(
+    ("name", "slices"), [("anatomical.nii", None), ("standard.nii.gz", None), ("example_nifti2.nii.gz", None)]
+)
+def test_the_volumes_nibabel_ships_are_read(world: World, name: str, slices) -> None:
+    data = (NIBABEL_DATA / name).read_bytes()
+    source = nib.load(NIBABEL_DATA / name)
+    response = post_files(world, upload(name, data))
+    assert response.status_code in (201, 400), response.content
+    if response.status_code == 400:  # a 4-D series of volumes: refused, saying how to take one
+        assert len(source.shape) == 4 and source.shape[3] > 1, response.json()
+        assert "volume" in refusal(response)
+        return
+    image = response.json()["created"][0]
+    assert (image["width"], image["height"], image["slice_count"]) == source.shape[:3]
+    middle = shown(world, image, slice_index=image["slice_count"] // 2)
+    assert middle.shape == (source.shape[1], source.shape[0], 3)
+
+
+def test_a_4d_series_of_volumes_is_refused_with_a_reason(world: World) -> None:
+    response = post_files(world, upload("example4d.nii.gz", (NIBABEL_DATA / "example4d.nii.gz").read_bytes()))
+    assert response.status_code == 400
+    assert "volume" in refusal(response) and "example4d.nii.gz" in refusal(response)
+
+
+def refusal(response) -> str:
+    body = response.json()
+    return body["details"][0]["detail"] if "details" in body else body["detail"]
