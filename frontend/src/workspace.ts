@@ -104,6 +104,7 @@ export class Workspace {
         const keys = { previous: DEFAULT_BINDINGS.previousSlice, next: DEFAULT_BINDINGS.nextSlice };
         this.slicePanel = new SlicePanel(byId("ws-source"), source.slices, (index) => void this.goToSlice(index), keys);
         this.slice = this.wantedSlice = sliceFromHash(location.hash, source.slices);
+        window.addEventListener("hashchange", () => void this.goToSlice(sliceFromHash(location.hash, source.slices)));
       }
       this.displayPanel = new DisplayPanel(byId("ws-source"), source, (display) => this.displayChosen(display));
       this.displaySender = new LatestSender((display) => request<ShownImage>("PUT", source.displayUrl, { display }), {
