@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 from backend.annotations.models import AnnotationObject
 from backend.images.models import Image
 from tests.backend.test_medical_sources import ct_dicom, window
-from tests.browser.conftest import log_in, screenshot, wait_for_js
+from tests.browser.conftest import screenshot, wait_for_js
 from tests.browser.test_workspace import click_image, new_page, state, wait_mask, wait_saved
 from tests.conftest import World
 from tests.live_stack import Stack, run_stack
@@ -120,6 +120,8 @@ def test_window_presets_and_typed_values_change_what_the_ct_slice_shows(stack: S
     for point in (AIR, TISSUE, BONE):
         assert grey_at(page, point) == expected(hu, 40, 400, point)
 
+    page.keyboard.press("-")  # zoomed out: a new rendering keeps the view
+    zoomed = page.evaluate("window.edgeflow.canvas.view")
     shown_before = state(page)["imageUrl"]
     page.locator("#ws-presets button", has_text="Lung").click()
     wait_for_js(page, f"window.edgeflow.state().imageUrl !== {shown_before!r}")
@@ -141,8 +143,7 @@ def test_window_presets_and_typed_values_change_what_the_ct_slice_shows(stack: S
     assert np.array_equal(served(page, stack), window(hu, 400, 1800))
     assert grey_at(page, AIR) == 0 and grey_at(page, BONE) == expected(hu, 400, 1800, BONE)
     assert grey_at(page, TISSUE) == expected(hu, 400, 1800, TISSUE)
-    zoom = page.evaluate("window.edgeflow.canvas.view")
-    assert zoom == page.evaluate("window.edgeflow.canvas.view")  # the view stays as it was: no refit
+    assert page.evaluate("window.edgeflow.canvas.view") == zoomed  # the view stays as it was: no refit
 
     # Typed values (the numeric inputs take any value).
     bone_url = state(page)["imageUrl"]
