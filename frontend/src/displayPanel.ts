@@ -118,6 +118,13 @@ export class DisplayPanel {
     el.hidden = !message;
   }
 
+  /** Read-only (the batch was submitted, the image accepted): the mapping is shown, not changed. */
+  setEnabled(enabled: boolean): void {
+    for (const control of byId("ws-display").querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLButtonElement>("input, select, button")) {
+      control.disabled = !enabled;
+    }
+  }
+
   /** The mapping the controls show now. */
   read(): DisplayMapping {
     const mode = select("ws-display-mode").value === "percentile" ? "percentile" : "window";

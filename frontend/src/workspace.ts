@@ -424,6 +424,7 @@ export class Workspace {
     this.clicking.opened(options);
     this.team.ready(ready.team);
     byId("ws-read-only").hidden = ready.team.can_edit;
+    this.displayPanel?.setEnabled(ready.team.can_edit);
   }
 
   /** A review decision (or another status change) made elsewhere. */

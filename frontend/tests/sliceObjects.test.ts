@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { ObjectApi, ObjectCreate } from "../src/api";
 import { Clicking, type ClicksEntry, type Finished } from "../src/clicking";
 import { parseServerMessage } from "../src/messages";
 import { History } from "../src/history";
@@ -63,5 +64,34 @@ describe("objects on a slice of a stack", () => {
     const msg = parseServerMessage(JSON.stringify({ type: "display_changed", image: 4, display: { mode: "window", center: 1, width: 2 }, by: { id: 1, name: "ann" } }));
     expect(msg).toMatchObject({ type: "display_changed", image: 4, display: { mode: "window" }, by: { name: "ann" } });
     expect(parseServerMessage(JSON.stringify({ type: "display_changed", image: 4 }))).toBeNull();
+  });
+});
+
+describe("saving an object of a slice", () => {
+  it("creates it with its slice (slice 0 left to the server's default)", async () => {
+    const { Saver } = await import("../src/saver");
+    const bodies: ObjectCreate[] = [];
+    const objects = [newObject(1, SQUARE, 1, 1, [], 3), newObject(1, SQUARE, 1, 1, [], 0)];
+    const api: ObjectApi = {
+      list: async () => [],
+      create: async (body) => {
+        bodies.push(body);
+        return { id: bodies.length, image: 1, author: 1, area: 1, version: 1, ...body };
+      },
+      update: async () => Promise.reject(new Error("not used")),
+      remove: async () => undefined,
+      restore: async () => Promise.reject(new Error("not used")),
+    };
+    const saver = new Saver(1, api, new MemoryJournal(), {
+      objects: () => objects,
+      removeLocal: () => undefined,
+      changed: () => undefined,
+      status: () => undefined,
+      conflict: () => undefined,
+    });
+    await saver.flush();
+    expect(bodies[0]).toMatchObject({ slice: 3 });
+    expect(bodies[1]).not.toHaveProperty("slice");
+    expect(objects.every((o) => !o.dirty)).toBe(true);
   });
 });
