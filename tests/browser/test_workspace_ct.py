@@ -18,6 +18,7 @@ from PIL import Image as PILImage
 from playwright.sync_api import Page, expect
 
 from backend.annotations.models import AnnotationObject
+from backend.images.display import render
 from backend.images.models import Image
 from tests.backend.test_medical_sources import ct_dicom, window
 from tests.browser.conftest import screenshot, wait_for_js
@@ -268,3 +269,49 @@ def test_a_stack_is_annotated_slice_by_slice(stack: Stack, uploaded) -> None:
     expect(page.locator("#ws-slice-text")).to_have_text(f"Slice {k + 1} / {FRAMES}")
     expect(page.locator("#rv-objects li[data-object]")).to_have_attribute("data-object", str(obj.pk))
     wait_for_js(page, f"window.edgeflow.state().imageUrl.endsWith('&slice={k}')")
+
+
+def test_bands_stretch_and_invert_of_a_multi_band_16_bit_image(stack: Stack, uploaded, world: World) -> None:
+    """A 4-band 16-bit TIFF (remote-sensing-like): bands 4-3-2 as R, G, B, another stretch, inverted."""
+    import tifffile
+
+    from backend.images.services import images_upload
+    from tests.conftest import upload
+
+    page, _ = uploaded
+    yy, xx = np.mgrid[:48, :64]
+    values = np.stack([xx * 60, yy * 80, (xx + yy) * 35, 4000 - xx * 50], axis=2).astype(np.uint16)
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, values, photometric="minisblack", planarconfig="contig")
+    report = images_upload(
+        project=world.project, files=[upload("bands.tif", buffer.getvalue())], uploaded_by=world.users["manager"]
+    )
+    image = report.created[0]
+    assert (image.kind, image.band_count) == ("scalar", 4)
+    open_image(page, stack, image.pk)
+    expect(page.locator("#ws-shown")).to_have_text("Stretch 2–98 % · bands 1-2-3")
+    assert np.array_equal(served(page, stack), render(values, image.display))
+
+    def settled(before: str) -> None:
+        wait_for_js(page, f"window.edgeflow.state().imageUrl !== {before!r}")
+        wait_shown(page, "?v=")
+
+    before = state(page)["imageUrl"]
+    page.select_option("#ws-band-r", "3")
+    page.select_option("#ws-band-g", "2")
+    page.select_option("#ws-band-b", "1")
+    expect(page.locator("#ws-shown")).to_have_text("Stretch 2–98 % · bands 4-3-2")
+    settled(before)
+    false_colour = {"mode": "percentile", "low": 2.0, "high": 98.0, "bands": [3, 2, 1], "invert": False}
+    assert np.array_equal(served(page, stack), render(values, false_colour))
+
+    before = state(page)["imageUrl"]
+    page.fill("#ws-low-value", "10")
+    page.press("#ws-low-value", "Enter")
+    page.check("#ws-invert")
+    expect(page.locator("#ws-shown")).to_have_text("Stretch 10–98 % · bands 4-3-2 · inverted")
+    settled(before)
+    assert np.array_equal(served(page, stack), render(values, {**false_colour, "low": 10.0, "invert": True}))
+    image.refresh_from_db()
+    assert image.display == {**false_colour, "low": 10.0, "invert": True}
+    screenshot(page, "workspace-bands-4-3-2-inverted")
