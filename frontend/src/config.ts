@@ -1,10 +1,12 @@
 /** What the server renders into the workspace page (`workspace-config`) and what `/api/me/` answers. */
 
+import type { SourceInfo } from "./displayMapping";
 import type { Label } from "./panels";
 import type { BatchInfo } from "./submit";
 
 export interface WorkspaceConfig {
-  image: { id: number; width: number; height: number; name: string; url: string; status?: string };
+  // `url`: slice 0 as shown; `source`: how a 16-bit/DICOM/… image is shown, its slices and bands (null: a photo)
+  image: { id: number; width: number; height: number; name: string; url: string; status?: string; source?: SourceInfo | null };
   labels: Label[];
   projectUrl: string;
   prevUrl: string | null;
