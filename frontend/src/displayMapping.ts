@@ -32,6 +32,28 @@ export interface SourceInfo {
   displayUrl: string; // PUT {display}
 }
 
+/** A named choice of bands (GeoTIFF's `meta.band_presets`: true colour 4-3-2, false colour 8-4-3…). */
+export interface BandPreset {
+  name: string;
+  bands: number[];
+}
+
+/** The band presets a source's metadata offers (none when it has none, or they are malformed). */
+export function bandPresets(source: Pick<SourceInfo, "meta" | "bands">): BandPreset[] {
+  const given = source.meta?.band_presets;
+  if (!Array.isArray(given)) return [];
+  return given.filter(
+    (p): p is BandPreset =>
+      !!p && typeof p.name === "string" && Array.isArray(p.bands) && p.bands.length > 0 &&
+      p.bands.every((b: unknown) => Number.isInteger(b) && (b as number) >= 0 && (b as number) < source.bands),
+  );
+}
+
+/** `display` showing the bands of `preset`. */
+export function withBands(display: DisplayMapping, preset: BandPreset): DisplayMapping {
+  return { ...display, bands: [...preset.bands] };
+}
+
 /** A number as people read it: integers plain, others with at most 3 significant decimals. */
 export function numberText(value: number): string {
   if (!Number.isFinite(value)) return String(value);

@@ -7,7 +7,17 @@
  */
 
 import { byId, h } from "./dom";
-import { type DisplayMapping, describeDisplay, numberText, presetOf, type SourceInfo, windowRange, withPreset } from "./displayMapping";
+import {
+  bandPresets,
+  type DisplayMapping,
+  describeDisplay,
+  numberText,
+  presetOf,
+  type SourceInfo,
+  windowRange,
+  withBands,
+  withPreset,
+} from "./displayMapping";
 
 const input = (id: string) => byId<HTMLInputElement>(id);
 const select = (id: string) => byId<HTMLSelectElement>(id);
@@ -60,6 +70,9 @@ export class DisplayPanel {
     const presets = this.source.presets.map((preset) =>
       h("button", { type: "button", class: "ws-preset", "data-preset": preset.name, title: `Window L ${preset.center} W ${preset.width}`, onclick: () => this.choose(withPreset(this.display, preset)) }, preset.name),
     );
+    const bandChoices = bandPresets(this.source).map((preset) =>
+      h("button", { type: "button", class: "ws-preset ws-band-preset", "data-bands": preset.bands.join(","), title: `Bands ${preset.bands.map((b) => b + 1).join("-")} as R, G, B`, onclick: () => this.choose(withBands(this.display, preset)) }, preset.name),
+    );
     const mode = h(
       "select",
       { id: "ws-display-mode", "aria-label": "Display mode", onchange: () => this.edited() },
@@ -72,6 +85,7 @@ export class DisplayPanel {
       h("h3", {}, "Display"),
       h("p", { id: "ws-display-text", class: "ws-display-text", role: "status" }),
       presets.length ? h("div", { id: "ws-presets", class: "ws-presets" }, ...presets) : "",
+      bandChoices.length ? h("div", { id: "ws-band-presets", class: "ws-presets" }, ...bandChoices) : "",
       h("label", { class: "ws-display-row" }, h("span", { class: "ws-display-name" }, "Mode"), mode),
       h(
         "div",
@@ -105,7 +119,11 @@ export class DisplayPanel {
     byId("ws-window-controls").hidden = d.mode !== "window";
     byId("ws-percentile-controls").hidden = d.mode !== "percentile";
     const chosen = presetOf(d, this.source.presets)?.name;
-    for (const button of byId("ws-display").querySelectorAll<HTMLButtonElement>("button.ws-preset")) {
+    const shownBands = (d.bands ?? []).join(",");
+    for (const button of byId("ws-display").querySelectorAll<HTMLButtonElement>("button.ws-band-preset")) {
+      button.classList.toggle("current", button.dataset.bands === shownBands);
+    }
+    for (const button of byId("ws-display").querySelectorAll<HTMLButtonElement>("button.ws-preset:not(.ws-band-preset)")) {
       button.classList.toggle("current", button.dataset.preset === chosen);
     }
     byId("ws-display-text").textContent = describeDisplay(d, this.source.presets, this.source.bands);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeDisplay, displayKey, numberText, presetOf, sliceUrl, windowRange, withPreset } from "../src/displayMapping";
+import { bandPresets, describeDisplay, displayKey, numberText, presetOf, sliceUrl, windowRange, withBands, withPreset } from "../src/displayMapping";
 
 const CT_PRESETS = [
   { name: "File window 1", center: 40, width: 400 },
@@ -65,5 +65,23 @@ describe("slice URLs", () => {
     expect(sliceUrl("/api/images/3/file?v=abc", 0)).toBe("/api/images/3/file?v=abc");
     expect(sliceUrl("/api/images/3/file?v=abc", 4)).toBe("/api/images/3/file?v=abc&slice=4");
     expect(sliceUrl("/api/images/3/file", 2)).toBe("/api/images/3/file?slice=2");
+  });
+});
+
+describe("band presets of a multi-band image (GeoTIFF meta.band_presets)", () => {
+  it("offers the well-formed presets whose bands exist, and choosing one changes only the bands", () => {
+    const meta = {
+      band_presets: [
+        { name: "True colour 4-3-2", bands: [3, 2, 1] },
+        { name: "False colour 8-4-3", bands: [7, 3, 2] }, // band 8 does not exist in a 4-band image
+        { name: 12, bands: [0] },
+        "junk",
+      ],
+    };
+    const presets = bandPresets({ meta, bands: 4 });
+    expect(presets.map((p) => p.name)).toEqual(["True colour 4-3-2"]);
+    const display = { mode: "percentile" as const, low: 2, high: 98, bands: [0, 1, 2], invert: false };
+    expect(withBands(display, presets[0])).toEqual({ ...display, bands: [3, 2, 1] });
+    expect(bandPresets({ meta: {}, bands: 4 })).toEqual([]);
   });
 });
