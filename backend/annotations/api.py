@@ -214,6 +214,7 @@ class CommentOutput(serializers.ModelSerializer):
             "text",
             "x",
             "y",
+            "slice",
             "created_at",
         ]
 
@@ -223,6 +224,9 @@ class CommentInput(serializers.Serializer):
     object = serializers.IntegerField(required=False, allow_null=True, default=None)
     x = serializers.FloatField(required=False, allow_null=True, default=None)
     y = serializers.FloatField(required=False, allow_null=True, default=None)
+    slice = serializers.IntegerField(
+        min_value=0, max_value=MAX_DB_INT, default=0, help_text="The slice of a stack it is pinned on (from 0)."
+    )
 
 
 class CommentListApi(APIView):
@@ -240,7 +244,13 @@ class CommentListApi(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         comment = services.comment_create(
-            image=image, author=request.user, text=data["text"], object_id=data["object"], x=data["x"], y=data["y"]
+            image=image,
+            author=request.user,
+            text=data["text"],
+            object_id=data["object"],
+            x=data["x"],
+            y=data["y"],
+            slice_index=data["slice"],
         )
         return Response(CommentOutput(comment).data, status=201)
 

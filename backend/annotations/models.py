@@ -95,6 +95,7 @@ class Comment(models.Model):
     text = models.TextField()
     x = models.FloatField(null=True, blank=True)
     y = models.FloatField(null=True, blank=True)
+    slice = models.PositiveIntegerField(default=0, help_text="The slice of a stack it is pinned on (0 for 2-D).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

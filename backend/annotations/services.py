@@ -372,7 +372,9 @@ def comment_create(
     object_id: int | None = None,
     x: float | None = None,
     y: float | None = None,
+    slice_index: int = 0,
 ) -> Comment:
+    """A comment on ``image``, pinned at (x, y) of slice ``slice_index`` or on an object (then on its slice)."""
     if not text or not text.strip():
         raise InvalidInput("A comment needs text.", code="empty_comment")
     text = checked_text(text.strip(), field="comment", max_length=COMMENT_MAX_LENGTH)
@@ -385,6 +387,8 @@ def comment_create(
         raise InvalidInput("Give both x and y, or neither.", code="bad_position")
     if x is not None and not (0 <= x <= image.width and 0 <= y <= image.height):
         raise InvalidInput(f"Position ({x}, {y}) lies outside the image.", code="bad_position")
-    comment = Comment.objects.create(image=image, object=obj, author=author, text=text.strip(), x=x, y=y)
+    check_slice(image, slice_index)
+    where = obj.slice if obj is not None else slice_index
+    comment = Comment.objects.create(image=image, object=obj, author=author, text=text.strip(), x=x, y=y, slice=where)
     broadcast.comment_added(comment)
     return comment

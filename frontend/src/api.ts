@@ -34,6 +34,7 @@ export interface ReviewComment {
   text: string;
   x: number | null;
   y: number | null;
+  slice?: number; // the slice of a stack it is pinned on (0 for 2-D)
   created_at: string;
 }
 

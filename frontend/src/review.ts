@@ -304,7 +304,8 @@ export class ReviewPage {
       lockedBy: this.leases.holder(o.id),
     }));
     this.canvas.drawObjects(drawn, 0.5);
-    const pins: Click[] = this.comments.filter((c) => c.x !== null && c.y !== null).map((c) => ({ x: c.x!, y: c.y!, positive: false }));
+    const pinned = onSlice(this.comments, this.slice).filter((c) => c.x !== null && c.y !== null);
+    const pins: Click[] = pinned.map((c) => ({ x: c.x!, y: c.y!, positive: false }));
     if (this.pin) pins.push({ x: this.pin.x, y: this.pin.y, positive: true });
     this.canvas.drawMarkers(pins);
     byId("rv-status").textContent = this.status;
@@ -346,9 +347,17 @@ export class ReviewPage {
       ),
     );
     if (!objects.length) byId("rv-objects").append(h("li", {}, "No objects."));
+    const stack = (this.config.image.source?.slices ?? 1) > 1;
     byId("rv-comments").replaceChildren(
       ...this.comments.map((c) =>
-        h("li", { "data-comment": c.id }, h("strong", {}, c.author_name ?? "—"), c.object_number !== null ? ` (object #${c.object_number})` : "", `: ${c.text}`),
+        h(
+          "li",
+          { "data-comment": c.id, "data-slice": c.slice ?? 0 },
+          h("strong", {}, c.author_name ?? "—"),
+          c.object_number !== null ? ` (object #${c.object_number})` : "",
+          stack ? ` (slice ${(c.slice ?? 0) + 1})` : "",
+          `: ${c.text}`,
+        ),
       ),
     );
   }
@@ -372,7 +381,7 @@ export class ReviewPage {
   }
 
   private highlight(index: number): void {
-    const pinned = this.comments.filter((c) => c.x !== null);
+    const pinned = onSlice(this.comments, this.slice).filter((c) => c.x !== null && c.y !== null); // as drawn
     const comment = pinned[index];
     if (!comment) return;
     document.querySelectorAll("#rv-comments li").forEach((li) => li.classList.toggle("current", li.getAttribute("data-comment") === String(comment.id)));
@@ -389,7 +398,7 @@ export class ReviewPage {
   private async sendComment(): Promise<void> {
     const text = byId<HTMLTextAreaElement>("rv-text").value.trim();
     if (!text) return this.message("Write the comment first.", true);
-    const body = { text, x: this.pin?.x ?? null, y: this.pin?.y ?? null, object: this.pin?.object ?? null };
+    const body = { text, x: this.pin?.x ?? null, y: this.pin?.y ?? null, object: this.pin?.object ?? null, slice: this.slice };
     try {
       const comment = await request<Comment>("POST", `/api/images/${this.config.image.id}/comments/`, body);
       // The socket's comment_added may have arrived first: keep one entry per comment.

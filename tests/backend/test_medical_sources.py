@@ -244,3 +244,18 @@ def test_a_dicom_volume_above_the_sample_limit_is_refused_from_its_header(world:
     settings.MAX_SOURCE_SAMPLES = 50 * 40 * 2
     response = post_files(world, upload("cine.dcm", ct_dicom(ct_values(), frames=3)))
     assert response.status_code == 400 and response.json()["details"][0]["error"] == "image_too_large"
+
+
+def test_a_comment_is_pinned_on_a_slice_and_one_on_an_object_on_the_object_s(world: World) -> None:
+    image = post_files(world, upload("cine.dcm", ct_dicom(ct_values(), frames=3))).json()["created"][0]
+    url = f"/api/images/{image['id']}/comments/"
+    reviewer = world.client("manager")
+    pinned = reviewer.post(url, {"text": "here", "x": 5, "y": 5, "slice": 1}, format="json")
+    assert pinned.status_code == 201 and pinned.json()["slice"] == 1
+    square = [{"outer": [[10, 10], [20, 10], [20, 20], [10, 20]], "holes": []}]
+    body = {"label": world.label.pk, "polygons": square, "slice": 2}
+    obj = world.client("manager").post(f"/api/images/{image['id']}/objects/", body, format="json").json()
+    on_object = reviewer.post(url, {"text": "this one", "object": obj["id"]}, format="json")
+    assert on_object.status_code == 201 and on_object.json()["slice"] == 2
+    beyond = reviewer.post(url, {"text": "nowhere", "slice": 3}, format="json")
+    assert beyond.status_code == 400 and beyond.json()["error"] == "bad_slice"
