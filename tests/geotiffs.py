@@ -1,12 +1,10 @@
 """GeoTIFFs written in the test with rasterio, and Image rows made of them as an upload stores a source."""
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import rasterio
 from affine import Affine
-from django.core.files.base import ContentFile
 
 # A Sentinel-2-like 10-m UTM 33N scene (north of Vienna), its origin on a whole metre and a fraction.
 UTM33 = "EPSG:32633"
@@ -43,30 +41,9 @@ def sentinel_like(height: int = 60, width: int = 80, bands: int = 4, seed: int =
 
 
 def geotiff_image(project, path: Path, name: str = "scene.tif"):
-    """An Image row of the GeoTIFF at ``path`` with the reader's info, its file stored as an upload stores it."""
-    from backend.images.models import Image
-    from backend.images.sources import open_source
+    """The GeoTIFF at ``path`` uploaded as ``name`` through the upload service."""
+    from tests.medical_volumes import stored_image
 
-    source = open_source(path, name)
-    assert source is not None and source.info.kind == "geotiff"
-    info, data = source.info, path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    image = Image(
-        project=project,
-        original_name=name,
-        width=info.width,
-        height=info.height,
-        format=info.format,
-        size_bytes=len(data),
-        sha256=digest,
-        kind=info.kind,
-        slice_count=info.slices,
-        band_count=info.bands,
-        sample_type=info.sample_type,
-        display=info.display,
-        presets=info.presets,
-        meta=info.meta,
-    )
-    image.file.save(f"{digest}.tif", ContentFile(data), save=False)
-    image.save()
+    image = stored_image(project, path, name)
+    assert image.kind == "geotiff"
     return image

@@ -99,8 +99,8 @@ def write_instance(ds: Dataset, path: Path) -> Path:
 
 
 def stored_image(project, path: Path, name: str, *, uploaded_by=None) -> Image:
-    """An Image row of the source in ``path`` with the fields an upload of it records (the upload path's own
-    wiring of volumes is the lead's; this is what it stores)."""
+    """An Image row of the source in ``path`` with the fields an upload of it records, made directly (a stored
+    series zip uploaded as such would be unpacked and grouped again)."""
     source = open_source(path, name)
     assert source is not None, name
     info = source.info
@@ -124,7 +124,7 @@ def stored_image(project, path: Path, name: str, *, uploaded_by=None) -> Image:
         meta=info.meta,
         private_meta=info.private_meta,
     )
-    image.file.save(f"{sha}.{info.kind}", ContentFile(data), save=False)
+    image.file.save(f"{sha}.{'tif' if info.kind == 'geotiff' else info.kind}", ContentFile(data), save=False)
     image.save()
     return image
 
