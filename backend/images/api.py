@@ -1,8 +1,8 @@
 """Images (upload, list, files, review decisions) and batches (create, assign, submit, review decisions)."""
 
 from django.db.models import QuerySet
-from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from django.http import FileResponse, Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from backend.common.limits import MAX_DB_INT
 from backend.common.parsers import BoundedJSONParser
-from backend.images import services
+from backend.images import services, tiles
 from backend.images.content_types import content_type_of
 from backend.images.models import Batch, Image
 from backend.images.selectors import (
@@ -28,16 +28,33 @@ from backend.images.selectors import (
 from backend.projects.access import MANAGING_ROLES, get_project_for, require_manager
 from backend.projects.models import Role
 
+TilesOutput = inline_serializer(
+    "ImageTiles",
+    {
+        "tile_size": serializers.IntegerField(help_text="Tiles are this many pixels square (the last ones smaller)."),
+        "levels": serializers.IntegerField(
+            help_text="Level levels-1 is the full resolution, each level below halves the sides (rounding up), "
+            "level 0 is 1×1."
+        ),
+        "url": serializers.CharField(help_text="Template of a tile's URL: {level}, {col} and {row} filled in."),
+    },
+    allow_null=True,
+)
+
 
 class ImageOutput(serializers.ModelSerializer):
     file_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    tiles = serializers.SerializerMethodField(
+        help_text="For an image above TILED_MIN_PIXELS: its tile pyramid, which the workspace shows instead of the "
+        "file (null for any other image)."
+    )
 
     class Meta:
         model = Image
         fields = [
             "id", "project", "batch", "original_name", "width", "height", "format", "size_bytes", "sha256",
-            "status", "created_at", "file_url", "thumbnail_url",
+            "status", "created_at", "file_url", "thumbnail_url", "tiles",
         ]  # fmt: skip
 
     def get_file_url(self, image: Image) -> str:
@@ -45,6 +62,17 @@ class ImageOutput(serializers.ModelSerializer):
 
     def get_thumbnail_url(self, image: Image) -> str:
         return f"/api/images/{image.pk}/thumbnail"
+
+    @extend_schema_field(TilesOutput)
+    def get_tiles(self, image: Image) -> dict | None:
+        pyramid = tiles.pyramid_of(image)
+        if pyramid is None:
+            return None
+        return {
+            "tile_size": pyramid.tile_size,
+            "levels": pyramid.levels,
+            "url": f"/api/images/{image.pk}/tiles/{{level}}/{{col}}_{{row}}.{tiles.TILE_SUFFIX}",
+        }
 
 
 UploadOutput = inline_serializer(
@@ -128,6 +156,20 @@ class ImageFileApi(APIView):
             as_attachment=content_type is None,
             filename=image.original_name,
         )
+        response["Cache-Control"] = "private, max-age=86400"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class ImageTileApi(APIView):
+    @extend_schema(responses={(200, tiles.TILE_CONTENT_TYPE): bytes})
+    def get(self, request: Request, image_id: int, level: int, col: int, row: int) -> FileResponse:
+        """One tile of a tiled image's pyramid (see the image's ``tiles``); 404 for any other tile or image."""
+        image, _ = get_image_for(request.user, image_id)
+        found = tiles.tile_path(image, level, col, row)
+        if found is None:
+            raise Http404("No such tile.")
+        response = FileResponse(found[0].open("rb"), content_type=tiles.TILE_CONTENT_TYPE)
         response["Cache-Control"] = "private, max-age=86400"
         response["X-Content-Type-Options"] = "nosniff"
         return response

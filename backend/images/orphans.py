@@ -9,6 +9,7 @@ from django.db import DatabaseError
 from django.db.models import Q
 
 from backend.images.models import Image
+from backend.images.tiles import sweep_pyramids
 
 logger = logging.getLogger(__name__)
 IMAGE_FOLDERS = ("images", "thumbnails")  # under projects/<id>/, as in the upload_to of Image's file fields
@@ -52,8 +53,8 @@ def _project_files(root: Path) -> Iterable[tuple[int | None, Path]]:
 
 
 def sweep_orphans(*, older_than_s: float, dry_run: bool = False) -> list[str]:
-    """Delete image files and thumbnails that no image row references and that were not written in the last
-    `older_than_s` seconds (an upload in progress writes its files before it commits its rows)."""
+    """Delete image files, thumbnails and tile pyramids that no image row references and that were not written in
+    the last `older_than_s` seconds (an upload in progress writes its files before it commits its rows)."""
     storage = _storage()
     root = Path(storage.location)
     cutoff = time.time() - older_than_s
@@ -69,4 +70,4 @@ def sweep_orphans(*, older_than_s: float, dry_run: bool = False) -> list[str]:
         removed.append(name)
         if not dry_run:
             path.unlink(missing_ok=True)
-    return removed
+    return removed + sweep_pyramids(older_than_s=older_than_s, dry_run=dry_run)

@@ -8,6 +8,7 @@ from django.http import Http404
 
 from backend.images.models import Image
 from backend.images.selectors import edit_refusal, get_image_for
+from backend.images.tiles import inference_path
 from backend.projects.models import Role
 from backend.training.selectors import project_models
 
@@ -45,7 +46,7 @@ def load_context(user: AbstractBaseUser, image_id: int) -> ImageContext:
         project_id=image.project_id,
         width=image.width,
         height=image.height,
-        path=image.file.path,
+        path=inference_path(image),  # a tiled image's pyramid, never its original
         sha256=image.sha256,
         label_ids=frozenset(image.project.labels.values_list("pk", flat=True)),
         default_model=image.project.default_model or settings.DEFAULT_MODEL_NAME,

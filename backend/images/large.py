@@ -1,0 +1,150 @@
+"""Uploads above ``TILED_MIN_PIXELS``: checked, thumbnailed and turned into a tile pyramid streaming.
+
+libvips (pyvips) reads the file once, sequentially, a few rows at a time, and writes the Deep Zoom pyramid as it
+goes (``dzsave``): the whole image is never in memory, so a 20000×20000 upload costs a few hundred MB whatever its
+format. Every pixel is decoded while the pyramid is written, so a truncated or corrupt file is refused
+(``fail_on="error"``) before anything is stored. The limit is ``MAX_TILED_PIXELS``, what the tiled path can take.
+The thumbnail comes from a small level of the pyramid.
+"""
+
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from PIL import Image as PILImage
+
+from backend.common.errors import InvalidInput
+from backend.images import tiles
+from backend.images.decoding import ACCEPTED_FORMATS, CheckedImage
+from backend.images.staging import StagedFile
+from ml.inference.pyramid import DZI_NAME, Pyramid
+
+LOADERS = {  # libvips loader → the format name the rest of the app uses (Pillow's)
+    "jpegload": "JPEG",
+    "pngload": "PNG",
+    "tiffload": "TIFF",
+    "webpload": "WEBP",
+    "gifload": "GIF",
+}
+ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
+
+
+@dataclass(frozen=True)
+class LargeImage(CheckedImage):
+    """A checked image above TILED_MIN_PIXELS, with the pyramid built from it (in the upload's staging folder)."""
+
+    pyramid: Path
+
+
+def _vips():
+    import pyvips  # imported on the first large upload, not with the web process
+
+    logging.getLogger("pyvips").setLevel(logging.WARNING)  # not one INFO line per libvips thread pool
+    return pyvips
+
+
+def _open(path: Path, access: str):
+    return _vips().Image.new_from_file(str(path), access=access, fail_on="error")
+
+
+def _header(path: Path) -> tuple[int, int, str, int] | None:
+    """``(width, height, format, orientation)`` as stored, or ``None`` when libvips does not read the file."""
+    try:
+        image = _open(path, "sequential")
+        loader = image.get("vips-loader") if image.get_typeof("vips-loader") else ""
+        orientation = int(image.get("orientation")) if image.get_typeof("orientation") else 1
+        return image.width, image.height, LOADERS.get(loader, loader or "unknown"), orientation
+    except Exception:  # noqa: BLE001 - not ours to judge: the Pillow path says why
+        return None
+
+
+def check_large(*, staged: StagedFile) -> LargeImage | None:
+    """A large image checked and made into a pyramid; ``None`` for an image the ordinary path takes (at most
+    TILED_MIN_PIXELS, or a file libvips does not read, whose error the ordinary check reports)."""
+    header = _header(staged.path)
+    if header is None:
+        return None
+    width, height, fmt, orientation = header
+    if orientation in ROTATED:
+        width, height = height, width
+    if width * height <= settings.TILED_MIN_PIXELS:
+        return None
+    name = staged.name
+    if fmt not in ACCEPTED_FORMATS:
+        raise InvalidInput(f"{name}: format {fmt} is not accepted.", code="unsupported_format")
+    limit = settings.MAX_TILED_PIXELS
+    if width * height > limit:
+        raise InvalidInput(
+            f"{name}: {width}×{height} = {width * height:,} pixels is above the limit of {limit:,} "
+            "(MAX_TILED_PIXELS, the largest image the tiled path takes).",
+            code="image_too_large",
+        )
+    built = staged.path.parent / f"{staged.path.name}.pyramid"
+    try:
+        build_pyramid(staged.path, built, orientation=orientation)
+        pyramid = Pyramid.open(built)
+    except Exception as exc:  # noqa: BLE001 - truncated or corrupt pixel data, found while decoding it all
+        raise InvalidInput(
+            f"{name}: the image data is truncated or corrupt ({_first_line(exc)}).", code="corrupt_image"
+        ) from exc
+    if (pyramid.width, pyramid.height) != (width, height):
+        raise InvalidInput(f"{name}: the image data does not match its header.", code="corrupt_image")
+    return LargeImage(name, staged.path, staged.size, staged.sha256, width, height, fmt, built)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[-1] if text else type(exc).__name__)[:300]
+
+
+def build_pyramid(source: Path, folder: Path, *, orientation: int = 1) -> None:
+    """Write the Deep Zoom pyramid of ``source`` (upright, 8-bit sRGB, alpha flattened on white) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    # An EXIF rotation needs the image in random access: libvips then decodes it to a temporary disc file.
+    image = _open(source, "sequential" if orientation == 1 else "random")
+    if orientation != 1:
+        image = image.autorot()
+    image = _rgb8(image)
+    image.dzsave(
+        str(folder / Path(DZI_NAME).stem),
+        tile_size=tiles.TILE_SIZE,
+        overlap=0,
+        depth="onepixel",
+        layout="dz",
+        suffix=f".{tiles.TILE_SUFFIX}[Q=85]",
+        keep="none",
+    )
+
+
+def _rgb8(image):
+    if image.hasalpha():
+        image = image.flatten(background=[255] * (image.bands - 1))
+    if image.interpretation not in ("srgb",) or image.format != "uchar":
+        image = image.colourspace("srgb")
+    if image.format != "uchar":
+        image = image.cast("uchar")
+    if image.bands > 3:
+        image = image.extract_band(0, n=3)
+    return image
+
+
+def thumbnail(checked: LargeImage, size: int) -> bytes:
+    """The JPEG thumbnail (longer side ``size``) from the smallest level of the pyramid at least that large."""
+    pyramid = Pyramid.open(checked.pyramid)
+    level = next((lv for lv in range(pyramid.levels) if max(pyramid.level_size(lv)) >= size), pyramid.max_level)
+    thumb = PILImage.fromarray(pyramid.read_level(level))
+    thumb.thumbnail((size, size))
+    out = io.BytesIO()
+    thumb.save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+def store(checked: CheckedImage) -> bytes | None:
+    """For a large image: keep its pyramid and return its thumbnail; ``None`` for any other image."""
+    if not isinstance(checked, LargeImage):
+        return None
+    thumb = thumbnail(checked, settings.THUMBNAIL_SIZE)
+    tiles.keep_pyramid(built=checked.pyramid, sha256=checked.sha256)
+    return thumb
