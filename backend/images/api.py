@@ -65,14 +65,7 @@ class ImageOutput(serializers.ModelSerializer):
 
     @extend_schema_field(TilesOutput)
     def get_tiles(self, image: Image) -> dict | None:
-        pyramid = tiles.pyramid_of(image)
-        if pyramid is None:
-            return None
-        return {
-            "tile_size": pyramid.tile_size,
-            "levels": pyramid.levels,
-            "url": f"/api/images/{image.pk}/tiles/{{level}}/{{col}}_{{row}}.{tiles.TILE_SUFFIX}",
-        }
+        return tiles.tiles_info(image)
 
 
 UploadOutput = inline_serializer(

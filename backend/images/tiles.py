@@ -44,6 +44,18 @@ def pyramid_of(image: Image) -> Pyramid | None:
         return None
 
 
+def tiles_info(image: Image) -> dict | None:
+    """What a client needs to show the image tile by tile (the API's and the pages' ``tiles``), or ``None``."""
+    pyramid = pyramid_of(image)
+    if pyramid is None:
+        return None
+    return {
+        "tile_size": pyramid.tile_size,
+        "levels": pyramid.levels,
+        "url": f"/api/images/{image.pk}/tiles/{{level}}/{{col}}_{{row}}.{TILE_SUFFIX}",
+    }
+
+
 def inference_path(image: Image) -> str:
     """What a click session reads: the pyramid's folder for a tiled image (never the original), else the file."""
     root = pyramid_root(image.sha256) if SHA256.fullmatch(image.sha256) else None

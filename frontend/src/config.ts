@@ -2,9 +2,11 @@
 
 import type { Label } from "./panels";
 import type { BatchInfo } from "./submit";
+import type { TilesInfo } from "./tiles";
 
 export interface WorkspaceConfig {
-  image: { id: number; width: number; height: number; name: string; url: string; status?: string };
+  // tiles: a tiled image's pyramid (shown tile by tile; its file is never loaded), else null
+  image: { id: number; width: number; height: number; name: string; url: string; status?: string; tiles?: TilesInfo | null };
   labels: Label[];
   projectUrl: string;
   prevUrl: string | null;

@@ -188,7 +188,8 @@ export class Workspace {
 
   async start(): Promise<void> {
     this.link.show();
-    if (!(await this.canvas.loadImage(this.config.image.url))) {
+    const { tiles, url } = this.config.image;
+    if (!(await (tiles ? this.canvas.loadTiles(tiles) : this.canvas.loadImage(url)))) {
       this.flash("The image could not be loaded; reload the page to try again.");
     }
     const imageId = this.config.image.id;

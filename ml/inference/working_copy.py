@@ -1,5 +1,8 @@
 """The pixels a click session works on: the image itself, or for a huge one a bounded working copy.
 
+A tiled image (``path`` is its tile pyramid, :mod:`ml.inference.pyramid`) is read from the coarsest pyramid level
+at least as large as the working size, so not even a transient full-resolution decode happens.
+
 An image above ``INFERENCE_MAX_PIXELS`` is decoded once, scaled down (JPEG: decoded at 1/2, 1/4 or 1/8 scale
 directly) and kept in ``INFERENCE_WORKING_DIR`` as ``{sha256}-{max_pixels}.npz``, written atomically, so every
 worker process and every restart reuses it without touching the original again. The full-resolution decode
@@ -24,6 +27,7 @@ from ml.inference.image import (
     read_upright_rgb,
     to_rgb_uint8,
 )
+from ml.inference.pyramid import Pyramid, is_pyramid
 from ml.inference.working import WorkingFrame
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,13 @@ def load_working_image(path: str, key: str, *, max_pixels: int, folder: Path) ->
     cached = _read_stored(stored, max_pixels) if stored else None
     if cached is not None:
         return cached
+    if is_pyramid(path):  # a tiled image: its overview from the pyramid's levels, never the original decoded
+        pyramid = Pyramid.open(path)
+        frame = WorkingFrame.fit(pyramid.width, pyramid.height, max_pixels)
+        rgb = pyramid.read_scaled(frame.work_width, frame.work_height)
+        if stored and frame.scaled:
+            _store(stored, rgb, frame)
+        return _frozen(rgb, frame)
     with PILImage.open(path) as img:
         orientation = exif_orientation(img)
         width, height = (img.height, img.width) if orientation in ROTATED_ORIENTATIONS else img.size
