@@ -278,8 +278,11 @@ export class Canvas {
    * a huge image at a working resolution): the canvas takes the mask's size and the node stretches it over the
    * image. Opacity is a node property.
    */
-  paintMask(mask: MaskPixels | null): void {
+  paintMask(mask: MaskPixels | null, box: number[] | null = null): void {
     if (mask) sizeTo(this.maskCanvas, mask.width, mask.height);
+    const [x, y, width, height] = box && box.length === 4 ? box : [0, 0, this.width, this.height];
+    this.maskNode.position({ x, y });
+    this.maskNode.size({ width, height });
     const ctx = this.maskCanvas.getContext("2d")!;
     ctx.clearRect(0, 0, this.maskCanvas.width, this.maskCanvas.height);
     if (mask) ctx.putImageData(new ImageData(mask.rgba, mask.width, mask.height), 0, 0);

@@ -135,6 +135,18 @@ class Pyramid:
         sub = (left / factor - l0, top / factor - t0, right / factor - l0, bottom / factor - t0)
         return np.asarray(PILImage.fromarray(pixels).resize((width, height), PILImage.Resampling.BILINEAR, box=sub))
 
+    def read_view(self, box: tuple[int, int, int, int], height: int, width: int) -> np.ndarray:
+        """RGB uint8 ``height``×``width`` of the inclusive pixel box ``(rmin, rmax, cmin, cmax)`` sampled corner to
+        corner (``align_corners``, what the zoom-in's ``View.crop`` does on a full image): output pixel ``i`` lies
+        on image pixel ``rmin + i·(rmax - rmin)/(height - 1)``."""
+        rmin, rmax, cmin, cmax = box
+        row_step = (rmax - rmin) / (height - 1) if height > 1 else 1.0
+        col_step = (cmax - cmin) / (width - 1) if width > 1 else 1.0
+        top, left = rmin + 0.5 - 0.5 * row_step, cmin + 0.5 - 0.5 * col_step  # pixel edges, centres at +0.5
+        bottom, right = top + height * row_step, left + width * col_step
+        clipped = (max(0.0, left), max(0.0, top), min(float(self.width), right), min(float(self.height), bottom))
+        return self.read_region(clipped, width, height)
+
     def _tile(self, level: int, col: int, row: int) -> np.ndarray:
         path = self.tile_path(level, col, row)
         with PILImage.open(path) as tile:

@@ -1,7 +1,7 @@
 """The pixels a click session works on: the image itself, or for a huge one a bounded working copy.
 
-A tiled image (``path`` is its tile pyramid, :mod:`ml.inference.pyramid`) is read from the coarsest pyramid level
-at least as large as the working size, so not even a transient full-resolution decode happens.
+A tiled image (``path`` is its tile pyramid, :mod:`ml.inference.pyramid`) has no working copy: only its pyramid
+and an 800-px view of it are kept (:func:`load_tiled_image`); its sessions read regions as they need them.
 
 An image above ``INFERENCE_MAX_PIXELS`` is decoded once, scaled down (JPEG: decoded at 1/2, 1/4 or 1/8 scale
 directly) and kept in ``INFERENCE_WORKING_DIR`` as ``{sha256}-{max_pixels}.npz``, written atomically, so every
@@ -29,6 +29,7 @@ from ml.inference.image import (
 )
 from ml.inference.pyramid import Pyramid, is_pyramid
 from ml.inference.working import WorkingFrame
+from ml.inference.zoom_in import full_view
 
 log = logging.getLogger(__name__)
 
@@ -37,23 +38,31 @@ SAFE_KEY = re.compile(r"[0-9A-Za-z_-]{1,128}")
 
 @dataclass(frozen=True)
 class WorkingImage:
-    rgb: np.ndarray  # read-only RGB uint8 of frame.work_shape
+    rgb: np.ndarray  # read-only RGB uint8 of frame.work_shape; a tiled image's: its first click's view
     frame: WorkingFrame
+    pyramid: Pyramid | None = None  # a tiled image: sessions read it region by region (ml.inference.tiled)
+
+
+def load_tiled_image(path: str, max_size: int = 800) -> WorkingImage:
+    """A tiled image: its pyramid, and the whole image at the first click's network size (longer side
+    ``max_size``, the session's whole-image view), read from a coarse level. Nothing else is decoded or kept:
+    clicks read their zoom-in regions from the pyramid (``ml.inference.tiled``), in image pixels."""
+    pyramid = Pyramid.open(path)
+    height, width = pyramid.height, pyramid.width
+    view = full_view(height, width, max_size)
+    rgb = pyramid.read_view(view.box, *view.size)
+    rgb.flags.writeable = False
+    return WorkingImage(rgb, WorkingFrame(width, height, width, height), pyramid)
 
 
 def load_working_image(path: str, key: str, *, max_pixels: int, folder: Path) -> WorkingImage:
     """The image at ``path`` (content hash ``key``) as a click session should see it; raises OSError if unreadable."""
+    if is_pyramid(path):
+        return load_tiled_image(path)
     stored = folder / f"{key}-{max_pixels}.npz" if SAFE_KEY.fullmatch(key) else None
     cached = _read_stored(stored, max_pixels) if stored else None
     if cached is not None:
         return cached
-    if is_pyramid(path):  # a tiled image: its overview from the pyramid's levels, never the original decoded
-        pyramid = Pyramid.open(path)
-        frame = WorkingFrame.fit(pyramid.width, pyramid.height, max_pixels)
-        rgb = pyramid.read_scaled(frame.work_width, frame.work_height)
-        if stored and frame.scaled:
-            _store(stored, rgb, frame)
-        return _frozen(rgb, frame)
     with PILImage.open(path) as img:
         orientation = exif_orientation(img)
         width, height = (img.height, img.width) if orientation in ROTATED_ORIENTATIONS else img.size

@@ -19,6 +19,7 @@ from backend.interactive.jobs import ClickJob
 from backend.interactive.store import RedisStateStore
 from ml.inference.clicks import Click
 from ml.inference.pyramid import Pyramid
+from ml.inference.state import decode_state
 from ml.inference.working_copy import load_working_image
 from ml.postprocess import MaskOptions, polygons_to_mask
 from tests.live_stack import GRABCUT, TEST_REDIS_URL, grabcut_mask
@@ -81,17 +82,16 @@ def iou(a: np.ndarray, b: np.ndarray, ignore: np.ndarray) -> float:
     return float((a & b & ~ignore).sum() / max(1, ((a | b) & ~ignore).sum()))
 
 
-def test_the_overview_comes_from_a_pyramid_level(llama_pyramid, tmp_path) -> None:
+def test_a_tiled_image_keeps_only_its_pyramid_and_a_small_view(llama_pyramid, tmp_path) -> None:
     image = load_working_image(str(llama_pyramid), "tiled-llama", max_pixels=LIMIT, folder=tmp_path)
-    assert (image.frame.width, image.frame.height) == (WIDTH, HEIGHT)
-    assert image.rgb.shape == (400, 500, 3)
+    assert image.pyramid is not None and (image.frame.width, image.frame.height) == (WIDTH, HEIGHT)
+    assert not image.frame.scaled  # clicks and shapes are in image pixels
+    assert image.rgb.shape == (640, 800, 3)  # the first click's whole-image view, longer side 800
     reference = np.asarray(
-        PILImage.open(GRABCUT / "images" / "llama.bmp").convert("RGB").resize((500, 400), PILImage.BILINEAR)
+        PILImage.open(GRABCUT / "images" / "llama.bmp").convert("RGB").resize((800, 640), PILImage.BILINEAR)
     )
     assert np.abs(image.rgb.astype(int) - reference).mean() < 8
-    assert (tmp_path / f"tiled-llama-{LIMIT}.npz").exists()  # kept, like any working copy
-    pyramid = Pyramid.open(llama_pyramid)
-    assert pyramid.level_covering(500, 400) == 10  # 750×600: the level read, not the 3000×2400 one
+    assert not any(tmp_path.iterdir())  # no working copy written
 
 
 def test_clicks_on_a_tiled_image_come_back_in_full_resolution(
@@ -103,8 +103,54 @@ def test_clicks_on_a_tiled_image_come_back_in_full_resolution(
     vertices = np.array([v for p in first["polygons"] for ring in [p["outer"], *p["holes"]] for v in ring])
     assert vertices.min() >= 0 and vertices[:, 0].max() < WIDTH and vertices[:, 1].max() < HEIGHT
     assert vertices[:, 0].max() > 1500  # image pixels, not the overview's
+    assert first["mask_box"] == [0, 0, WIDTH, HEIGHT]  # the first click sees the whole image
     mask, ignore = truth()
     assert iou(polygons_to_mask(first["polygons"], HEIGHT, WIDTH), mask, ignore) > 0.8
-    second = run(llama_pyramid, session, 2, [[*CLICK, 1], [60 * WIDTH // 513, 330 * HEIGHT // 371, 0]])
+    clicks = [[*CLICK, 1], [60 * WIDTH // 513, 330 * HEIGHT // 371, 0]]
+    second = run(llama_pyramid, session, 2, clicks)
     assert second["steps"] == 1
-    assert iou(polygons_to_mask(second["polygons"], HEIGHT, WIDTH), mask, ignore) > 0.8
+    x, y, w, h = second["mask_box"]  # the zoom-in box: the RLE covers it, at most 1024 px a side
+    assert x >= 0 and y >= 0 and x + w <= WIDTH and y + h <= HEIGHT and max(second["rle"]["size"]) <= 1024
+    drawn = polygons_to_mask(second["polygons"], HEIGHT, WIDTH)
+    assert iou(drawn, mask, ignore) > 0.8
+    bx, by, bw, bh = second["bbox"]
+    ys, xs = np.nonzero(drawn)
+    assert abs(bx - xs.min()) <= 8 and abs(by - ys.min()) <= 8 and abs(bx + bw - 1 - xs.max()) <= 8
+    assert abs(second["area"] - drawn.sum()) < 0.03 * second["area"]
+
+    # What Redis keeps is network-sized, whatever the image; a worker that never saw the object continues it.
+    _, blob = redis_store.load(session)
+    state = decode_state(blob)
+    assert state["tiled"] and state["probability"]["values"].size <= 800 * 800
+    assert len(blob) < 2_000_000
+    fresh_worker(monkeypatch, tmp_path / "working")
+    undone = run(llama_pyramid, session, 3, clicks[:1])
+    assert undone["steps"] == 0 and not undone["rebuilt"]
+    again = polygons_to_mask(undone["polygons"], HEIGHT, WIDTH)
+    assert iou(again, polygons_to_mask(first["polygons"], HEIGHT, WIDTH), ignore) > 0.99  # float16 in Redis
+
+
+def test_a_tiled_session_segments_as_the_full_resolution_session_does(llama_pyramid, tmp_path) -> None:
+    """The same clicks through ClickSession on the decoded 3000×2400 image and through the tiled session."""
+    from ml.inference.predictor import ClickSession
+    from ml.inference.tiled import TiledClickSession
+    from ml.postprocess import mask_to_shape
+
+    engine = caches.loaded_model(MODEL)
+    pyramid = Pyramid.open(llama_pyramid)
+    full = ClickSession(engine, zoom_in=True)
+    full.set_image(pyramid.read_level(pyramid.max_level))
+    tiled = TiledClickSession(engine, pyramid)
+    mask, ignore = truth()
+    clicks = [Click(*CLICK, True), Click(60 * WIDTH / 513, 330 * HEIGHT / 371, False)]
+    for end in (1, 2):
+        full.goto(clicks[:end])
+        tiled.goto(clicks[:end])
+        if end == 1:
+            assert tiled.zoom_box is None and full.zoom_box is None
+        else:  # the same zoom box, to the pixels of the network map's grid
+            assert max(abs(a - b) for a, b in zip(tiled.zoom_box, full.zoom_box, strict=True)) <= 4
+        expected = mask_to_shape(full.probability, MaskOptions())
+        got = tiled.shape_of(MaskOptions())
+        a, b = (polygons_to_mask(s["polygons"], HEIGHT, WIDTH) for s in (expected, got))
+        assert iou(a, b, ignore) > 0.97, end
