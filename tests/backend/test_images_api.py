@@ -97,7 +97,7 @@ def png_header_only(width: int, height: int) -> bytes:
 
 @pytest.mark.parametrize("size", [(200_000, 100_000), (20_000, 20_000)])
 def test_decompression_bomb_header_is_refused(world: World, settings, size) -> None:
-    # 200000 × 100000 (2e10) is above what the tiled path takes (MAX_TILED_PIXELS, 1e10); with the tiled path
+    # 200000 × 100000 (2e10) is above what the tiled path takes (MAX_TILED_PIXELS, 2³² - 1); with the tiled path
     # allowed no more than 150 MP (its default bomb guard), so is 20000 × 20000 (400 MP).
     if size == (20_000, 20_000):
         settings.MAX_TILED_PIXELS = 150_000_000
