@@ -29,6 +29,7 @@ export interface CanvasEvents {
 }
 
 const MARKER_RADIUS = 6;
+const TILE_SETTLE_MS = 60;
 const PENDING_COLOR: Record<Exclude<Pending, "idle">, string> = { computing: "#ffb703", unsent: "#ff5d5d" };
 
 export class Canvas {
@@ -45,9 +46,10 @@ export class Canvas {
   private tileGrid: TileGrid | null = null;
   private readonly backdropGroup = new Konva.Group({ listening: false });
   private readonly detailGroup = new Konva.Group({ listening: false });
+  private tileTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly tileNodes = new Map<string, { node: Konva.Image; level: number; loaded: boolean }>();
   /** Tiles asked for and decoded so far (tests check that only the visible ones are). */
-  readonly tileStats = { requested: 0, loaded: 0, failed: 0, level: -1 };
+  readonly tileStats = { requested: 0, loaded: 0, failed: 0, pending: 0, level: -1 };
   private panning: { from: Point; view: View } | null = null;
   private spinner: Konva.Animation | null = null;
   view: View = { scale: 1, x: 0, y: 0 };
@@ -80,7 +82,7 @@ export class Canvas {
     this.bindPointer();
     new ResizeObserver(() => {
       this.stage.size({ width: container.clientWidth, height: container.clientHeight });
-      this.updateTiles();
+      this.scheduleTiles();
     }).observe(container);
   }
 
@@ -109,17 +111,20 @@ export class Canvas {
     const img = new Image();
     img.src = place.url;
     this.tileStats.requested++;
+    this.tileStats.pending++;
     return img.decode().then(
       () => {
+        this.tileStats.pending--;
+        this.tileStats.loaded++;
         if (this.tileNodes.get(place.key) !== entry) return true; // dropped meanwhile
         node.image(img);
         entry.loaded = true;
-        this.tileStats.loaded++;
         this.imageLayer.batchDraw();
         this.dropHiddenTiles();
         return true;
       },
       () => {
+        this.tileStats.pending--;
         this.tileStats.failed++;
         if (this.tileNodes.get(place.key) === entry) {
           this.tileNodes.delete(place.key); // asked for again when next visible
@@ -135,6 +140,16 @@ export class Canvas {
     if (!grid) return [];
     const visible = grid.visible(this.view, this.stage.width(), this.stage.height(), window.devicePixelRatio || 1);
     return visible.length && visible[0].level > grid.overviewLevel() ? visible : [];
+  }
+
+  /** Tiles are asked for once the view rests (a wheel turn or a drag goes through many views in between). */
+  private scheduleTiles(): void {
+    if (!this.tileGrid) return;
+    if (this.tileTimer !== null) clearTimeout(this.tileTimer);
+    this.tileTimer = setTimeout(() => {
+      this.tileTimer = null;
+      this.updateTiles();
+    }, TILE_SETTLE_MS);
   }
 
   /** Ask for the visible tiles at the zoom's level; finer levels are drawn above coarser ones. */
@@ -193,7 +208,7 @@ export class Canvas {
     this.view = view;
     this.stage.scale({ x: view.scale, y: view.scale });
     this.stage.position({ x: view.x, y: view.y });
-    this.updateTiles();
+    this.scheduleTiles();
     this.resizeMarks();
     this.objects.viewChanged();
     this.stage.batchDraw();
