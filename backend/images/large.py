@@ -148,3 +148,17 @@ def store(checked: CheckedImage) -> bytes | None:
     thumb = thumbnail(checked, settings.THUMBNAIL_SIZE)
     tiles.keep_pyramid(built=checked.pyramid, sha256=checked.sha256)
     return thumb
+
+
+def upright_bytes(path: Path, fmt: str) -> bytes | None:
+    """A tiled image's file turned upright for an export, streaming (libvips; an EXIF rotation through a temporary
+    disc file), or ``None`` when it is upright already (copied as it is)."""
+    header = _header(path)
+    if header is None or header[3] in (1, 0) or not 1 <= header[3] <= 8:
+        return None
+    image = _open(path, "random").autorot()
+    image = image.copy()
+    image.remove("orientation")
+    options = {"JPEG": "[Q=95,subsample_mode=off]", "WEBP": "[lossless=true]", "TIFF": "[compression=deflate]"}
+    suffix = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "GIF": ".gif"}.get(fmt, ".png")
+    return image.write_to_buffer(suffix + options.get(fmt, ""))

@@ -204,3 +204,21 @@ def test_small_images_keep_the_whole_decode_path(world: World) -> None:
     response = post(world, upload("small.png", png_bytes(600, 400, seed=9)))
     [created] = response.json()["created"]
     assert created["tiles"] is None
+
+
+def test_exports_ship_a_tiled_image_upright_without_decoding_it_whole(world: World) -> None:
+    from backend.exports.image_files import upright_bytes
+
+    pixels = big_pixels()
+    exif = PILImage.Exif()
+    exif[0x0112] = 6
+    [turned] = post(
+        world, upload("turned.jpg", jpeg_bytes(np.ascontiguousarray(np.rot90(pixels, 1)), exif=exif))
+    ).json()["created"]
+    [straight] = post(world, upload("straight.jpg", jpeg_bytes(pixels))).json()["created"]
+    assert upright_bytes(Image.objects.get(pk=straight["id"])) is None  # copied as it is
+    data = upright_bytes(Image.objects.get(pk=turned["id"]))
+    with PILImage.open(io.BytesIO(data)) as shipped:
+        assert shipped.format == "JPEG" and shipped.size == (WIDTH, HEIGHT)
+        assert shipped.getexif().get(0x0112) in (None, 1)
+        assert np.abs(np.asarray(shipped.convert("RGB")).astype(int)[290:310, 790:810] - (220, 30, 30)).max() < 30
