@@ -9,6 +9,7 @@ The thumbnail comes from a small level of the pyramid.
 
 import io
 import logging
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,20 +103,28 @@ def _first_line(exc: Exception) -> str:
 def build_pyramid(source: Path, folder: Path, *, orientation: int = 1) -> None:
     """Write the Deep Zoom pyramid of ``source`` (upright, 8-bit sRGB, alpha flattened on white) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    # An EXIF rotation needs the image in random access: libvips then decodes it to a temporary disc file.
-    image = _open(source, "sequential" if orientation == 1 else "random")
-    if orientation != 1:
-        image = image.autorot()
-    image = _rgb8(image)
-    image.dzsave(
-        str(folder / Path(DZI_NAME).stem),
-        tile_size=tiles.TILE_SIZE,
-        overlap=0,
-        depth="onepixel",
-        layout="dz",
-        suffix=f".{tiles.TILE_SUFFIX}[Q=85]",
-        keep="none",
-    )
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".upright-") as scratch:
+        image = _upright(source, orientation, Path(scratch))
+        _rgb8(image).dzsave(
+            str(folder / Path(DZI_NAME).stem),
+            tile_size=tiles.TILE_SIZE,
+            overlap=0,
+            depth="onepixel",
+            layout="dz",
+            suffix=f".{tiles.TILE_SUFFIX}[Q=85]",
+            keep="none",
+        )
+
+
+def _upright(source: Path, orientation: int, scratch: Path):
+    """The image upright. An EXIF rotation needs random access to the whole image: the pixels are first copied,
+    streaming, to a tiled TIFF in ``scratch``, which the rotation then reads tile by tile (a few hundred MB at
+    most; decoding a 20000×20000 JPEG for random access would map 1.2 GB)."""
+    if orientation == 1:
+        return _open(source, "sequential")
+    tiled = scratch / "upright.tif"
+    _open(source, "sequential").write_to_file(f"{tiled}[tile,tile_width=512,tile_height=512,compression=lzw]")
+    return _open(tiled, "random").autorot()
 
 
 def _rgb8(image):
@@ -156,9 +165,9 @@ def upright_bytes(path: Path, fmt: str) -> bytes | None:
     header = _header(path)
     if header is None or header[3] in (1, 0) or not 1 <= header[3] <= 8:
         return None
-    image = _open(path, "random").autorot()
-    image = image.copy()
-    image.remove("orientation")
     options = {"JPEG": "[Q=95,subsample_mode=off]", "WEBP": "[lossless=true]", "TIFF": "[compression=deflate]"}
     suffix = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "GIF": ".gif"}.get(fmt, ".png")
-    return image.write_to_buffer(suffix + options.get(fmt, ""))
+    with tempfile.TemporaryDirectory(prefix="edgeflow-upright-") as scratch:
+        image = _upright(path, header[3], Path(scratch)).copy()
+        image.remove("orientation")
+        return image.write_to_buffer(suffix + options.get(fmt, ""))
