@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -245,6 +246,7 @@ def main() -> int:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/7", help="team mode's Redis (flushed)")
     parser.add_argument("--clicks", type=int, default=6)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--keep", action="store_true", help="keep the stack's folder (images, media, logs)")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     small_scale = (1_000_000 / (width * height)) ** 0.5
@@ -278,6 +280,8 @@ def main() -> int:
         figures["tiles_mb"] = round(sum(f.stat().st_size for f in (stack.root / "media" / "tiles").rglob("*") if f.is_file()) / 2**20, 1)  # fmt: skip
     finally:
         stack.stop()
+        if not args.keep:
+            shutil.rmtree(stack.root, ignore_errors=True)
     print(json.dumps(figures, indent=2))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
