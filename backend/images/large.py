@@ -36,7 +36,7 @@ ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 class LargeImage(CheckedImage):
     """A checked image above TILED_MIN_PIXELS, with the pyramid built from it (in the upload's staging folder)."""
 
-    pyramid: Path
+    pyramid: Path | None = None
 
 
 def _vips():
@@ -51,14 +51,28 @@ def _open(path: Path, access: str):
 
 
 def _header(path: Path) -> tuple[int, int, str, int] | None:
-    """``(width, height, format, orientation)`` as stored, or ``None`` when libvips does not read the file."""
+    """``(width, height, format, orientation)`` as stored, or ``None`` when libvips does not read the file or it
+    is not an 8-bit photo (1–4 bands of 8 bits, no georeferencing): 16-bit, float, multi-band and georeferenced
+    images are shown through a display mapping, the ordinary path's business."""
     try:
         image = _open(path, "sequential")
         loader = image.get("vips-loader") if image.get_typeof("vips-loader") else ""
         orientation = int(image.get("orientation")) if image.get_typeof("orientation") else 1
+        if image.format != "uchar" or image.bands > 4 or (loader == "tiffload" and _georeferenced(path)):
+            return None
         return image.width, image.height, LOADERS.get(loader, loader or "unknown"), orientation
     except Exception:  # noqa: BLE001 - not ours to judge: the Pillow path says why
         return None
+
+
+GEO_TAGS = {33550, 33922, 34264, 34735}  # ModelPixelScale, ModelTiepoint, ModelTransformation, GeoKeyDirectory
+
+
+def _georeferenced(path: Path) -> bool:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        return any(tag.code in GEO_TAGS for tag in tif.pages[0].tags.values())
 
 
 def check_large(*, staged: StagedFile) -> LargeImage | None:
@@ -92,7 +106,16 @@ def check_large(*, staged: StagedFile) -> LargeImage | None:
         ) from exc
     if (pyramid.width, pyramid.height) != (width, height):
         raise InvalidInput(f"{name}: the image data does not match its header.", code="corrupt_image")
-    return LargeImage(name, staged.path, staged.size, staged.sha256, width, height, fmt, built)
+    return LargeImage(
+        name=name,
+        path=staged.path,
+        size=staged.size,
+        sha256=staged.sha256,
+        width=width,
+        height=height,
+        format=fmt,
+        pyramid=built,
+    )
 
 
 def _first_line(exc: Exception) -> str:
@@ -141,6 +164,7 @@ def _rgb8(image):
 
 def thumbnail(checked: LargeImage, size: int) -> bytes:
     """The JPEG thumbnail (longer side ``size``) from the smallest level of the pyramid at least that large."""
+    assert checked.pyramid is not None
     pyramid = Pyramid.open(checked.pyramid)
     level = next((lv for lv in range(pyramid.levels) if max(pyramid.level_size(lv)) >= size), pyramid.max_level)
     thumb = PILImage.fromarray(pyramid.read_level(level))
@@ -152,7 +176,7 @@ def thumbnail(checked: LargeImage, size: int) -> bytes:
 
 def store(checked: CheckedImage) -> bytes | None:
     """For a large image: keep its pyramid and return its thumbnail; ``None`` for any other image."""
-    if not isinstance(checked, LargeImage):
+    if not isinstance(checked, LargeImage) or checked.pyramid is None:
         return None
     thumb = thumbnail(checked, settings.THUMBNAIL_SIZE)
     tiles.keep_pyramid(built=checked.pyramid, sha256=checked.sha256)

@@ -129,7 +129,7 @@ def test_above_the_tiled_limit_is_refused_with_the_setting_named(world: World, s
     assert not Image.objects.filter(original_name="huge.jpg").exists()
 
 
-def test_rotated_alpha_and_16_bit_large_images_are_tiled_upright_in_8_bit(world: World) -> None:
+def test_rotated_and_alpha_large_images_are_tiled_upright_16_bit_ones_are_not(world: World) -> None:
     pixels = big_pixels()
     exif = PILImage.Exif()
     exif[0x0112] = 6  # stored sideways: shown rotated 90° clockwise
@@ -153,9 +153,8 @@ def test_rotated_alpha_and_16_bit_large_images_are_tiled_upright_in_8_bit(world:
     PILImage.fromarray(deep).save(buffer, format="PNG")
     response = post(world, upload("deep.png", buffer.getvalue()))
     assert response.status_code == 201, response.content
-    pyramid = Pyramid.open(pyramid_root(response.json()["created"][0]["sha256"]))
-    row = pyramid.read(11, 0, HEIGHT - 1, WIDTH, 1)[0, :, 0].astype(int)
-    assert row[0] < row[-1] and row[-1] > 200  # the 16-bit ramp, scaled to 8 bits
+    # 16-bit (and float, multi-band, georeferenced) images are shown through a display mapping: not tiled here
+    assert response.json()["created"][0]["tiles"] is None
 
 
 def test_the_pyramid_is_kept_once_and_goes_with_the_last_image_of_its_content(
@@ -222,3 +221,16 @@ def test_exports_ship_a_tiled_image_upright_without_decoding_it_whole(world: Wor
         assert shipped.format == "JPEG" and shipped.size == (WIDTH, HEIGHT)
         assert shipped.getexif().get(0x0112) in (None, 1)
         assert np.abs(np.asarray(shipped.convert("RGB")).astype(int)[290:310, 790:810] - (220, 30, 30)).max() < 30
+
+
+def test_a_georeferenced_tiff_is_left_to_the_display_mapping_path(world: World, tmp_path) -> None:
+    import tifffile
+
+    plain, geo = tmp_path / "plain.tif", tmp_path / "geo.tif"
+    tifffile.imwrite(plain, big_pixels(), photometric="rgb")
+    tifffile.imwrite(geo, big_pixels(), photometric="rgb", extratags=[(33550, "d", 3, (10.0, 10.0, 0.0), True)])
+    [tiled] = post(world, upload("plain.tif", plain.read_bytes())).json()["created"]
+    assert tiled["tiles"] is not None and tiled["format"] == "TIFF"
+    response = post(world, upload("geo.tif", geo.read_bytes()))
+    assert response.status_code == 201, response.content
+    assert response.json()["created"][0]["tiles"] is None
