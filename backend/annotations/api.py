@@ -57,7 +57,7 @@ class ObjectOutput(serializers.ModelSerializer):
     class Meta:
         model = AnnotationObject
         fields = [
-            "id", "image", "number", "label", "polygons", "mask_rle", "bbox", "area", "author", "author_name",
+            "id", "image", "number", "slice", "label", "polygons", "mask_rle", "bbox", "area", "author", "author_name",
             "last_editor", "last_editor_name", "source", "clicks", "clicks_used", "seconds_spent", "version",
             "client_key", "created_at", "updated_at",
         ]  # fmt: skip
@@ -65,6 +65,9 @@ class ObjectOutput(serializers.ModelSerializer):
 
 class ObjectCreateInput(serializers.Serializer):
     label = serializers.IntegerField()
+    slice = serializers.IntegerField(
+        min_value=0, max_value=MAX_DB_INT, default=0, help_text="The slice of a stack it lies on (from 0)."
+    )
     polygons = serializers.JSONField()
     source = serializers.ChoiceField(choices=ObjectSource.choices, default=ObjectSource.MANUAL)
     clicks = serializers.JSONField(
@@ -113,6 +116,7 @@ class ObjectListApi(APIView):
             clicks_used=data["clicks_used"],
             seconds_spent=data["seconds_spent"],
             client_key=data.get("client_key"),
+            slice_index=data["slice"],
         )
         return Response(ObjectOutput(obj).data, status=201)
 

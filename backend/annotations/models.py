@@ -21,6 +21,7 @@ class AnnotationObject(models.Model):
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="annotation_objects")
     number = models.PositiveIntegerField(help_text="The object's number on its image, from 1; kept for good.")
     label = models.ForeignKey(LabelClass, on_delete=models.PROTECT, related_name="annotation_objects")
+    slice = models.PositiveIntegerField(default=0, help_text="The slice of a stack the object lies on (0 for 2-D).")
     mask_rle = models.JSONField(help_text="COCO RLE: {size: [h, w], counts: str}")
     polygons = models.JSONField(help_text="[{outer: [[x, y], ...], holes: [[[x, y], ...], ...]}, ...]")
     bbox = models.JSONField(help_text="[x, y, width, height]")

@@ -28,6 +28,7 @@ from backend.common.errors import Conflict, InvalidInput
 from backend.common.text import checked_text
 from backend.exports.coco_geometry import coco_text
 from backend.images.models import Image
+from backend.images.renderings import check_slice
 from backend.images.services import image_mark_in_progress
 from backend.projects.models import LabelClass
 
@@ -39,6 +40,7 @@ def object_snapshot(obj: AnnotationObject) -> dict[str, Any]:
         "id": obj.pk,
         "image": obj.image_id,
         "number": obj.number,
+        "slice": obj.slice,
         "label": obj.label_id,
         "polygons": obj.polygons,
         "mask_rle": obj.mask_rle,
@@ -130,8 +132,9 @@ def object_create(
     clicks_used: int = 0,
     seconds_spent: float = 0.0,
     client_key: str | None = None,
+    slice_index: int = 0,
 ) -> AnnotationObject:
-    """Create an object, numbered next on its image; with a `client_key` already used on this image, return that
+    """Create an object, numbered next on its image (on slice ``slice_index`` of a stack); with a `client_key` already used on this image, return that
     object instead.
 
     The key makes a create safe to retry when its answer was lost (a dropped connection, a replayed journal).
@@ -147,6 +150,7 @@ def object_create(
         clicks_used=clicks_used,
         seconds_spent=seconds_spent,
         client_key=client_key,
+        slice_index=slice_index,
     )
 
 
@@ -159,6 +163,7 @@ def object_create_from_mask(
     mask: Any,
     source: str = ObjectSource.IMPORTED,
     client_key: str | None = None,
+    slice_index: int = 0,
 ) -> AnnotationObject:
     """Create an object from an exact mask (bool, the image's height × width): the mask is stored as it is and
     editable polygons are derived from it (a one-pixel speck keeps a minimal polygon). Idempotent by `client_key`
@@ -170,7 +175,13 @@ def object_create_from_mask(
         return shape_from_mask(mask)
 
     return _create(
-        image=image, author=author, label_id=label_id, shape_of=shape_of, source=source, client_key=client_key
+        image=image,
+        author=author,
+        label_id=label_id,
+        shape_of=shape_of,
+        source=source,
+        client_key=client_key,
+        slice_index=slice_index,
     )
 
 
@@ -185,6 +196,7 @@ def _create(
     clicks_used: int = 0,
     seconds_spent: float = 0.0,
     client_key: str | None = None,
+    slice_index: int = 0,
 ) -> AnnotationObject:
     label = _share_label(label_id)
     image = lock_image(image.pk)
@@ -192,12 +204,14 @@ def _create(
         existing = image.annotation_objects.filter(client_key=client_key).first()
         if existing is not None:
             return existing
+    check_slice(image, slice_index)
     shape = shape_of(image)
     checked_clicks = check_clicks([] if clicks is None else clicks, image.width, image.height)
     label, source = _label_of(image, label, label_id), _check_source(source)
     obj = AnnotationObject.objects.create(
         image=image,
         number=_take_number(image),
+        slice=slice_index,
         label=label,
         polygons=shape.polygons,
         mask_rle=shape.mask_rle,
@@ -304,6 +318,7 @@ def object_restore(*, object_id: int, author: AbstractBaseUser, version: Any) ->
         pk=object_id,
         image=image,
         number=_restored_number(image, snapshot.get("number")),
+        slice=snapshot.get("slice", 0),
         label=label,
         polygons=snapshot["polygons"],
         mask_rle=snapshot["mask_rle"],

@@ -68,6 +68,12 @@ def image_changed(image: Any, by: Any) -> None:
     _after_commit([("group", image_group(image.pk)), ("group", project_group(image.project_id))], event)
 
 
+def image_display_changed(image: Any, by: Any) -> None:
+    """The image's display mapping changed: everyone on it reloads the rendering (and new objects use it)."""
+    event = message(type="display_changed", image=image.pk, display=_plain(image.display), by=person_of(by))
+    _after_commit([("group", image_group(image.pk))], event)
+
+
 def images_changed(project_id: int, images: list[tuple[int, str, int | None]], by: Any) -> None:
     """Several images changed status at once: (id, status, batch) each."""
     who = person_of(by)

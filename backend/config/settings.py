@@ -166,6 +166,7 @@ MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 150_000_000)
 # object's mask is a COCO RLE, whose run lengths are 32-bit (about 65535 × 65535).
 TILED_MIN_PIXELS = env_int("TILED_MIN_PIXELS", 4096 * 4096)
 MAX_TILED_PIXELS = env_int("MAX_TILED_PIXELS", 2**32 - 1)
+MAX_SOURCE_SAMPLES = env_int("MAX_SOURCE_SAMPLES", 1_000_000_000)
 MAX_ZIP_MEMBERS = env_int("MAX_ZIP_MEMBERS", 10_000)
 # Counts the file bytes of each request as they arrive, before Django's handlers keep them.
 FILE_UPLOAD_HANDLERS = [

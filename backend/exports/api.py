@@ -76,6 +76,11 @@ class ExportInput(serializers.Serializer):
     batch = serializers.CharField(required=False, allow_blank=True, help_text="a batch id, or 'none'")
     search = serializers.CharField(required=False, allow_blank=True, help_text="part of the file name")
     images = serializers.BooleanField(default=True, help_text="include the image files")
+    patient_data = serializers.BooleanField(
+        default=False,
+        help_text="include DICOM patient-identifying attributes (patient_data.json, stored DICOM files as they are); "
+        "left out unless a manager opts in",
+    )
 
 
 class ProjectExportsApi(APIView):
@@ -95,7 +100,12 @@ class ProjectExportsApi(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         job = job_services.export_start(
-            project=project, user=request.user, fmt=data["format"], filters=data, include_images=data["images"]
+            project=project,
+            user=request.user,
+            fmt=data["format"],
+            filters=data,
+            include_images=data["images"],
+            include_patient_data=data["patient_data"],
         )
         output = ExportOutput(job, context={"request": request}).data
         headers = {"Location": reverse("export-detail", args=[job.pk], request=request)}

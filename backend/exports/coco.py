@@ -24,7 +24,7 @@ from backend.exports.contents import ExportContents
 
 ANNOTATIONS_PATH = "annotations/instances_default.json"
 IMAGES_DIR = "images"
-ANNOTATION_FIELDS = ("id", "image_id", "label_id", "coco", "source", "clicks_used")
+ANNOTATION_FIELDS = ("id", "image_id", "slice", "label_id", "coco", "source", "clicks_used")
 
 
 def _dumps(value: Any) -> str:
@@ -48,11 +48,11 @@ def _header(contents: ExportContents) -> dict[str, Any]:
 
 
 def _images(contents: ExportContents) -> Iterator[str]:
-    for image, file_name in contents.images.files():
+    for image, unit in contents.images.files():
         yield _dumps(
             {
-                "id": image.pk,
-                "file_name": file_name,
+                "id": unit.unit_id,
+                "file_name": unit.file_name,
                 "width": image.width,
                 "height": image.height,
                 "status": image.status,
@@ -70,12 +70,18 @@ def _geometry(object_id: int, coco: str) -> str:
 def _annotations(contents: ExportContents) -> Iterator[str]:
     """Each annotation's JSON, in image order then creation order (rows read as tuples, chunk by chunk)."""
     sources: dict[str, str] = {}
-    for ids in contents.images.id_chunks():
-        rows = AnnotationObject.objects.filter(image_id__in=ids).order_by("image_id", "id")
-        for object_id, image_id, label_id, coco, source, clicks_used in rows.values_list(*ANNOTATION_FIELDS):
+    for units in contents.images.unit_chunks():
+        unit_of = {(unit.image_id, unit.slice): unit.unit_id for unit in units}
+        rows = AnnotationObject.objects.filter(image_id__in=[u.image_id for u in units]).order_by("image_id", "id")
+        for object_id, image_id, slice_index, label_id, coco, source, clicks_used in rows.values_list(
+            *ANNOTATION_FIELDS
+        ):
+            unit_id = unit_of.get((image_id, None)) or unit_of.get((image_id, slice_index))
+            if unit_id is None:
+                continue  # on a slice that is not a unit of this chunk
             source_json = sources.get(source) or sources.setdefault(source, _dumps(source))
             yield (
-                f'{{"id":{object_id},"image_id":{image_id},"category_id":{contents.category_of(label_id)},'
+                f'{{"id":{object_id},"image_id":{unit_id},"category_id":{contents.category_of(label_id)},'
                 f'{_geometry(object_id, coco)},"iscrowd":0,'
                 f'"attributes":{{"source":{source_json},"clicks_used":{clicks_used}}}}}'
             )

@@ -28,58 +28,107 @@ class ExportedImage:
     image: Image
     file_name: str  # unique within the export: the uploaded name, or "<stem>_<id><ext>" when two share it
     objects: list[AnnotationObject]  # in creation order (later drawn over earlier); polygons/clicks not loaded
+    slice: int | None = None  # the slice of a stack this entry is (None: the whole image)
 
     @property
     def stem(self) -> str:
         return PurePosixPath(self.file_name).stem
 
 
-class ExportedImages:
-    """The chosen images in id order, queried chunk by chunk on each iteration."""
+@dataclass(frozen=True)
+class Unit:
+    """One picture of the export: a 2-D image, or one slice of a stack (2-D formats write a stack slice by slice).
 
-    def __init__(self, images: QuerySet[Image], *, chunk: int = CHUNK_IMAGES) -> None:
+    ``unit_id`` is the image's id for a whole image; a slice gets an id after every image id of the export (ids
+    the export's own documents use, e.g. COCO's image ids)."""
+
+    image_id: int
+    slice: int | None  # None: the whole image
+    unit_id: int
+    file_name: str
+
+    def holds(self, object_slice: int) -> bool:
+        return self.slice is None or self.slice == object_slice
+
+
+class ExportedImages:
+    """The chosen images in id order — each a unit, or each slice of a stack a unit with ``per_slice`` — queried
+    chunk by chunk on each iteration.
+
+    Sources (16-bit, DICOM…) are exported as their PNG rendering, named ``<stem>.png`` (a slice
+    ``<stem>_s0007.png``), unless ``source_files`` (formats that ship the stored files, e.g. GeoTIFF)."""
+
+    def __init__(
+        self, images: QuerySet[Image], *, chunk: int = CHUNK_IMAGES, per_slice: bool = True, source_files: bool = False
+    ) -> None:
         self._images = images.order_by("id")
         self._chunk = chunk
         self.progress: Progress | None = None
-        names = list(self._images.values_list("id", "original_name"))
-        self._ids = [image_id for image_id, _ in names]
-        self._names = unique_file_names(names)
+        rows = list(self._images.values_list("id", "original_name", "kind", "slice_count"))
+        renamed = [(pk, name if kind == "photo" or source_files else _as_png(name)) for pk, name, kind, _ in rows]
+        names = unique_file_names(renamed)
+        self._units: list[Unit] = []
+        next_id = max((row[0] for row in rows), default=0) + 1
+        for pk, _, _, slices in rows:
+            if per_slice and slices > 1:
+                path = PurePosixPath(names[pk])
+                for index in range(slices):
+                    self._units.append(Unit(pk, index, next_id, f"{path.stem}_s{index:04d}{path.suffix}"))
+                    next_id += 1
+            else:
+                self._units.append(Unit(pk, None, pk, names[pk]))
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._units)
 
     def __iter__(self) -> Iterator[ExportedImage]:
         # Exports read the stored masks: the polygons and clicks (the largest JSON columns) are left unread.
         objects = AnnotationObject.objects.order_by("id").defer(*DEFERRED)
         objects = Prefetch("annotation_objects", queryset=objects)
-        for chunk in self._chunks(lambda images: images.prefetch_related(objects)):
-            for image in chunk:
-                yield ExportedImage(image, self._names[image.pk], list(image.annotation_objects.all()))
+        for units, images in self._chunks(lambda images: images.prefetch_related(objects)):
+            for unit in units:
+                if (image := images.get(unit.image_id)) is not None:
+                    chosen = [o for o in image.annotation_objects.all() if unit.holds(o.slice)]
+                    yield ExportedImage(image, unit.file_name, chosen, unit.slice)
 
-    def files(self) -> Iterator[tuple[Image, str]]:
-        """Each image with its file name, without its objects (copying the image files)."""
-        for chunk in self._chunks(lambda images: images):
-            for image in chunk:
-                yield image, self._names[image.pk]
+    def files(self) -> Iterator[tuple[Image, Unit]]:
+        """Each unit with its image, without objects (copying the image files)."""
+        for units, images in self._chunks(lambda images: images):
+            for unit in units:
+                if (image := images.get(unit.image_id)) is not None:
+                    yield image, unit
+
+    def unit_chunks(self) -> Iterator[list[Unit]]:
+        """The units chunk by chunk, without a query (formats that read their own rows per chunk)."""
+        for start in range(0, len(self._units), self._chunk):
+            yield self._units[start : start + self._chunk]
+            if self.progress is not None:
+                self.progress(min(start + self._chunk, len(self._units)), len(self._units))
 
     def id_chunks(self) -> Iterator[list[int]]:
-        """The image ids chunk by chunk, without a query (formats that read their own rows per chunk)."""
-        for start in range(0, len(self._ids), self._chunk):
-            yield self._ids[start : start + self._chunk]
-            if self.progress is not None:
-                self.progress(min(start + self._chunk, len(self._ids)), len(self._ids))
+        """The image id of each unit, chunk by chunk (aligned with :meth:`file_names`)."""
+        for units in self.unit_chunks():
+            yield [unit.image_id for unit in units]
 
     def file_names(self) -> list[str]:
-        """Every file name, in order, without a query (image lists)."""
-        return [self._names[image_id] for image_id in self._ids]
+        """Every unit's file name, in order, without a query (image lists)."""
+        return [unit.file_name for unit in self._units]
 
-    def _chunks(self, query: Callable[[QuerySet[Image]], QuerySet[Image]]) -> Iterator[list[Image]]:
-        """The images chunk by chunk, telling ``progress`` after each chunk."""
-        for start in range(0, len(self._ids), self._chunk):
-            ids = self._ids[start : start + self._chunk]
-            yield list(query(Image.objects.filter(pk__in=ids).order_by("id")))
+    def _chunks(
+        self, query: Callable[[QuerySet[Image]], QuerySet[Image]]
+    ) -> Iterator[tuple[list[Unit], dict[int, Image]]]:
+        """The units chunk by chunk with their images, telling ``progress`` after each chunk."""
+        for start in range(0, len(self._units), self._chunk):
+            units = self._units[start : start + self._chunk]
+            ids = sorted({unit.image_id for unit in units})
+            yield units, {image.pk: image for image in query(Image.objects.filter(pk__in=ids).order_by("id"))}
             if self.progress is not None:
-                self.progress(start + len(ids), len(self._ids))
+                self.progress(start + len(units), len(self._units))
+
+
+def _as_png(name: str) -> str:
+    base = name.removesuffix(".gz") if name.lower().endswith(".nii.gz") else name
+    return str(PurePosixPath(base).with_suffix(".png")) if PurePosixPath(base).suffix else f"{base}.png"
 
 
 @dataclass(frozen=True)
@@ -121,7 +170,16 @@ def unique_file_names(images: Iterable[Image | tuple[int, str]]) -> dict[int, st
     return names
 
 
-def export_contents(*, project: Project, images: QuerySet[Image], progress: Progress | None = None) -> ExportContents:
-    exported = ExportedImages(images)
+def export_contents(
+    *,
+    project: Project,
+    images: QuerySet[Image],
+    progress: Progress | None = None,
+    per_slice: bool = True,
+    source_files: bool = False,
+) -> ExportContents:
+    """The export of ``images``: 2-D formats take a stack slice by slice (``per_slice``); formats that ship the
+    stored files (``source_files``) keep their names."""
+    exported = ExportedImages(images, per_slice=per_slice, source_files=source_files)
     exported.progress = progress
     return ExportContents(project=project, labels=list(project.labels.order_by("order", "id")), images=exported)

@@ -10,8 +10,12 @@ order the page offers them.
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from backend.exports import coco, labelme, masks, voc, yolo
-from backend.exports.contents import ExportContents
+from django.db.models import QuerySet
+
+from backend.exports import coco, geo, labelme, masks, nifti_labels, voc, yolo
+from backend.exports.contents import ExportContents, Progress, export_contents
+from backend.images.models import Image
+from backend.projects.models import Project
 
 Entry = tuple[str, bytes | Iterator[bytes]]
 
@@ -23,6 +27,8 @@ class Format:
     files: Callable[[ExportContents], Iterator[Entry]]
     title: str = ""  # what the page calls it; the name when empty
     passes: int = 1  # how many times ``files`` reads the images (for the progress shown)
+    source_images: bool = False  # ship sources (GeoTIFF…) as stored, not as their 8-bit rendering
+    per_slice: bool = True  # a stack is written slice by slice (2-D formats); False: as one volume
 
     @property
     def label(self) -> str:
@@ -35,8 +41,28 @@ FORMATS: dict[str, Format] = {
     "masks": Format("masks", masks.IMAGES_DIR, masks.mask_files, "Label masks and pseudo colour (PNG)"),
     "labelme": Format("labelme", labelme.IMAGES_DIR, labelme.labelme_files, "LabelMe (JSON)"),
     "yolo": Format("yolo", yolo.IMAGES_DIR, yolo.yolo_files, "YOLO segmentation"),
+    "geotiff": Format(
+        "geotiff", geo.IMAGES_DIR, geo.geo_files, "GeoTIFF masks and GeoJSON (georeferenced)", source_images=True
+    ),
+    "nifti": Format(
+        "nifti",
+        nifti_labels.IMAGES_DIR,
+        nifti_labels.nifti_label_files,
+        "NIfTI label volumes (medical stacks)",
+        source_images=True,
+        per_slice=False,
+    ),
 }
 
 
 def get_format(name: str) -> Format | None:
     return FORMATS.get(name)
+
+
+def contents_for(
+    fmt: Format, *, project: Project, images: QuerySet[Image], progress: Progress | None = None
+) -> ExportContents:
+    """What ``fmt`` exports of ``images``: stacks slice by slice or whole, sources rendered or as stored."""
+    return export_contents(
+        project=project, images=images, progress=progress, per_slice=fmt.per_slice, source_files=fmt.source_images
+    )

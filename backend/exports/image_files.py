@@ -37,7 +37,8 @@ def _encode(upright: PILImage.Image, fmt: str, icc_profile: bytes | None) -> byt
 
 
 def upright_bytes(image: Image) -> bytes | None:
-    """The stored file's pixels turned upright and re-encoded, or None when the stored file is upright already."""
+    """The stored file's pixels turned upright and re-encoded, or None when the stored file is upright already
+    (photos only: sources are shipped as their rendering, or as stored)."""
     if pyramid_of(image) is not None:  # a gigapixel image: never decoded whole
         return large.upright_bytes(Path(image.file.path), image.format)
     with image.file.open("rb") as source, PILImage.open(source) as stored:
@@ -47,3 +48,14 @@ def upright_bytes(image: Image) -> bytes | None:
         icc_profile = stored.info.get("icc_profile")
         upright = ImageOps.exif_transpose(stored)
         return _encode(upright, fmt, icc_profile)
+
+
+def deidentified_dicom(image: Image) -> bytes:
+    """A stored DICOM file (or series) without its patient-identifying attributes."""
+    from pathlib import Path
+
+    from backend.images.sources.dicom import deidentified, is_dicom
+    from backend.images.sources.dicom_series import deidentified_series
+
+    path = Path(image.file.path)
+    return deidentified(path) if is_dicom(path) else deidentified_series(path)

@@ -40,6 +40,7 @@ def export_start(
     fmt: str,
     filters: dict[str, str | None],
     include_images: bool,
+    include_patient_data: bool = False,
     dispatched: bool = True,
 ) -> ExportJob:
     """Queue an export of the project's images matching ``filters``; run once the transaction commits.
@@ -51,6 +52,7 @@ def export_start(
         format=checked_format(fmt),
         filters=checked_filters(filters),
         include_images=include_images,
+        include_patient_data=include_patient_data,
         requested_by=user,
     )
     if dispatched:

@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from backend.common.job_status import JobStatus
 from backend.exports.archive import write_archive
-from backend.exports.contents import export_contents
-from backend.exports.formats import FORMATS
+from backend.exports.formats import FORMATS, contents_for
 from backend.exports.models import ExportJob, exports_dir
 from backend.images.models import Image
 from backend.images.selectors import filter_images
@@ -54,10 +53,16 @@ def _write(job: ExportJob) -> int:
     fmt = FORMATS[job.format]
     images = filter_images(Image.objects.filter(project=job.project), **job.filters)
     progress = PassProgress(job.pk, passes=fmt.passes + job.include_images)
-    contents = export_contents(project=job.project, images=images, progress=progress)
+    contents = contents_for(fmt, project=job.project, images=images, progress=progress)
     ExportJob.objects.filter(pk=job.pk).update(images=len(contents.images))
     relative = archive_path(job)
-    size = write_archive(contents, fmt, include_images=job.include_images, destination=exports_dir() / relative)
+    size = write_archive(
+        contents,
+        fmt,
+        include_images=job.include_images,
+        destination=exports_dir() / relative,
+        patient_data=job.include_patient_data,
+    )
     job.file_path = relative
     return size
 

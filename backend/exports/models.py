@@ -24,6 +24,9 @@ class ExportJob(models.Model):
     format = models.CharField(max_length=20)
     filters = models.JSONField(default=dict, blank=True)
     include_images = models.BooleanField(default=True)
+    include_patient_data = models.BooleanField(
+        default=False, help_text="A manager opted in: DICOM patient-identifying attributes are exported too."
+    )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress = models.FloatField(default=0.0, help_text="0..1")

@@ -1,11 +1,11 @@
 """How the label formats (VOC, masks, LabelMe, YOLO) read an export: chunk by chunk, as plain rows.
 
-Each chunk of ``contents.images.id_chunks()`` is two queries of tuples — the images' sizes, the objects' label,
+Each chunk of ``contents.images.unit_chunks()`` is two queries of tuples — the images' sizes, the objects' label,
 stored mask and box in creation order — with no model instance built. Its images come in batches of
 ``BATCH_IMAGES`` (fewer when they reach ``BATCH_PIXELS``) whose objects' stored masks are decoded into runs together
 (:func:`backend.exports.rings.object_runs`) and traced together by the formats that trace: numpy's per-call costs
 are most of what one image with a few small objects costs, while a whole chunk's arrays would be large (memory,
-slower sorts). Progress is told by ``id_chunks`` after each chunk.
+slower sorts). Progress is told by ``unit_chunks`` after each chunk.
 """
 
 from collections.abc import Iterator
@@ -55,20 +55,23 @@ class Batch:
 
 
 def batches(contents: ExportContents) -> Iterator[Batch]:
-    """The export's images in order, batch by batch, with their objects and those objects' runs."""
-    names = contents.images.file_names()  # in the order of the ids
-    done = 0
-    for ids in contents.images.id_chunks():
-        chunk_names, done = names[done : done + len(ids)], done + len(ids)
+    """The export's units (images, or slices of stacks) in order, batch by batch, with their objects and runs."""
+    for units in contents.images.unit_chunks():
+        ids = sorted({unit.image_id for unit in units})
         sizes = {pk: (height, width) for pk, height, width in _sizes(ids)}
-        objects: dict[int, list[ObjectRow]] = {pk: [] for pk in ids}
+        objects: dict[int, list[tuple[int, ObjectRow]]] = {pk: [] for pk in ids}
         rows = AnnotationObject.objects.filter(image_id__in=ids).order_by("image_id", "id")
-        for image_id, label_id, mask_rle, bbox in rows.values_list("image_id", "label_id", "mask_rle", "bbox"):
-            objects[image_id].append(ObjectRow(label_id, mask_rle, bbox))
-        kept = [(pk, name) for pk, name in zip(ids, chunk_names, strict=True) if pk in sizes]  # else deleted
+        for image_id, slice_index, label_id, mask_rle, bbox in rows.values_list(
+            "image_id", "slice", "label_id", "mask_rle", "bbox"
+        ):
+            objects[image_id].append((slice_index, ObjectRow(label_id, mask_rle, bbox)))
         images: list[ImageRow] = []
-        for pk, name in kept:
-            images.append(ImageRow(name, *sizes[pk], objects[pk], sum(len(image.objects) for image in images)))
+        for unit in units:
+            if unit.image_id not in sizes:  # deleted meanwhile
+                continue
+            chosen = [row for slice_index, row in objects[unit.image_id] if unit.holds(slice_index)]
+            first = sum(len(image.objects) for image in images)
+            images.append(ImageRow(unit.file_name, *sizes[unit.image_id], chosen, first))
             if len(images) == BATCH_IMAGES or sum(image.pixels for image in images) >= BATCH_PIXELS:
                 yield _batch(images)
                 images = []

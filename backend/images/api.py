@@ -11,13 +11,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.common.errors import InvalidInput
 from backend.common.limits import MAX_DB_INT
 from backend.common.parsers import BoundedJSONParser
 from backend.images import services, tiles
 from backend.images.content_types import content_type_of
+from backend.images.display import display_digest
 from backend.images.models import Batch, Image
+from backend.images.renderings import rendering_of
 from backend.images.selectors import (
     can_review_batch,
+    edit_refusal,
     filter_images,
     get_batch_for,
     get_image_for,
@@ -54,11 +58,14 @@ class ImageOutput(serializers.ModelSerializer):
         model = Image
         fields = [
             "id", "project", "batch", "original_name", "width", "height", "format", "size_bytes", "sha256",
-            "status", "created_at", "file_url", "thumbnail_url", "tiles",
+            "status", "created_at", "file_url", "thumbnail_url", "kind", "slice_count", "band_count", "sample_type",
+            "display", "presets", "meta", "tiles",
         ]  # fmt: skip
 
     def get_file_url(self, image: Image) -> str:
-        return f"/api/images/{image.pk}/file"
+        """Slice 0 as shown; a source's URL names its display mapping (a new mapping is a new URL, never a stale
+        cached picture). Other slices: ``?slice=i``."""
+        return image_file_url(image)
 
     def get_thumbnail_url(self, image: Image) -> str:
         return f"/api/images/{image.pk}/thumbnail"
@@ -137,18 +144,39 @@ class ImageDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def image_file_url(image: Image) -> str:
+    url = f"/api/images/{image.pk}/file"
+    return f"{url}?v={display_digest(image.display)}" if image.is_source else url
+
+
+def _slice_param(request: Request) -> int:
+    given = request.query_params.get("slice", "0")
+    if not given.isascii() or not given.isdigit() or len(given) > 9:
+        raise InvalidInput(f"'slice' is a slice number from 0, not {given[:20]!r}.", code="bad_slice")
+    return int(given)
+
+
 class ImageFileApi(APIView):
-    @extend_schema(responses={(200, "image/*"): bytes})
+    @extend_schema(
+        parameters=[OpenApiParameter("slice", int, description="The slice of a stack (from 0).")],
+        responses={(200, "image/*"): bytes},
+    )
     def get(self, request: Request, image_id: int) -> FileResponse:
-        """The uploaded file, typed by the format it decoded as (never by the name it came with)."""
+        """The image as the annotator sees it: a photo is its uploaded file, typed by the format it decoded as
+        (never by the name it came with); a source (16-bit, DICOM, NIfTI, GeoTIFF) is the PNG rendering of
+        ``slice`` through its display mapping (the stored file, with any patient data, is never served)."""
         image, _ = get_image_for(request.user, image_id)
-        content_type = content_type_of(image.format)
-        response = FileResponse(
-            image.file.open("rb"),
-            content_type=content_type or "application/octet-stream",
-            as_attachment=content_type is None,
-            filename=image.original_name,
-        )
+        if image.is_source:
+            rendering = rendering_of(image, _slice_param(request))
+            response = FileResponse(rendering.path.open("rb"), content_type=rendering.content_type)
+        else:
+            content_type = content_type_of(image.format)
+            response = FileResponse(
+                image.file.open("rb"),
+                content_type=content_type or "application/octet-stream",
+                as_attachment=content_type is None,
+                filename=image.original_name,
+            )
         response["Cache-Control"] = "private, max-age=86400"
         response["X-Content-Type-Options"] = "nosniff"
         return response
@@ -166,6 +194,25 @@ class ImageTileApi(APIView):
         response["Cache-Control"] = "private, max-age=86400"
         response["X-Content-Type-Options"] = "nosniff"
         return response
+
+
+class ImageDisplayApi(APIView):
+    parser_classes = [BoundedJSONParser]
+
+    @extend_schema(
+        request=inline_serializer("DisplayMapping", {"display": serializers.DictField()}),
+        responses=ImageOutput,
+    )
+    def put(self, request: Request, image_id: int) -> Response:
+        """Show the image through another display mapping (window/level, percentile stretch, bands): those who
+        may edit the image change it for everyone on it (they are told, `display_changed`)."""
+        image, role = get_image_for(request.user, image_id)
+        refusal = edit_refusal(user=request.user, image=image, role=role)
+        if refusal:
+            raise PermissionDenied(refusal)
+        display = request.data.get("display") if isinstance(request.data, dict) else None
+        image = services.image_set_display(image=image, display=display, by=request.user)
+        return Response(ImageOutput(image).data)
 
 
 class ImageThumbnailApi(APIView):

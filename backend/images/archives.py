@@ -12,7 +12,8 @@ from django.conf import settings
 from backend.common.errors import InvalidInput, TooLarge
 from backend.images.staging import StagedFile, UploadBudget, stage
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".dcm", ".dicom", ".ima", ".nii"}
+VOLUME_SUFFIXES = (".nii.gz",)
 # zipfile bounds the output of each read only for these; a bzip2 or LZMA chunk may unpack to gigabytes at once.
 READABLE_COMPRESSION = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 # zipfile parses the whole central directory into memory before we can count entries: bound its size first.
@@ -39,9 +40,25 @@ def _is_unsafe_path(name: str) -> bool:
     return path.is_absolute() or ".." in path.parts or (len(name) > 1 and name[1] == ":")
 
 
-def _is_image(info: zipfile.ZipInfo) -> bool:
+def _is_image(info: zipfile.ZipInfo, archive: zipfile.ZipFile) -> bool:
     member = PurePosixPath(info.filename)
-    return not info.is_dir() and not member.name.startswith(".") and member.suffix.lower() in IMAGE_SUFFIXES
+    if info.is_dir() or member.name.startswith(".") or member.name.upper() == "DICOMDIR":  # an index, no image
+        return False
+    name = member.name.lower()
+    if member.suffix.lower() in IMAGE_SUFFIXES or name.endswith(VOLUME_SUFFIXES):
+        return True
+    return not member.suffix and _starts_as_dicom(info, archive)  # scanners name files IM0001, 1.2.840…
+
+
+def _starts_as_dicom(info: zipfile.ZipInfo, archive: zipfile.ZipFile) -> bool:
+    """Whether an entry without a suffix is a DICOM file ('DICM' after the 128-byte preamble)."""
+    if info.file_size < 132 or info.flag_bits & 0x1 or info.compress_type not in READABLE_COMPRESSION:
+        return False
+    try:
+        with archive.open(info) as member:
+            return member.read(132)[128:] == b"DICM"
+    except UNREADABLE:
+        return False
 
 
 def _check_directory_size(name: str, stream: BinaryIO) -> None:
@@ -70,7 +87,9 @@ def _open(name: str, stream: BinaryIO) -> zipfile.ZipFile:
         raise InvalidInput(f"{name}: not a valid zip archive.", code="bad_zip") from exc
 
 
-def _check_members(name: str, members: list[zipfile.ZipInfo], budget: UploadBudget) -> list[zipfile.ZipInfo]:
+def _check_members(
+    name: str, archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], budget: UploadBudget
+) -> list[zipfile.ZipInfo]:
     """The image entries to read, once the archive as a whole is known to be safe."""
     if len(members) > settings.MAX_ZIP_MEMBERS:
         raise InvalidInput(f"{name}: more than {settings.MAX_ZIP_MEMBERS} entries.", code="zip_too_many")
@@ -79,7 +98,7 @@ def _check_members(name: str, members: list[zipfile.ZipInfo], budget: UploadBudg
             raise InvalidInput(f"{name}: entry {info.filename!r} escapes the archive.", code="zip_path_traversal")
         if _is_symlink(info):
             raise InvalidInput(f"{name}: entry {info.filename!r} is a symbolic link.", code="zip_symlink")
-    images = [info for info in members if _is_image(info)]
+    images = [info for info in members if _is_image(info, archive)]
     for info in images:
         if info.compress_type not in READABLE_COMPRESSION:
             raise InvalidInput(
@@ -103,7 +122,7 @@ def _check_members(name: str, members: list[zipfile.ZipInfo], budget: UploadBudg
 def stage_zip_images(*, name: str, stream: BinaryIO, directory: Path, budget: UploadBudget) -> list[StagedFile]:
     """Each image entry of the archive as a file in `directory` (named by its entry); other entries are ignored."""
     with _open(name, stream) as archive:
-        images = _check_members(name, archive.infolist(), budget)
+        images = _check_members(name, archive, archive.infolist(), budget)
         staged = []
         for info in images:
             try:

@@ -13,6 +13,7 @@ from PIL import ImageOps, UnidentifiedImageError
 
 from backend.common.errors import InvalidInput
 from backend.images.content_types import CONTENT_TYPES
+from backend.images.sources import Source, SourceInfo, open_source
 from backend.images.staging import StagedFile
 from ml.inference.image import ROTATED_ORIENTATIONS, exif_orientation
 
@@ -28,6 +29,11 @@ class CheckedImage:
     width: int
     height: int
     format: str
+    source: Source | None = None  # set for files shown through a display mapping (16-bit, DICOM…)
+
+    @property
+    def source_info(self) -> SourceInfo | None:
+        return self.source.info if self.source else None
 
 
 def check_image(*, staged: StagedFile) -> CheckedImage:
@@ -35,6 +41,10 @@ def check_image(*, staged: StagedFile) -> CheckedImage:
     name = staged.name
     if staged.size == 0:
         raise InvalidInput(f"{name}: the file is empty.", code="empty_file")
+    source = open_source(staged.path, name)
+    if source is not None:
+        info = source.info
+        return CheckedImage(name, staged.path, staged.size, staged.sha256, info.width, info.height, info.format, source)
     try:
         with PILImage.open(staged.path) as probe:
             width, height, fmt = probe.width, probe.height, probe.format or ""
@@ -64,6 +74,18 @@ def _decode_fully(name: str, path: Path) -> None:
             img.load()
     except Exception as exc:  # noqa: BLE001 - truncated or corrupt pixel data
         raise InvalidInput(f"{name}: the image data is truncated or corrupt ({exc}).", code="corrupt_image") from exc
+
+
+def source_thumbnail(source: Source, size: int) -> bytes:
+    """The thumbnail of a source: its middle slice under its default display mapping."""
+    from backend.images.renderings import render_slice
+
+    rgb = render_slice(source, source.info.slices // 2, source.info.display)
+    thumb = PILImage.fromarray(rgb)
+    thumb.thumbnail((size, size))
+    out = io.BytesIO()
+    thumb.save(out, format="JPEG", quality=85)
+    return out.getvalue()
 
 
 def make_thumbnail(path: Path, size: int) -> bytes:

@@ -56,6 +56,22 @@ class Image(models.Model):
     sha256 = models.CharField(max_length=64)
     status = models.CharField(max_length=20, choices=ImageStatus.choices, default=ImageStatus.NEW)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(
+        max_length=20,
+        default="photo",
+        help_text="photo (8-bit, shown as stored) or a source shown through `display`: scalar, dicom, nifti, geotiff.",
+    )
+    slice_count = models.PositiveIntegerField(default=1, help_text="Slices of a stack (volume, series); 1 for 2-D.")
+    band_count = models.PositiveSmallIntegerField(default=3, help_text="Samples per pixel as stored.")
+    sample_type = models.CharField(max_length=20, default="uint8", help_text="numpy dtype of the stored samples.")
+    display = models.JSONField(
+        default=dict, blank=True, help_text="The display mapping of a source (backend.images.display); {} for photos."
+    )
+    presets = models.JSONField(default=list, blank=True, help_text="Window presets: [{name, center, width}].")
+    meta = models.JSONField(default=dict, blank=True, help_text="Format metadata every member may see.")
+    private_meta = models.JSONField(
+        default=dict, blank=True, help_text="Patient-identifying metadata: shown to nobody, exported on opt-in only."
+    )
     next_object_number = models.PositiveIntegerField(
         default=1, help_text="The number the next object created on this image gets (numbers are never reused)."
     )
@@ -68,3 +84,8 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+    @property
+    def is_source(self) -> bool:
+        """True when the stored file is shown through a display mapping (not an 8-bit photo shown as stored)."""
+        return self.kind != "photo"

@@ -18,10 +18,14 @@ from backend.common.errors import Conflict, InvalidInput, TooLarge
 from backend.common.text import checked_text
 from backend.images import large, tiles
 from backend.images.archives import stage_zip_images
-from backend.images.decoding import CheckedImage, check_image, make_thumbnail
+from backend.images.decoding import CheckedImage, check_image, make_thumbnail, source_thumbnail
+from backend.images.display import checked_display, display_digest
 from backend.images.models import Batch, BatchStatus, Image, ImageStatus
 from backend.images.orphans import discard_unreferenced
+from backend.images.renderings import discard_renderings
 from backend.images.selectors import images_in, unbatched_images
+from backend.images.sources.dicom_series import is_series_file
+from backend.images.sources.stacks import prepare_stacks
 from backend.images.staging import StagedFile, UploadBudget, stage
 from backend.projects.access import role_in
 from backend.projects.models import Project, Role
@@ -87,8 +91,11 @@ def _save_file(field_file: FieldFile, name: str, content: File, written: list[st
         written.append(field_file.name)
 
 
+SUFFIXES = {"JPEG": "jpg", "TIFF": "tif", "GEOTIFF": "tif", "DICOM": "dcm", "NIFTI": "nii"}
+
+
 def _store(project: Project, checked: CheckedImage, user: AbstractBaseUser, written: list[str]) -> Image:
-    suffix = {"JPEG": "jpg", "TIFF": "tif"}.get(checked.format, checked.format.lower())
+    suffix = "zip" if is_series_file(checked.path) else SUFFIXES.get(checked.format, checked.format.lower())
     image = Image(
         project=project,
         original_name=checked.name,
@@ -99,9 +106,17 @@ def _store(project: Project, checked: CheckedImage, user: AbstractBaseUser, writ
         sha256=checked.sha256,
         uploaded_by=user,
     )
+    info = checked.source_info
+    if info is not None:
+        image.kind, image.slice_count, image.band_count = info.kind, info.slices, info.bands
+        image.sample_type, image.display, image.presets = info.sample_type, info.display, info.presets
+        image.meta, image.private_meta = info.meta, info.private_meta
     with checked.path.open("rb") as handle:
         _save_file(image.file, f"{checked.sha256}.{suffix}", File(handle), written)
-    thumb = large.store(checked) or make_thumbnail(checked.path, settings.THUMBNAIL_SIZE)
+    if checked.source is not None:
+        thumb = source_thumbnail(checked.source, settings.THUMBNAIL_SIZE)
+    else:
+        thumb = large.store(checked) or make_thumbnail(checked.path, settings.THUMBNAIL_SIZE)
     _save_file(image.thumbnail, f"{checked.sha256}.jpg", ContentFile(thumb), written)
     image.save()
     return image
@@ -133,7 +148,8 @@ def images_upload(*, project: Project, files: list[UploadedFile], uploaded_by: A
         raise InvalidInput("No files were sent (use the multipart field 'files').", code="no_files")
     _check_received_size(files)
     with tempfile.TemporaryDirectory(prefix="edgeflow-upload-", dir=settings.FILE_UPLOAD_TEMP_DIR) as directory:
-        checked = _check_all(_read_uploads(files, Path(directory)))
+        staged = prepare_stacks(_read_uploads(files, Path(directory)), Path(directory))  # series, gzip NIfTI
+        checked = _check_all(staged)
         if not checked:
             raise InvalidInput("The upload contains no image files.", code="no_images")
         written: list[str] = []
@@ -151,6 +167,23 @@ def image_delete(*, image: Image) -> None:
     image.delete()
     transaction.on_commit(lambda: [f.delete(save=False) for f in storage_files])
     transaction.on_commit(lambda: tiles.delete_pyramid_unless_used(image.sha256))
+    if image.is_source:
+        transaction.on_commit(lambda: discard_renderings(image))
+
+
+@transaction.atomic
+def image_set_display(*, image: Image, display: object, by: AbstractBaseUser | None = None) -> Image:
+    """Show ``image`` through the mapping ``display`` (checked); the browser and the model see the new rendering
+    from the next object on, and the old renderings go."""
+    if not image.is_source:
+        raise InvalidInput("This image is shown as stored: it has no display mapping.", code="not_a_source")
+    image = Image.objects.select_for_update().get(pk=image.pk)
+    image.display = checked_display(display, bands=image.band_count)
+    image.save(update_fields=["display"])
+    keep = display_digest(image.display)
+    transaction.on_commit(lambda: discard_renderings(image, keep_digest=keep))
+    broadcast.image_display_changed(image, by)
+    return image
 
 
 def image_mark_in_progress(*, image: Image, by: AbstractBaseUser | None = None) -> None:

@@ -9,6 +9,7 @@ urlpatterns = [
     path(
         "images/<int:image_id>/tiles/<int:level>/<int:col>_<int:row>.jpg", api.ImageTileApi.as_view(), name="image-tile"
     ),
+    path("images/<int:image_id>/display", api.ImageDisplayApi.as_view(), name="image-display"),
     path("images/<int:image_id>/thumbnail", api.ImageThumbnailApi.as_view(), name="image-thumbnail"),
     path("images/<int:image_id>/review", api.ImageReviewApi.as_view(), name="image-review"),
     path("projects/<int:project_id>/batches/", api.BatchListApi.as_view(), name="batch-list"),

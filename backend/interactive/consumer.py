@@ -199,8 +199,9 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
         seq = protocol.parse_seq(content, self.last_seq) if clicks else None
         if not await self.still_logged_in():
             return
-        try:  # the right to edit, and the project's labels and models, as they are now
-            self.ctx = await database_sync_to_async(load_context)(self.scope["user"], self.ctx.image_id)
+        slice_index = protocol.parse_slice(content, self.ctx.slices)
+        try:  # the right to edit, the project's labels and models, and the slice as shown, as they are now
+            self.ctx = await database_sync_to_async(load_context)(self.scope["user"], self.ctx.image_id, slice_index)
         except Refused as refused:
             raise ProtocolError(refused.code, refused.message) from refused
         if self.ctx.refusal is not None:
@@ -213,7 +214,9 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
         if self.obj is not None:  # a new object replaces the one under way, which the client gave up
             await inference_backend().forget(self.obj.session_id)
         self.obj = ObjectSession(label, model, options, clicks)
-        await self.send_json({"type": "started", "session": self.obj.session_id, "model": model, "label": label})
+        await self.send_json(
+            {"type": "started", "session": self.obj.session_id, "model": model, "label": label, "slice": self.ctx.slice}
+        )
         if seq is not None:
             await self.request(seq)
 

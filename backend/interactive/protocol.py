@@ -89,3 +89,13 @@ def parse_seq(message: dict, last_seq: int) -> int:
 
 def parse_label(message: dict) -> int:
     return _int(message, "label")
+
+
+def parse_slice(message: dict, slices: int) -> int:
+    """The slice a `start` message's object lies on (0 when not given)."""
+    if "slice" not in message:
+        return 0
+    index = _int(message, "slice")
+    if index >= slices:
+        raise ProtocolError("bad_slice", f"Slice {index} does not exist: the image has {slices} slice(s), from 0.")
+    return index

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from backend.images.api import image_file_url
 from backend.images.models import Batch, Image
 from backend.images.selectors import can_review_batch, edit_refusal, get_image_for, visible_images
 from backend.images.tiles import tiles_info
@@ -26,14 +27,32 @@ def _page_config(image: Image, neighbours: list[int], url_name: str) -> dict[str
             "width": image.width,
             "height": image.height,
             "name": image.original_name,
-            "url": reverse("image-file", args=[image.pk]),
+            "url": image_file_url(image),
             "status": image.status,
+            "source": _source_config(image),
             "tiles": tiles_info(image),  # a tiled image is shown from its pyramid, never its file
         },
         "labels": [{"id": label.pk, "name": label.name, "color": label.color} for label in image.project.labels.all()],
         "projectUrl": reverse("project-page", args=[image.project_id]),
         "prevUrl": url(neighbours[index - 1]) if index > 0 else None,
         "nextUrl": url(neighbours[index + 1]) if index + 1 < len(neighbours) else None,
+    }
+
+
+def _source_config(image: Image) -> dict[str, Any] | None:
+    """How a source (16-bit, DICOM…) is shown: its display mapping, presets, slices and bands (None for a photo).
+    Slice ``i`` is ``url`` + ``&slice=i``; ``displayUrl`` takes a new mapping (PUT)."""
+    if not image.is_source:
+        return None
+    return {
+        "kind": image.kind,
+        "slices": image.slice_count,
+        "bands": image.band_count,
+        "sampleType": image.sample_type,
+        "display": image.display,
+        "presets": image.presets,
+        "meta": image.meta,
+        "displayUrl": reverse("image-display", args=[image.pk]),
     }
 
 

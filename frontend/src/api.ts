@@ -6,6 +6,7 @@ import type { Shape } from "./polygon";
 export interface ServerObject {
   id: number;
   image: number;
+  slice?: number; // the slice of a stack it lies on (0 for a 2-D image)
   label: number;
   polygons: Shape;
   mask_rle?: { size: [number, number]; counts: string };
@@ -96,6 +97,7 @@ export async function request<T>(method: string, url: string, body?: unknown): P
 
 export interface ObjectCreate {
   label: number;
+  slice?: number;
   polygons: Shape;
   source: string;
   clicks: Click[];

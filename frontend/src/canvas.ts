@@ -181,6 +181,7 @@ export class Canvas {
 
   /** Load and show the image at `url`; false when it cannot be decoded. */
   async loadImage(url: string): Promise<boolean> {
+    this.imageUrl = url;
     const img = new Image();
     img.src = url;
     try {
@@ -190,6 +191,40 @@ export class Canvas {
     }
     this.setImage(img);
     return true;
+  }
+
+  private imageToken = 0;
+  imageUrl = "";
+
+  /**
+   * Show the picture at `url` in place of the current one (another slice, another display mapping) without
+   * touching the view; false when it cannot be decoded or a newer replacement was asked for meanwhile.
+   */
+  async replaceImage(url: string): Promise<boolean> {
+    const token = ++this.imageToken;
+    const img = new Image();
+    img.src = url;
+    try {
+      await img.decode();
+    } catch {
+      return false;
+    }
+    if (token !== this.imageToken) return false;
+    this.imageUrl = url;
+    if (!this.imageNode) this.setImage(img);
+    else if (this.imageNode instanceof Konva.Image) {
+      this.imageNode.image(img);
+      this.imageLayer.batchDraw();
+    }
+    return true;
+  }
+
+  /** The RGBA the image layer shows at the centre of image pixel (x, y) — what a test reads back. */
+  shownPixel(x: number, y: number): number[] {
+    const canvas = this.imageLayer.getCanvas();
+    const p = toScreen(this.view, { x: x + 0.5, y: y + 0.5 });
+    const ratio = canvas.getPixelRatio();
+    return Array.from(canvas.getContext()._context.getImageData(Math.floor(p.x * ratio), Math.floor(p.y * ratio), 1, 1).data);
   }
 
   setImage(img: HTMLImageElement): void {

@@ -28,6 +28,7 @@ export type Pending = "idle" | "computing" | "unsent";
 /** A finished session: a new object (`target` null) or the new shape of the re-opened object `target`. */
 export interface Finished {
   target: string | null;
+  slice: number; // the slice of a stack the object lies on
   label: number;
   polygons: Shape;
   clicks: Click[];
@@ -38,6 +39,7 @@ export interface Finished {
 /** What a session re-opens: a finished object with the clicks its shape was computed from. */
 export interface Reopened {
   localId: string;
+  slice?: number;
   label: number;
   clicks: Click[];
 }
@@ -54,6 +56,7 @@ export interface ClickingHost {
 
 interface Session {
   target: string | null; // the re-opened object's localId
+  slice: number; // the slice of a stack the object lies on (the model segments that slice as shown)
   label: number;
   clicks: Click[]; // never mutated: replaced by each change (undo entries hold the old lists)
   placed: Set<string>; // each distinct click placed in this session: its clicks_used
@@ -75,6 +78,7 @@ export class Clicking {
   private readonly pressedAt = new Map<number, number>();
   private options: MaskOptions | null = null; // the server's `ready.options`, as the annotator changes them
   private label = 0;
+  private slice = 0;
 
   constructor(
     private readonly host: ClickingHost,
@@ -118,6 +122,28 @@ export class Clicking {
     return this.options;
   }
 
+  /** The slice the next object lies on (the one under way keeps its own). */
+  setSlice(slice: number): void {
+    this.slice = slice;
+  }
+
+  /** The slice of the object under way (null: none). */
+  get sessionSlice(): number | null {
+    return this.session?.slice ?? null;
+  }
+
+  /**
+   * The image is shown differently now (another window, stretch or bands): the object under way is computed
+   * again from its clicks on the new rendering — what the annotator sees is what the model segments.
+   */
+  renderingChanged(): void {
+    const session = this.session;
+    if (!session || !session.clicks.length || !session.started) return;
+    session.started = false;
+    this.sendStart(session, this.stamp(session, true));
+    this.report(session);
+  }
+
   /** The label of the next object, and of the one under way. */
   setLabel(label: number): void {
     this.label = label;
@@ -126,7 +152,7 @@ export class Clicking {
 
   add(x: number, y: number, positive: boolean): void {
     const click = { x, y, positive };
-    const session = this.session ?? this.begin(null, this.label, []);
+    const session = this.session ?? this.begin(null, this.label, [], this.slice);
     session.placed.add(keyOf(click));
     this.change(session, [...session.clicks, click]);
   }
@@ -145,7 +171,7 @@ export class Clicking {
   /** Add clicks to a finished object: its stored clicks start the session (their mask is recomputed). */
   reopen(obj: Reopened): boolean {
     if (this.session) return false;
-    const session = this.begin(obj.localId, obj.label, obj.clicks.slice());
+    const session = this.begin(obj.localId, obj.label, obj.clicks.slice(), obj.slice ?? 0);
     this.setList(session, session.clicks);
     return true;
   }
@@ -219,6 +245,7 @@ export class Clicking {
     }
     const result: Finished = {
       target: session.target,
+      slice: session.slice,
       label: session.label,
       polygons: cloneShape(polygons),
       clicks: session.clicks.slice(),
@@ -237,9 +264,10 @@ export class Clicking {
     return true;
   }
 
-  private begin(target: string | null, label: number, clicks: Click[]): Session {
+  private begin(target: string | null, label: number, clicks: Click[], slice: number): Session {
     const session: Session = {
       target,
+      slice,
       label,
       clicks,
       placed: new Set(),
@@ -294,7 +322,8 @@ export class Clicking {
 
   private sendStart(session: Session, seq: number): void {
     session.optionsWaiting = false; // `start` carries the newest options
-    session.started = this.host.send({ type: "start", label: session.label, ...this.options, clicks: session.clicks, seq });
+    const slice = session.slice ? { slice: session.slice } : {}; // slice 0 is the default (and all a 2-D image has)
+    session.started = this.host.send({ type: "start", label: session.label, ...slice, ...this.options, clicks: session.clicks, seq });
     session.delivered = session.started;
   }
 

@@ -67,6 +67,13 @@ export interface ImageChangedMessage {
   image: { id: number; status: string; batch: number | null };
   by: Person | null;
 }
+/** The image is shown through another display mapping (window/level, stretch, bands): reload its rendering. */
+export interface DisplayChangedMessage {
+  type: "display_changed";
+  image: number;
+  display: Record<string, unknown>;
+  by: Person | null;
+}
 export interface CommentAddedMessage {
   type: "comment_added";
   comment: ReviewComment;
@@ -79,6 +86,7 @@ export type CollabMessage =
   | LeaseLostMessage
   | ObjectChangedMessage
   | ImageChangedMessage
+  | DisplayChangedMessage
   | CommentAddedMessage;
 
 export type CollabClientMessage = { type: "lease"; object: number } | { type: "release"; object: number } | { type: "heartbeat" };
@@ -159,6 +167,10 @@ export const COLLAB: Record<CollabMessage["type"], (m: Fields) => CollabMessage 
     const batch = isId(m.image.batch) ? m.image.batch : null;
     return { type: "image_changed", image: { id: m.image.id, status: m.image.status, batch }, by: parsePerson(m.by) };
   },
+  display_changed: (m) =>
+    isId(m.image) && isObject(m.display) && typeof m.display.mode === "string"
+      ? { type: "display_changed", image: m.image, display: m.display, by: parsePerson(m.by) }
+      : null,
   comment_added: (m) => {
     if (!isObject(m.comment) || !isId(m.comment.id)) return null;
     const c = m.comment;

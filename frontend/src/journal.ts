@@ -15,6 +15,7 @@ export interface PendingEdit {
   serverId: number | null;
   baseVersion: number | null;
   label: number;
+  slice?: number; // absent in records journaled before objects lay on slices (slice 0)
   polygons: Shape;
   clicks?: Click[]; // absent in records journaled before objects kept their clicks
   clicksChanged?: boolean;
@@ -38,6 +39,7 @@ export function pendingOf(obj: LocalObject, imageId: number): PendingEdit {
     serverId: obj.serverId,
     baseVersion: obj.version,
     label: obj.label,
+    slice: obj.slice,
     polygons: obj.polygons,
     clicks: obj.clicks,
     clicksChanged: obj.clicksChanged,
@@ -59,6 +61,7 @@ export function replay(server: ServerObject[], pending: PendingEdit[]): LocalObj
   for (const edit of pending) {
     const restored: Partial<LocalObject> = {
       label: edit.label,
+      slice: edit.slice ?? 0,
       polygons: edit.polygons,
       deleted: edit.deleted,
       clicksUsed: edit.clicksUsed,

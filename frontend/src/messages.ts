@@ -23,7 +23,7 @@ export interface MaskOptions {
 
 // ---------------------------------------------------------------- client → server
 export type ClientMessage =
-  | ({ type: "start"; label: number; model?: string; clicks?: Click[]; seq?: number } & Partial<MaskOptions>)
+  | ({ type: "start"; label: number; slice?: number; model?: string; clicks?: Click[]; seq?: number } & Partial<MaskOptions>)
   | { type: "clicks"; seq: number; clicks: Click[] }
   | ({ type: "options"; seq: number } & Partial<MaskOptions>)
   | { type: "cancel" }

@@ -9,6 +9,7 @@ export interface LocalObject {
   serverId: number | null; // null until created on the server
   version: number | null; // the server version the local state is based on
   number: number | null; // the server's per-image number (null until created: shown as "new")
+  slice: number; // the slice of a stack it lies on (0 for a 2-D image)
   label: number;
   polygons: Shape;
   clicks: Click[]; // the clicks the shape was computed from ([] for a drawn or imported object)
@@ -31,6 +32,7 @@ export function fromServer(o: ServerObject): LocalObject {
     serverId: o.id,
     version: o.version,
     number: o.number ?? null,
+    slice: o.slice ?? 0,
     label: o.label,
     polygons: o.polygons,
     clicks: Array.isArray(o.clicks) ? o.clicks : [],
@@ -53,13 +55,14 @@ export function takeServerFields(obj: LocalObject, saved: ServerObject): void {
   obj.authorName = saved.author_name ?? obj.authorName;
 }
 
-export function newObject(label: number, polygons: Shape, clicksUsed: number, secondsSpent: number, clicks: Click[] = []): LocalObject {
+export function newObject(label: number, polygons: Shape, clicksUsed: number, secondsSpent: number, clicks: Click[] = [], slice = 0): LocalObject {
   const id = globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
   return {
     localId: `n${id}`,
     serverId: null,
     version: null,
     number: null,
+    slice,
     label,
     polygons,
     clicks,

@@ -64,6 +64,7 @@ export function buildLayout(root: HTMLElement, o: LayoutOptions): void {
         "aside",
         { class: "ws-side" },
         h("p", { id: "ws-read-only", class: "ws-read-only", role: "status", hidden: true }, "Read-only: you may not edit this image now (its batch was submitted, or the image accepted). Changes by others still appear here live."),
+        h("div", { id: "ws-source", class: "ws-source" }), // a stack's slices and a source's display (sources only)
         h("p", { id: "ws-rejected", class: "ws-rejected", role: "status", hidden: true }, "The reviewer rejected this image: see the comments below (pinned on the image), fix it and submit the batch again."),
         h("h3", {}, "Labels"),
         h("div", { id: "ws-labels" }),
@@ -80,6 +81,7 @@ export function buildLayout(root: HTMLElement, o: LayoutOptions): void {
       { class: "ws-status" },
       h("span", { id: "ws-connection", "data-state": "connecting" }, "Connecting…"),
       h("span", { id: "ws-pending", "data-state": "idle", role: "status" }),
+      h("span", { id: "ws-shown", role: "status" }, ""), // what is shown: the slice and the display mapping of a source
       h("span", { id: "ws-latency" }, ""),
       h("span", { id: "ws-save", "data-state": "saved" }, "All changes saved"),
     ),

@@ -6,12 +6,14 @@
  * an image) the objects and comments are shown without any decision or comment control. The image's socket is
  * opened read-only (`ready.can_edit` false for reviewers; only heartbeats are sent on it, to stay among the
  * image's viewers) to show live who else is on the image, who is editing which object, saved object changes,
- * status changes and new comments; every (re)connection catches up from the REST API.
+ * status changes and new comments; every (re)connection catches up from the REST API. A stack is seen slice by
+ * slice (slider, `,` / `.`: that slice's objects), a source through its display mapping as the annotator set it.
  */
 
 import { ApiError, type ReviewComment, request, type ServerObject } from "./api";
 import { Canvas, type DrawnObject } from "./canvas";
 import type { CollabMessage, CollabReady } from "./collabMessages";
+import { type DisplayMapping, describeDisplay, type SourceInfo, sliceUrl } from "./displayMapping";
 import { byId, h } from "./dom";
 import { LeaseBook } from "./leases";
 import type { Click } from "./messages";
@@ -27,12 +29,23 @@ import {
   type ReviewMode,
   reviewControls,
 } from "./reviewDecisions";
+import { SlicePanel } from "./slicePanel";
+import { clampSlice, onSlice } from "./slices";
 import { AnnotateSocket, socketUrl } from "./socket";
 import type { Point } from "./view";
 
 export interface ReviewConfig {
   mode?: ReviewMode;
-  image: { id: number; width: number; height: number; name: string; url: string; status?: string; tiles?: TilesInfo | null };
+  image: {
+    id: number;
+    width: number;
+    height: number;
+    name: string;
+    url: string;
+    status?: string;
+    source?: SourceInfo | null;
+    tiles?: TilesInfo | null;
+  };
   batch: { id: number; name: string; status: string } | null;
   labels: Label[];
   projectUrl: string;
@@ -60,6 +73,9 @@ export class ReviewPage {
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private readonly leases = new LeaseBook();
   private readonly known = new Map<number, number>(); // object id → highest version seen
+  private slice = 0;
+  private imageUrl: string;
+  private slicePanel: SlicePanel | null = null;
 
   constructor(
     private readonly root: HTMLElement,
@@ -68,6 +84,7 @@ export class ReviewPage {
     this.mode = modeOf(config.mode);
     this.status = config.image.status ?? "";
     this.batch = config.batch ? { ...config.batch } : null;
+    this.imageUrl = config.image.url;
     this.buildLayout();
     this.canvas = new Canvas(byId<HTMLDivElement>("rv-stage"), config.image.width, config.image.height, {
       imageClick: (pixel) => this.placePin(pixel, null),
@@ -94,6 +111,7 @@ export class ReviewPage {
       this.controls().decisions ? this.refreshBatch() : Promise.resolve(),
     ]);
     this.canvas.fitToScreen();
+    if (this.config.image.source) this.showDisplay(this.config.image.source.display);
     this.render();
     this.bindKeys();
     this.goLive();
@@ -147,10 +165,39 @@ export class ReviewPage {
     else if (msg.type === "image_changed" && msg.image.id === this.config.image.id) {
       this.status = msg.image.status;
       if (this.controls().decisions) void this.refreshBatch().then(() => this.render());
+    } else if (msg.type === "display_changed" && msg.image === this.config.image.id) {
+      return void this.displayChanged();
     } else if (msg.type === "comment_added" && !this.comments.some((c) => c.id === msg.comment.id)) {
       this.comments = [...this.comments, { object_number: null, ...msg.comment } as Comment];
     } else return;
     this.render();
+  }
+
+  /** The annotator showed the image differently: its new rendering (same slice, same view). */
+  private async displayChanged(): Promise<void> {
+    try {
+      const image = await request<{ file_url: string; display: DisplayMapping }>("GET", `/api/images/${this.config.image.id}/`);
+      this.imageUrl = image.file_url;
+      this.showDisplay(image.display);
+      await this.canvas.replaceImage(sliceUrl(this.imageUrl, this.slice));
+    } catch {
+      // unreachable now: the old rendering stays
+    }
+  }
+
+  private showDisplay(display: DisplayMapping): void {
+    const source = this.config.image.source;
+    if (source) byId("rv-display").textContent = `Shown: ${describeDisplay(display, source.presets, source.bands)}`;
+  }
+
+  /** Slice `index` of a stack: its rendering and its objects. */
+  private goToSlice(index: number): void {
+    const count = this.config.image.source?.slices ?? 1;
+    const target = clampSlice(index, count);
+    if (count <= 1 || target === this.slice) return this.render(); // the slider back on the slice shown
+    this.slice = target;
+    this.render();
+    void this.canvas.replaceImage(sliceUrl(this.imageUrl, target));
   }
 
   toScreen(x: number, y: number): Point {
@@ -160,7 +207,8 @@ export class ReviewPage {
   state() {
     const { mode, status, batch, pin } = this;
     const live = { connected: this.socket?.open ?? false, connections: this.socket?.opens ?? 0, leases: this.leases.all };
-    return { mode, status, batch, pin, objects: this.objects.length, comments: this.comments.length, busy: this.busy, live };
+    const slice = this.slice;
+    return { mode, status, batch, pin, objects: this.objects.length, comments: this.comments.length, busy: this.busy, live, slice, imageUrl: this.canvas.imageUrl };
   }
 
   private controls(): ReviewControls {
@@ -228,6 +276,13 @@ export class ReviewPage {
       );
     }
     side.append(h("p", { id: "rv-message", class: "ws-hint", role: "status" }, ""));
+    const source = config.image.source;
+    if (source) {
+      const top = h("div", { class: "ws-source" });
+      side.prepend(top);
+      if (source.slices > 1) this.slicePanel = new SlicePanel(top, source.slices, (index) => this.goToSlice(index), { previous: ",", next: "." });
+      top.append(h("p", { id: "rv-display", class: "ws-hint" }));
+    }
     this.root.append(toolbar, h("div", { class: "ws-body" }, h("div", { id: "rv-stage", class: "rv-stage" }), side));
   }
 
@@ -239,6 +294,7 @@ export class ReviewPage {
       else if (key === "r" && this.controls().decisions) void this.decideImage("reject");
       else if (key === "s" && this.config.prevUrl) location.href = this.config.prevUrl;
       else if (key === "f" && this.config.nextUrl) location.href = this.config.nextUrl;
+      else if (key === "," || key === ".") this.goToSlice(this.slice + (key === "," ? -1 : 1));
     });
   }
 
@@ -248,7 +304,9 @@ export class ReviewPage {
 
   // ------------------------------------------------------------------ rendering
   private render(): void {
-    const drawn: DrawnObject[] = this.objects.map((o) => ({
+    const objects = onSlice(this.objects, this.slice); // a stack: this slice's objects
+    this.slicePanel?.show(this.slice, this.objects.length - objects.length);
+    const drawn: DrawnObject[] = objects.map((o) => ({
       id: String(o.id),
       polygons: o.polygons,
       color: this.label(o.label).color,
@@ -287,8 +345,9 @@ export class ReviewPage {
   }
 
   private renderLists(): void {
+    const objects = onSlice(this.objects, this.slice);
     byId("rv-objects").replaceChildren(
-      ...this.objects.map((o) =>
+      ...objects.map((o) =>
         h(
           "li",
           { "data-object": o.id, "data-number": o.number, "data-leased-by": this.leases.holder(o.id)?.name },
@@ -297,7 +356,7 @@ export class ReviewPage {
         ),
       ),
     );
-    if (!this.objects.length) byId("rv-objects").append(h("li", {}, "No objects."));
+    if (!objects.length) byId("rv-objects").append(h("li", {}, "No objects."));
     byId("rv-comments").replaceChildren(
       ...this.comments.map((c) =>
         h("li", { "data-comment": c.id }, h("strong", {}, c.author_name ?? "—"), c.object_number !== null ? ` (object #${c.object_number})` : "", `: ${c.text}`),

@@ -174,6 +174,7 @@ export class Saver {
       // lost, this one returns that object instead of making a second.
       const saved = await this.api.create({
         label: obj.label,
+        ...(obj.slice ? { slice: obj.slice } : {}),
         polygons: obj.polygons,
         source: obj.clicksUsed > 0 ? "interactive" : "manual",
         clicks: obj.clicks,

@@ -39,6 +39,20 @@ const SAVE_BLOCKED: Record<string, string> = {
 
 /** Finish the object under way and save everything: null when done, else why the image cannot be left now. */
 export async function settle(s: Settling): Promise<string | null> {
+  const unfinished = await finishUnderWay(s);
+  if (unfinished) return unfinished;
+  const blocked = () => s.saver.state() in SAVE_BLOCKED;
+  if (!(await waitFor(() => s.saver.unsaved === 0 && s.saver.state() === "saved", blocked, WAIT_SAVE_MS))) {
+    return SAVE_BLOCKED[s.saver.state()] ?? "Still saving: try again in a moment.";
+  }
+  return null;
+}
+
+/**
+ * Finish the object under way (as soon as its newest mask is in; one without clicks is dropped): null when there
+ * is none left, else why not — leaving the image, or going to another slice of a stack, waits for this.
+ */
+export async function finishUnderWay(s: Omit<Settling, "saver">): Promise<string | null> {
   if (s.clicking.active && s.clicking.clicks.length === 0) s.drop();
   if (s.clicking.active) {
     const result = s.clicking.finish();
@@ -51,10 +65,6 @@ export async function settle(s: Settling): Promise<string | null> {
           : "The object under way is still being computed.";
       }
     }
-  }
-  const blocked = () => s.saver.state() in SAVE_BLOCKED;
-  if (!(await waitFor(() => s.saver.unsaved === 0 && s.saver.state() === "saved", blocked, WAIT_SAVE_MS))) {
-    return SAVE_BLOCKED[s.saver.state()] ?? "Still saving: try again in a moment.";
   }
   return null;
 }

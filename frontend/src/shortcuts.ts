@@ -13,6 +13,8 @@ export type Action =
   | "zoomIn"
   | "zoomOut"
   | "toggleMask"
+  | "previousSlice"
+  | "nextSlice"
   | "help";
 
 export const ACTION_NAMES: Record<Action, string> = {
@@ -28,6 +30,8 @@ export const ACTION_NAMES: Record<Action, string> = {
   zoomIn: "Zoom in",
   zoomOut: "Zoom out",
   toggleMask: "Show / hide the mask overlay",
+  previousSlice: "Previous slice of a stack (finishes the object under way)",
+  nextSlice: "Next slice of a stack (finishes the object under way)",
   help: "Show this help",
 };
 
@@ -46,6 +50,8 @@ export const DEFAULT_BINDINGS: Bindings = {
   zoomIn: "=",
   zoomOut: "-",
   toggleMask: "m",
+  previousSlice: ",",
+  nextSlice: ".",
   help: "?",
 };
 

@@ -7,7 +7,7 @@
  */
 
 import type { ServerObject } from "./api";
-import type { CollabReady, CommentAddedMessage, ImageChangedMessage, Person } from "./collabMessages";
+import type { CollabReady, CommentAddedMessage, DisplayChangedMessage, ImageChangedMessage, Person } from "./collabMessages";
 import { byId } from "./dom";
 import { LeaseBook, lockText } from "./leases";
 import type { Holder } from "./leaseTags";
@@ -31,6 +31,7 @@ export interface TeamworkHost {
   leaseLost(obj: LocalObject, reason: "broken" | "expired", by: Person | null): void;
   imageChanged(msg: ImageChangedMessage): void;
   commentAdded(msg: CommentAddedMessage): void;
+  displayChanged?(msg: DisplayChangedMessage): void;
 }
 
 export class Teamwork {
@@ -95,6 +96,9 @@ export class Teamwork {
         return true;
       case "comment_added":
         this.host.commentAdded(msg);
+        return true;
+      case "display_changed":
+        this.host.displayChanged?.(msg);
         return true;
       default:
         return false;

@@ -4,7 +4,10 @@
  * polygon edits (objectEdits.ts); one undo History over both; autosave through the REST API with an IndexedDB
  * journal (saver.ts, journal.ts); the toolbar (controls.ts), the keyboard (keys.ts), the truthful status bar
  * (statusbar.ts), leaving the image settled (settle.ts) and submitting the batch (submit.ts); teamwork
- * (teamwork.ts): presence, a lease on the object being edited, other people's changes merged in live.
+ * (teamwork.ts): presence, a lease on the object being edited, other people's changes merged in live. A source
+ * image (16-bit, DICOM…) has the Display panel (displayPanel.ts: presets, window/level, stretch, bands, invert;
+ * the newest mapping PUT after a pause, displaySync.ts) and, for a stack, the slice control (slicePanel.ts: slider,
+ * `,` / `.`): only the current slice's objects are drawn and listed, new ones lie on it.
  */
 
 import { ApiError, objectApi, type ReviewComment, request, type ServerObject } from "./api";
@@ -18,7 +21,12 @@ import { History } from "./history";
 import { IndexedDbJournal, type Journal, MemoryJournal, replay } from "./journal";
 import { Keys } from "./keys";
 import { maskPixels } from "./maskpixels";
-import type { CommentAddedMessage, ImageChangedMessage } from "./collabMessages";
+import type { CommentAddedMessage, DisplayChangedMessage, ImageChangedMessage } from "./collabMessages";
+import { type DisplayMapping, describeDisplay, displayKey, type SourceInfo, sliceUrl } from "./displayMapping";
+import { DisplayPanel } from "./displayPanel";
+import { LatestSender } from "./displaySync";
+import { SlicePanel } from "./slicePanel";
+import { clampSlice, onSlice, sliceFromHash, sliceHash, sliceText } from "./slices";
 import type { MaskMessage, MaskOptions, ReadyMessage } from "./messages";
 import { ObjectEdits, type ObjectEntry } from "./objectEdits";
 import { renderComments, renderObjects, numberText } from "./objectList";
@@ -26,8 +34,8 @@ import { type LocalObject, newObject } from "./objects";
 import { buildLayout, renderConflict, renderLabels } from "./panels";
 import { hexToRgb } from "./rle";
 import { type Conflict, Saver } from "./saver";
-import { settle } from "./settle";
-import type { Action } from "./shortcuts";
+import { finishUnderWay, settle } from "./settle";
+import { type Action, DEFAULT_BINDINGS } from "./shortcuts";
 import type { AnnotateSocket } from "./socket";
 import { renderSave } from "./statusbar";
 import { SubmitDialog, submittable } from "./submit";
@@ -35,6 +43,12 @@ import { Teamwork } from "./teamwork";
 
 /** What undo/redo goes through: changes of the click list and edits of objects, in the order they were made. */
 type Entry = ClicksEntry | ObjectEntry;
+
+/** What the image API answers about a source after a display change (ImageOutput). */
+interface ShownImage {
+  file_url: string;
+  display: DisplayMapping;
+}
 
 export class Workspace {
   readonly canvas: Canvas;
@@ -60,6 +74,16 @@ export class Workspace {
   private leaving = false; // settled (or the journal holds the edits): no warning for this navigation
   private going = false;
   private me: string;
+  // A source (16-bit, DICOM…): how it is shown, where slice 0's rendering is, the slice shown now.
+  private readonly source: SourceInfo | null;
+  private display: DisplayMapping | null = null;
+  private imageUrl: string;
+  slice = 0;
+  private wantedSlice = 0;
+  private sliceSwitching = false;
+  private readonly displayPanel: DisplayPanel | null = null;
+  private readonly slicePanel: SlicePanel | null = null;
+  private readonly displaySender: LatestSender<DisplayMapping, ShownImage> | null = null;
   readonly metrics = { clickToPaintMs: [] as number[], serverMs: [] as number[] };
 
   constructor(
@@ -71,6 +95,23 @@ export class Workspace {
     this.me = config.user?.username ?? "you";
     const batch = submittable(config.batch) ? config.batch : null;
     buildLayout(root, { title: config.image.name, backUrl: config.projectUrl, prevUrl: config.prevUrl, nextUrl: config.nextUrl, submittable: !!batch });
+    this.source = config.image.source ?? null;
+    this.imageUrl = config.image.url;
+    if (this.source) {
+      const source = this.source;
+      this.display = { ...source.display };
+      if (source.slices > 1) {
+        const keys = { previous: DEFAULT_BINDINGS.previousSlice, next: DEFAULT_BINDINGS.nextSlice };
+        this.slicePanel = new SlicePanel(byId("ws-source"), source.slices, (index) => void this.goToSlice(index), keys);
+        this.slice = this.wantedSlice = sliceFromHash(location.hash, source.slices);
+        window.addEventListener("hashchange", () => void this.goToSlice(sliceFromHash(location.hash, source.slices)));
+      }
+      this.displayPanel = new DisplayPanel(byId("ws-source"), source, (display) => this.displayChosen(display));
+      this.displaySender = new LatestSender((display) => request<ShownImage>("PUT", source.displayUrl, { display }), {
+        done: (image) => this.displayApplied(image, null),
+        failed: (exc) => this.displayRefused(exc),
+      });
+    }
     this.canvas = new Canvas(byId<HTMLDivElement>("ws-stage"), config.image.width, config.image.height, {
       imageClick: (pixel, positive) => this.click(pixel.x, pixel.y, positive),
       objectClick: (id, force, pixel, positive) => {
@@ -111,6 +152,7 @@ export class Workspace {
       leaseLost: (obj, reason, by) => this.saver.leaseLost(obj, reason, by),
       imageChanged: (msg) => this.imageChanged(msg),
       commentAdded: (msg) => this.commentAdded(msg),
+      displayChanged: (msg) => void this.displayChanged(msg),
     });
     this.journal = "indexedDB" in globalThis ? new IndexedDbJournal() : new MemoryJournal();
     this.saver = new Saver(config.image.id, objectApi(config.image.id), this.journal, {
@@ -150,6 +192,7 @@ export class Workspace {
       this.history,
     );
     this.clicking.setLabel(this.label);
+    this.clicking.setSlice(this.slice);
     const run = this.actions();
     this.keys = new Keys({
       actions: run,
@@ -188,8 +231,9 @@ export class Workspace {
 
   async start(): Promise<void> {
     this.link.show();
-    const { tiles, url } = this.config.image;
-    if (!(await (tiles ? this.canvas.loadTiles(tiles) : this.canvas.loadImage(url)))) {
+    this.showShown();
+    const tiles = this.config.image.tiles; // a gigapixel image: its pyramid, tile by tile, never its file
+    if (!(await (tiles ? this.canvas.loadTiles(tiles) : this.canvas.loadImage(sliceUrl(this.imageUrl, this.slice))))) {
       this.flash("The image could not be loaded; reload the page to try again.");
     }
     const imageId = this.config.image.id;
@@ -240,6 +284,10 @@ export class Workspace {
       highlighted: this.canvas.objects.highlightedId,
       team: this.team.state(),
       imageStatus: this.imageStatus,
+      slice: this.slice,
+      display: this.display,
+      imageUrl: this.canvas.imageUrl,
+      displaySending: this.displaySender?.busy ?? false,
     };
   }
 
@@ -264,6 +312,8 @@ export class Workspace {
       fit: () => this.canvas.fitToScreen(),
       zoomIn: () => this.canvas.zoom(1.25),
       zoomOut: () => this.canvas.zoom(0.8),
+      previousSlice: () => void this.goToSlice(this.wantedSlice - 1),
+      nextSlice: () => void this.goToSlice(this.wantedSlice + 1),
       toggleMask: () => {
         this.maskVisible = !this.maskVisible;
         this.canvas.setMaskVisible(this.maskVisible);
@@ -297,7 +347,7 @@ export class Workspace {
   private finished(result: Finished): void {
     const target = result.target ? this.edits.objects.find((o) => o.localId === result.target && !o.deleted) : undefined;
     if (target) this.edits.reshape(target, result);
-    else this.edits.add(newObject(result.label, result.polygons, result.placed, result.seconds, result.clicks));
+    else this.edits.add(newObject(result.label, result.polygons, result.placed, result.seconds, result.clicks, result.slice));
   }
 
   undo(): void {
@@ -305,6 +355,7 @@ export class Workspace {
     if (entry?.kind === "object" && this.team.blocked(entry.obj)) return void this.history.redo(); // put back
     if (entry?.kind === "clicks") this.clicking.restore(entry.before);
     else if (entry) this.edits.apply(entry.obj, entry.before);
+    this.showSliceOf(entry);
   }
 
   redo(): void {
@@ -312,6 +363,12 @@ export class Workspace {
     if (entry?.kind === "object" && this.team.blocked(entry.obj)) return void this.history.undo(); // put back
     if (entry?.kind === "clicks") this.clicking.restore(entry.after);
     else if (entry) this.edits.apply(entry.obj, entry.after);
+    this.showSliceOf(entry);
+  }
+
+  /** An undone or redone edit of an object on another slice: that slice is shown (the change is seen). */
+  private showSliceOf(entry: Entry | undefined): void {
+    if (entry?.kind === "object" && entry.obj.slice !== this.slice && !this.clicking.active) void this.goToSlice(entry.obj.slice);
   }
 
   /** Escape: drop the object under way (a re-opened object keeps its shape), or else the selection; close dialogs. */
@@ -368,6 +425,7 @@ export class Workspace {
     this.clicking.opened(options);
     this.team.ready(ready.team);
     byId("ws-read-only").hidden = ready.team.can_edit;
+    this.displayPanel?.setEnabled(ready.team.can_edit);
   }
 
   /** A review decision (or another status change) made elsewhere. */
@@ -426,8 +484,10 @@ export class Workspace {
   }
 
   private redraw(): void {
-    const objects = this.edits.objects;
+    const all = this.edits.objects;
+    const objects = onSlice(all, this.slice); // a stack: the current slice's objects only
     this.canvas.drawObjects(objects.filter((o) => !o.deleted).map((o) => this.drawn(o)), this.maskOpacity);
+    this.slicePanel?.show(this.slice, all.filter((o) => !o.deleted).length - objects.filter((o) => !o.deleted).length);
     renderObjects(
       objects,
       this.config.labels,
@@ -447,7 +507,7 @@ export class Workspace {
       },
       (obj) => this.team.holderOf(obj),
     );
-    renderComments(this.comments, objects, (obj) => this.select(obj.localId));
+    renderComments(this.comments, all, (obj) => void this.selectAnywhere(obj));
     this.team.sync(); // hold the lease on what is being edited now, and no other
   }
 
@@ -464,6 +524,92 @@ export class Workspace {
     }
     this.team.forget(obj);
     this.select(obj.localId);
+  }
+
+  // ------------------------------------------------------------------ slices and display (sources)
+  /** Go to slice `index` of a stack: the object under way is finished first (as leaving the image does). */
+  private async goToSlice(index: number): Promise<void> {
+    const count = this.source?.slices ?? 1;
+    if (count <= 1) return;
+    this.wantedSlice = clampSlice(index, count);
+    if (this.sliceSwitching) return; // the newest wanted slice is taken once the object under way is finished
+    if (this.clicking.active && this.clicking.sessionSlice !== this.wantedSlice) {
+      this.sliceSwitching = true;
+      const why = await finishUnderWay({ clicking: this.clicking, drop: () => this.clicking.cancel() && this.redraw() });
+      this.sliceSwitching = false;
+      if (why) {
+        this.wantedSlice = this.slice;
+        this.redraw(); // the slider back where it was
+        return this.flash(`Still on ${sliceText(this.slice, count)}: ${why}`);
+      }
+    }
+    const target = this.wantedSlice;
+    if (target === this.slice) return this.redraw();
+    this.slice = target;
+    this.clicking.setSlice(target);
+    if (this.edits.selectedObject && this.edits.selectedObject.slice !== target) this.setSelected(null);
+    history.replaceState(null, "", sliceHash(target));
+    this.redraw();
+    this.showShown();
+    await this.showRendering();
+  }
+
+  /** An object of another slice (a comment names it): its slice is shown, then it is selected. */
+  private async selectAnywhere(obj: LocalObject): Promise<void> {
+    if (obj.slice !== this.slice) await this.goToSlice(obj.slice);
+    if (obj.slice === this.slice) this.select(obj.localId);
+  }
+
+  /** The current slice as shown now (a new slice, or a new display mapping). */
+  private async showRendering(): Promise<void> {
+    const url = sliceUrl(this.imageUrl, this.slice);
+    if (!(await this.canvas.replaceImage(url)) && this.canvas.imageUrl !== url && sliceUrl(this.imageUrl, this.slice) === url) {
+      this.flash("The image could not be loaded; reload the page to try again.");
+    }
+  }
+
+  private displayChosen(display: DisplayMapping): void {
+    this.displaySender?.push(display);
+    this.showShown(display, "applying…");
+  }
+
+  /** A mapping is in force (ours, answered by the PUT; or someone else's): its rendering is shown. */
+  private displayApplied(image: ShownImage, by: string | null): void {
+    this.display = image.display;
+    this.imageUrl = image.file_url;
+    this.displayPanel?.error(null);
+    if (by !== null) this.displayPanel?.show(image.display);
+    this.showShown();
+    this.clicking.renderingChanged(); // the object under way is segmented on what is shown now
+    void this.showRendering();
+    if (by !== null && this.source) this.flash(`${by} changed the display: ${describeDisplay(image.display, this.source.presets, this.source.bands)}.`);
+  }
+
+  private displayRefused(exc: unknown): void {
+    const why = exc instanceof ApiError ? exc.detail : "the server cannot be reached";
+    this.displayPanel?.error(`Not applied: ${why}. The image is still shown as before; change a value to try again.`);
+    this.showShown();
+  }
+
+  /** `display_changed`: someone else (or our own change, echoed: ignored) shows the image differently now. */
+  private async displayChanged(msg: DisplayChangedMessage): Promise<void> {
+    if (msg.image !== this.config.image.id || !this.source) return;
+    const key = displayKey(msg.display as unknown as DisplayMapping);
+    if (key === displayKey(this.display) || this.displaySender?.pending.some((d) => displayKey(d) === key)) return;
+    try {
+      const image = await request<ShownImage>("GET", `/api/images/${this.config.image.id}/`);
+      this.displayApplied(image, msg.by?.name ?? "Someone");
+    } catch {
+      this.flash("The display was changed by someone else: reload the page to see it.");
+    }
+  }
+
+  /** The status line: the slice and the display mapping shown (sources only). */
+  private showShown(display: DisplayMapping | null = this.display, note = ""): void {
+    const source = this.source;
+    if (!source || !display) return;
+    const parts = [source.slices > 1 ? sliceText(this.slice, source.slices) : "", describeDisplay(display, source.presets, source.bands), note];
+    byId("ws-shown").textContent = parts.filter(Boolean).join(" · ");
   }
 
   private setOpacity(value: number): void {

@@ -50,6 +50,21 @@ def leased(w: World) -> None:
     )
 
 
+def shown_through_a_window(w: World) -> None:
+    """The batched image becomes a 16-bit source (a grey PNG), which has a display mapping."""
+    import cv2
+    import numpy as np
+
+    from backend.images.models import Image
+    from backend.images.services import images_upload
+
+    ok, encoded = cv2.imencode(".png", np.arange(48 * 64, dtype=np.uint16).reshape(48, 64) * 20)
+    source = images_upload(project=w.project, files=[upload("s.png", encoded.tobytes())], uploaded_by=None).created[0]
+    fields = ["file", "kind", "band_count", "sample_type", "display", "width", "height"]
+    Image.objects.filter(pk=w.batched_image.pk).update(**{f: getattr(source, f) for f in fields})
+    Image.objects.filter(pk=source.pk).delete()
+
+
 def finetune_job_url(w: World) -> str:
     from backend.training.models import FineTuneJob
 
@@ -142,6 +157,15 @@ CASES = [
     ),
     Case("image delete", "delete", lambda w: f"/api/images/{w.batched_image.pk}/", 204, MANAGERS),
     Case("image file", "get", lambda w: f"/api/images/{w.batched_image.pk}/file", 200, MEMBERS),
+    Case(
+        "image display",
+        "put",
+        lambda w: f"/api/images/{w.batched_image.pk}/display",
+        200,
+        EDITORS,
+        lambda w: {"display": {"mode": "window", "center": 1000, "width": 500}},
+        setup=shown_through_a_window,
+    ),
     Case("image thumbnail", "get", lambda w: f"/api/images/{w.batched_image.pk}/thumbnail", 200, MEMBERS),
     Case(
         "image review",

@@ -25,6 +25,7 @@ def test_annotator_gets_the_workspace_with_image_labels_and_neighbours(world: Wo
         "name": "a.png",
         "url": f"/api/images/{world.batched_image.pk}/file",
         "status": "in_progress",
+        "source": None,  # a photo: shown as stored
         "tiles": None,  # shown from its file (a tiled image: from its pyramid)
     }
     assert [label["name"] for label in config["labels"]] == ["car", "tree"]
@@ -174,3 +175,19 @@ def test_managers_see_progress_per_person_and_label(world: World, client) -> Non
     assert "Objects made" in page and "Edits of others' objects" in page
     client.force_login(world.users["annotator"])
     assert 'id="statistics"' not in client.get(f"/projects/{world.project.pk}/").content.decode()
+
+
+def test_a_dicom_stack_gets_its_display_presets_and_slices_in_the_workspace_config(world: World, client) -> None:
+    from tests.backend.test_medical_sources import ct_dicom, ct_values
+    from tests.conftest import upload_to_batch
+
+    image = upload_to_batch(world, "cine.dcm", ct_dicom(ct_values(), frames=3))
+    client.force_login(world.users["annotator"])
+    config = config_of(client.get(f"/images/{image.pk}/annotate/").content)
+    source = config["image"]["source"]
+    assert config["image"]["url"].startswith(f"/api/images/{image.pk}/file?v=")  # names the mapping: never stale
+    assert (source["kind"], source["slices"], source["bands"]) == ("dicom", 3, 1)
+    assert source["display"] == {"mode": "window", "center": 40.0, "width": 400.0, "bands": [0], "invert": False}
+    assert {"Lung", "Bone"} <= {preset["name"] for preset in source["presets"]}
+    assert source["displayUrl"] == f"/api/images/{image.pk}/display"
+    assert "PatientName" not in json.dumps(config) and "Doe" not in json.dumps(config)

@@ -7,8 +7,7 @@ from tqdm import tqdm
 
 from backend.common.errors import InvalidInput
 from backend.exports.archive import write_archive
-from backend.exports.contents import export_contents
-from backend.exports.formats import FORMATS
+from backend.exports.formats import FORMATS, contents_for
 from backend.exports.job_services import checked_filters
 from backend.images.models import Image
 from backend.images.selectors import filter_images
@@ -45,7 +44,7 @@ class Command(BaseCommand):
                 bar.update(done - last)
                 last = 0 if done >= total else done  # the next pass starts from 0
 
-            contents = export_contents(project=project, images=images, progress=progress)
+            contents = contents_for(fmt, project=project, images=images, progress=progress)
             bar.total = len(contents.images) * (fmt.passes + (not no_images))
             size = write_archive(contents, fmt, include_images=not no_images, destination=out)
         self.stdout.write(self.style.SUCCESS(f"wrote {out} ({size:,} bytes, {len(contents.images)} images)"))

@@ -82,7 +82,8 @@
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     error.hidden = true;
-    const body = {format: form.elements.format.value, images: form.elements.images.checked};
+    const body = {format: form.elements.format.value, images: form.elements.images.checked,
+                  patient_data: form.elements.patient_data.checked};
     if (form.elements.status.value) body.status = form.elements.status.value;
     const response = await fetch(card.dataset.api, {
       method: "POST", credentials: "same-origin",
