@@ -174,12 +174,14 @@ def thumbnail(checked: LargeImage, size: int) -> bytes:
     return out.getvalue()
 
 
-def store(checked: CheckedImage) -> bytes | None:
-    """For a large image: keep its pyramid and return its thumbnail; ``None`` for any other image."""
+def store(checked: CheckedImage, written: list[str]) -> bytes | None:
+    """For a large image: keep its pyramid (listed in ``written`` if this call placed it, so that a failed upload
+    removes it) and return its thumbnail; ``None`` for any other image."""
     if not isinstance(checked, LargeImage) or checked.pyramid is None:
         return None
     thumb = thumbnail(checked, settings.THUMBNAIL_SIZE)
-    tiles.keep_pyramid(built=checked.pyramid, sha256=checked.sha256)
+    if tiles.keep_pyramid(built=checked.pyramid, sha256=checked.sha256):
+        written.append(tiles.pyramid_name(checked.sha256))
     return thumb
 
 

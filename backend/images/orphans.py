@@ -9,7 +9,7 @@ from django.db import DatabaseError
 from django.db.models import Q
 
 from backend.images.models import Image
-from backend.images.tiles import sweep_pyramids
+from backend.images.tiles import delete_pyramid_unless_used, sha_of_pyramid_name, sweep_pyramids
 
 logger = logging.getLogger(__name__)
 IMAGE_FOLDERS = ("images", "thumbnails")  # under projects/<id>/, as in the upload_to of Image's file fields
@@ -27,6 +27,13 @@ def _referenced(names: list[str]) -> set[str]:
 def discard_unreferenced(names: Iterable[str]) -> None:
     """Delete these files unless an image references them (committed by another upload of the same content)."""
     names = list(names)
+    for name in names:  # tile pyramids an upload placed: gone unless an image of that content exists
+        if (sha := sha_of_pyramid_name(name)) is not None:
+            try:
+                delete_pyramid_unless_used(sha)
+            except DatabaseError:
+                logger.warning("Could not check whether pyramid %s is referenced; `sweep_media` will.", sha)
+    names = [name for name in names if sha_of_pyramid_name(name) is None]
     if not names:
         return
     try:

@@ -116,7 +116,7 @@ def _store(project: Project, checked: CheckedImage, user: AbstractBaseUser, writ
     if checked.source is not None:
         thumb = source_thumbnail(checked.source, settings.THUMBNAIL_SIZE)
     else:
-        thumb = large.store(checked) or make_thumbnail(checked.path, settings.THUMBNAIL_SIZE)
+        thumb = large.store(checked, written) or make_thumbnail(checked.path, settings.THUMBNAIL_SIZE)
     _save_file(image.thumbnail, f"{checked.sha256}.jpg", ContentFile(thumb), written)
     image.save()
     return image

@@ -74,12 +74,13 @@ def tile_path(image: Image, level: int, col: int, row: int) -> tuple[Path, Pyram
     return (path, pyramid) if path.is_file() else None
 
 
-def keep_pyramid(*, built: Path, sha256: str) -> None:
+def keep_pyramid(*, built: Path, sha256: str) -> bool:
     """Move a pyramid built while checking an upload into its place (renamed whole: complete or absent); if the
-    same content already has one, the new one is left where it is (the upload's temporary folder goes)."""
+    same content already has one, the new one is left where it is (the upload's temporary folder goes).
+    True when this call placed it."""
     target = pyramid_root(sha256)
     if is_pyramid(target):
-        return
+        return False
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():  # an incomplete leftover of a killed process
         shutil.rmtree(target, ignore_errors=True)
@@ -91,6 +92,19 @@ def keep_pyramid(*, built: Path, sha256: str) -> None:
         shutil.rmtree(partial, ignore_errors=True)
         if not is_pyramid(target):  # not another upload of the same content that won the race
             raise
+        return False
+    return True
+
+
+def pyramid_name(sha256: str) -> str:
+    """How an upload lists a pyramid it placed among the files it wrote (``discard_unreferenced`` knows it)."""
+    return f"{TILES_FOLDER}/{sha256}/"
+
+
+def sha_of_pyramid_name(name: str) -> str | None:
+    prefix, _, rest = name.partition("/")
+    sha = rest.rstrip("/")
+    return sha if prefix == TILES_FOLDER and name.endswith("/") and SHA256.fullmatch(sha) else None
 
 
 def delete_pyramid_unless_used(sha256: str) -> None:

@@ -234,3 +234,23 @@ def test_a_georeferenced_tiff_is_left_to_the_display_mapping_path(world: World, 
     response = post(world, upload("geo.tif", geo.read_bytes()))
     assert response.status_code == 201, response.content
     assert response.json()["created"][0]["tiles"] is None
+
+
+def test_a_failed_upload_takes_the_pyramid_it_placed_with_it(world: World, settings) -> None:
+    import hashlib
+    from pathlib import Path
+
+    data = jpeg_bytes(big_pixels())
+    sha = hashlib.sha256(data).hexdigest()
+    # The filesystem refuses the thumbnail (a folder sits where it goes), after the pyramid was placed.
+    blocker = Path(settings.MEDIA_ROOT) / f"projects/{world.project.pk}/thumbnails/{sha}.jpg"
+    blocker.mkdir(parents=True)
+    client = world.client("manager")
+    client.raise_request_exception = False
+    response = client.post(f"/api/projects/{world.project.pk}/images/", {"files": [upload("big.jpg", data)]})
+    assert response.status_code == 500
+    assert not Image.objects.filter(sha256=sha).exists()
+    assert not pyramid_root(sha).exists()
+    blocker.rmdir()
+    again = post(world, upload("big.jpg", data))  # and the same upload then works
+    assert again.status_code == 201 and again.json()["created"][0]["tiles"] is not None
