@@ -254,3 +254,29 @@ def test_a_failed_upload_takes_the_pyramid_it_placed_with_it(world: World, setti
     blocker.rmdir()
     again = post(world, upload("big.jpg", data))  # and the same upload then works
     assert again.status_code == 201 and again.json()["created"][0]["tiles"] is not None
+
+
+def test_a_tiled_images_object_exports_to_coco_in_full_resolution(world: World, monkeypatch, tmp_path) -> None:
+    from pycocotools.coco import COCO
+
+    from backend.annotations import geometry
+    from backend.annotations.services import object_create
+    from ml.postprocess.rle import rle_to_mask
+    from tests.exporting import exported_archive
+
+    monkeypatch.setattr(geometry, "LOCAL_RASTER_MIN_PIXELS", 0)  # shaped within its box, as on a gigapixel image
+    data = jpeg_bytes(big_pixels())
+    [created] = post(world, upload("big.jpg", data)).json()["created"]
+    image = Image.objects.get(pk=created["id"])
+    disk = [[800 + 120 * np.cos(a), 300 + 120 * np.sin(a)] for a in np.linspace(0, 2 * np.pi, 48, endpoint=False)]
+    obj = object_create(
+        image=image, author=world.users["manager"], label_id=world.label.pk, polygons=[{"outer": disk, "holes": []}]
+    )
+    assert obj.mask_rle["size"] == [HEIGHT, WIDTH] and obj.bbox[:2] == [680.0, 180.0]
+    archive = exported_archive(world, format="coco")
+    assert archive.read("images/big.jpg") == data  # the original, as uploaded
+    (tmp_path / "instances.json").write_bytes(archive.read("annotations/instances_default.json"))
+    coco = COCO(str(tmp_path / "instances.json"))
+    [annotation] = coco.loadAnns(coco.getAnnIds(imgIds=[image.pk]))
+    assert annotation["bbox"] == obj.bbox and annotation["area"] == obj.area
+    np.testing.assert_array_equal(coco.annToMask(annotation).astype(bool), rle_to_mask(obj.mask_rle))
