@@ -149,4 +149,14 @@ def test_a_gigapixel_image_is_shown_by_tiles_zoomed_and_segmented(stack, world, 
     assert abs(x - (DISK[0] - DISK[2])) < 30 and abs(y - (DISK[1] - DISK[2])) < 30 and abs(w - 2 * DISK[2]) < 60
     assert obj.mask_rle["size"] == [SIZE, SIZE]
     screenshot(page, "workspace-gigapixel-4-saved")
+
+    # The read-only view (the review page's bundle) shows it by tiles too, with the saved object.
+    asked.clear()
+    page.goto(f"{stack.url}/images/{image_id}/view/")
+    wait_for_js(page, "document.body.dataset.ready === '1'")
+    wait_for_js(page, settled.format(0))
+    assert page.evaluate("window.edgeflow.canvas.tileStats")["loaded"] > 0
+    assert not [url for url in asked if f"/api/images/{image_id}/file" in url]
+    assert page.evaluate(IMAGE_PIXEL, [DISK[0], DISK[1]])[0] > 150
+    screenshot(page, "workspace-gigapixel-5-read-only-view")
     context.close()
