@@ -178,6 +178,16 @@ def test_the_pyramid_is_kept_once_and_goes_with_the_last_image_of_its_content(
         assert world.client("manager").delete(f"/api/images/{second['id']}/").status_code == 204
     assert not root.exists()
 
+    # Deleting a project takes its images' pyramids with it (unless another project has the same content).
+    [third] = post(world, upload("big.jpg", data)).json()["created"]
+    world.client("manager").post(f"/api/projects/{other.pk}/images/", {"files": [upload("same.jpg", data)]})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert world.client("admin").delete(f"/api/projects/{world.project.pk}/").status_code == 204
+    assert root.is_dir() and not Image.objects.filter(pk=third["id"]).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert world.client("manager").delete(f"/api/projects/{other.pk}/").status_code == 204
+    assert not root.exists()
+
 
 def test_sweep_removes_unreferenced_and_partial_pyramids_only(world: World, settings) -> None:
     [kept] = post(world, upload("big.jpg", jpeg_bytes(big_pixels()))).json()["created"]
