@@ -57,7 +57,6 @@ def project_delete(*, project: Project) -> None:
     """Delete the project with everything in it, stored image files included (after commit)."""
     from backend.annotations.models import AnnotationObject
     from backend.images.models import Image
-
     from backend.images.tiles import delete_pyramid_unless_used
 
     files = [f for image in Image.objects.filter(project=project) for f in (image.file, image.thumbnail)]
