@@ -58,7 +58,7 @@ def _header(path: Path) -> tuple[int, int, str, int] | None:
         image = _open(path, "sequential")
         loader = image.get("vips-loader") if image.get_typeof("vips-loader") else ""
         orientation = int(image.get("orientation")) if image.get_typeof("orientation") else 1
-        if image.format != "uchar" or image.bands > 4 or (loader == "tiffload" and _georeferenced(path)):
+        if image.format != "uchar" or image.bands > 4 or (loader == "tiffload" and not _plain_tiff(path)):
             return None
         return image.width, image.height, LOADERS.get(loader, loader or "unknown"), orientation
     except Exception:  # noqa: BLE001 - not ours to judge: the Pillow path says why
@@ -68,11 +68,19 @@ def _header(path: Path) -> tuple[int, int, str, int] | None:
 GEO_TAGS = {33550, 33922, 34264, 34735}  # ModelPixelScale, ModelTiepoint, ModelTransformation, GeoKeyDirectory
 
 
-def _georeferenced(path: Path) -> bool:
+def _plain_tiff(path: Path) -> bool:
+    """Neither georeferenced nor a stack (pages of the first page's size: slices); a pyramidal TIFF, whose later
+    pages are smaller, is plain: its first page is the image."""
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        return any(tag.code in GEO_TAGS for tag in tif.pages[0].tags.values())
+        first = tif.pages.first
+        if any(tag.code in GEO_TAGS for tag in first.tags.values()):
+            return False
+        for index in range(1, min(len(tif.pages), 4)):
+            if tif.pages[index].shape == first.shape:
+                return False
+        return True
 
 
 def check_large(*, staged: StagedFile) -> LargeImage | None:

@@ -233,17 +233,25 @@ def test_exports_ship_a_tiled_image_upright_without_decoding_it_whole(world: Wor
         assert np.abs(np.asarray(shipped.convert("RGB")).astype(int)[290:310, 790:810] - (220, 30, 30)).max() < 30
 
 
-def test_a_georeferenced_tiff_is_left_to_the_display_mapping_path(world: World, tmp_path) -> None:
+def test_georeferenced_and_stacked_tiffs_are_left_to_the_display_mapping_path(world: World, tmp_path) -> None:
+    import pyvips
     import tifffile
 
-    plain, geo = tmp_path / "plain.tif", tmp_path / "geo.tif"
+    plain, geo, stack, pyramidal = (tmp_path / f"{n}.tif" for n in ("plain", "geo", "stack", "pyramidal"))
     tifffile.imwrite(plain, big_pixels(), photometric="rgb")
     tifffile.imwrite(geo, big_pixels(), photometric="rgb", extratags=[(33550, "d", 3, (10.0, 10.0, 0.0), True)])
+    tifffile.imwrite(stack, np.stack([big_pixels()[..., 0]] * 3), photometric="minisblack")  # 3 slices
+    pixels = big_pixels()
+    vips = pyvips.Image.new_from_memory(pixels.tobytes(), WIDTH, HEIGHT, 3, "uchar")
+    vips.tiffsave(str(pyramidal), tile=True, pyramid=True, compression="jpeg", Q=90)  # a whole-slide layout
     [tiled] = post(world, upload("plain.tif", plain.read_bytes())).json()["created"]
     assert tiled["tiles"] is not None and tiled["format"] == "TIFF"
-    response = post(world, upload("geo.tif", geo.read_bytes()))
-    assert response.status_code == 201, response.content
-    assert response.json()["created"][0]["tiles"] is None
+    [slide] = post(world, upload("pyramidal.tif", pyramidal.read_bytes())).json()["created"]
+    assert slide["tiles"] is not None and (slide["width"], slide["height"]) == (WIDTH, HEIGHT)
+    for path in (geo, stack):
+        response = post(world, upload(path.name, path.read_bytes()))
+        assert response.status_code == 201, response.content
+        assert response.json()["created"][0]["tiles"] is None, path.name
 
 
 def test_a_failed_upload_takes_the_pyramid_it_placed_with_it(world: World, settings) -> None:
