@@ -77,10 +77,7 @@ def _plain_tiff(path: Path) -> bool:
         first = tif.pages.first
         if any(tag.code in GEO_TAGS for tag in first.tags.values()):
             return False
-        for index in range(1, min(len(tif.pages), 4)):
-            if tif.pages[index].shape == first.shape:
-                return False
-        return True
+        return all(tif.pages[index].shape != first.shape for index in range(1, min(len(tif.pages), 4)))
 
 
 def check_large(*, staged: StagedFile) -> LargeImage | None:
