@@ -56,3 +56,12 @@ describe("TileGrid (a 20000×20000 Deep Zoom pyramid)", () => {
     expect(grid.all(level).length).toBeLessThanOrEqual(16);
   });
 });
+
+describe("fitting the largest tiled image", () => {
+  it("shows all of a 60000×60000 image on a 900×620 stage", async () => {
+    const { fit } = await import("../src/view");
+    const view = fit(60000, 60000, 900, 620);
+    expect(60000 * view.scale).toBeLessThanOrEqual(620);
+    expect(view.y).toBeGreaterThanOrEqual(0);
+  });
+});
