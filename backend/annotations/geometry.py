@@ -11,6 +11,8 @@ from django.conf import settings
 
 from backend.common.errors import InvalidInput
 from ml.postprocess import mask_area, mask_bbox, mask_to_polygons, mask_to_rle, polygons_to_mask, raster_box
+from ml.postprocess.polygons import polygons_to_box_mask
+from ml.postprocess.rle import box_mask_to_rle
 
 
 @dataclass(frozen=True)
@@ -116,11 +118,31 @@ def check_polygons(polygons: Any, width: int, height: int) -> list[dict]:
 def shape_from_polygons(polygons: Any, width: int, height: int) -> Shape:
     """Vertices are pixel indices (ml.postprocess convention): a ring covers its inside and its own pixels."""
     checked = check_polygons(polygons, width, height)
+    if width * height > LOCAL_RASTER_MIN_PIXELS:
+        return _shape_in_box(checked, width, height)
     mask = polygons_to_mask(checked, height, width)
     area = mask_area(mask)
     if area == 0:
         raise InvalidInput("The polygons enclose no pixels.", code="empty_polygon")
     return Shape(polygons=checked, mask_rle=mask_to_rle(mask), bbox=[float(v) for v in mask_bbox(mask)], area=area)
+
+
+LOCAL_RASTER_MIN_PIXELS = 4096 * 4096  # above it (tiled images), the mask is made within the polygons' box only
+
+
+def _shape_in_box(checked: list[dict], width: int, height: int) -> Shape:
+    """:func:`shape_from_polygons` of a gigapixel image: the same RLE, bbox and area, at the cost of the box."""
+    local, left, top = polygons_to_box_mask(checked, height, width)
+    area = mask_area(local)
+    if area == 0:
+        raise InvalidInput("The polygons enclose no pixels.", code="empty_polygon")
+    x, y, w, h = mask_bbox(local)
+    return Shape(
+        polygons=checked,
+        mask_rle=box_mask_to_rle(local, left, top, height, width),
+        bbox=[float(x + left), float(y + top), float(w), float(h)],
+        area=area,
+    )
 
 
 SPECK = 0.4  # offset, within the pixel, of the extra vertices that give a speck's or a line's ring an area

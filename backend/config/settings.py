@@ -161,6 +161,11 @@ MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 1024 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 150_000_000)
+# Images above TILED_MIN_PIXELS are checked and stored streaming, as a tile pyramid (backend.images.large); the
+# bomb guard for them is MAX_TILED_PIXELS (what the tiled path can take), not MAX_IMAGE_PIXELS: 2³² - 1, as an
+# object's mask is a COCO RLE, whose run lengths are 32-bit (about 65535 × 65535).
+TILED_MIN_PIXELS = env_int("TILED_MIN_PIXELS", 4096 * 4096)
+MAX_TILED_PIXELS = env_int("MAX_TILED_PIXELS", 2**32 - 1)
 MAX_SOURCE_SAMPLES = env_int("MAX_SOURCE_SAMPLES", 1_000_000_000)
 MAX_ZIP_MEMBERS = env_int("MAX_ZIP_MEMBERS", 10_000)
 # Counts the file bytes of each request as they arrive, before Django's handlers keep them.

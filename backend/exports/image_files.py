@@ -7,11 +7,14 @@ its EXIF and its ICC profile kept), PNG, TIFF and WebP losslessly. Files already
 """
 
 import io
+from pathlib import Path
 
 from PIL import Image as PILImage
 from PIL import ImageOps
 
+from backend.images import large
 from backend.images.models import Image
+from backend.images.tiles import pyramid_of
 from ml.inference.image import UPRIGHT, exif_orientation
 
 JPEG_QUALITY = 95
@@ -36,6 +39,8 @@ def _encode(upright: PILImage.Image, fmt: str, icc_profile: bytes | None) -> byt
 def upright_bytes(image: Image) -> bytes | None:
     """The stored file's pixels turned upright and re-encoded, or None when the stored file is upright already
     (photos only: sources are shipped as their rendering, or as stored)."""
+    if pyramid_of(image) is not None:  # a gigapixel image: never decoded whole
+        return large.upright_bytes(Path(image.file.path), image.format)
     with image.file.open("rb") as source, PILImage.open(source) as stored:
         if exif_orientation(stored) not in UPRIGHT:  # None, 1 or a value no reader applies
             return None

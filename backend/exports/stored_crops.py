@@ -56,8 +56,19 @@ def stored_crop(mask_rle: dict) -> tuple[np.ndarray, int, int]:
     if starts.size == 0:
         return np.zeros((0, 0), dtype=bool), 0, 0
     x0, x1 = int(starts[0] // height), int((ends[-1] - 1) // height) + 1
-    length = (x1 - x0) * height + 1
-    edges = np.bincount(starts - x0 * height, minlength=length) - np.bincount(ends - x0 * height, minlength=length)
-    columns = (np.cumsum(edges[:-1]) > 0).reshape(x1 - x0, height).T
+    first_column, last_column = starts // height, (ends - 1) // height
+    if (first_column == last_column).all():
+        # Every run lies within one column (an object shorter than its image): only the rows the runs reach are
+        # decoded, so a gigapixel image's object costs its box, not its columns' whole height.
+        rows = starts - first_column * height
+        top, box_height = int(rows.min()), int((rows + ends - starts).max() - rows.min())
+        local_starts = (first_column - x0) * box_height + rows - top
+        local_ends = local_starts + (ends - starts)
+    else:
+        top, box_height = 0, height
+        local_starts, local_ends = starts - x0 * height, ends - x0 * height
+    length = (x1 - x0) * box_height + 1
+    edges = np.bincount(local_starts, minlength=length) - np.bincount(local_ends, minlength=length)
+    columns = (np.cumsum(edges[:-1]) > 0).reshape(x1 - x0, box_height).T
     crop, _, y0 = cropped(columns)
-    return crop, x0, y0
+    return crop, x0, top + y0

@@ -1,8 +1,8 @@
 """Images (upload, list, files, review decisions) and batches (create, assign, submit, review decisions)."""
 
 from django.db.models import QuerySet
-from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from django.http import FileResponse, Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from backend.common.errors import InvalidInput
 from backend.common.limits import MAX_DB_INT
 from backend.common.parsers import BoundedJSONParser
-from backend.images import services
+from backend.images import services, tiles
 from backend.images.content_types import content_type_of
 from backend.images.display import display_digest
 from backend.images.models import Batch, Image
@@ -32,17 +32,34 @@ from backend.images.selectors import (
 from backend.projects.access import MANAGING_ROLES, get_project_for, require_manager
 from backend.projects.models import Role
 
+TilesOutput = inline_serializer(
+    "ImageTiles",
+    {
+        "tile_size": serializers.IntegerField(help_text="Tiles are this many pixels square (the last ones smaller)."),
+        "levels": serializers.IntegerField(
+            help_text="Level levels-1 is the full resolution, each level below halves the sides (rounding up), "
+            "level 0 is 1×1."
+        ),
+        "url": serializers.CharField(help_text="Template of a tile's URL: {level}, {col} and {row} filled in."),
+    },
+    allow_null=True,
+)
+
 
 class ImageOutput(serializers.ModelSerializer):
     file_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    tiles = serializers.SerializerMethodField(
+        help_text="For an image above TILED_MIN_PIXELS: its tile pyramid, which the workspace shows instead of the "
+        "file (null for any other image)."
+    )
 
     class Meta:
         model = Image
         fields = [
             "id", "project", "batch", "original_name", "width", "height", "format", "size_bytes", "sha256",
             "status", "created_at", "file_url", "thumbnail_url", "kind", "slice_count", "band_count", "sample_type",
-            "display", "presets", "meta",
+            "display", "presets", "meta", "tiles",
         ]  # fmt: skip
 
     def get_file_url(self, image: Image) -> str:
@@ -52,6 +69,10 @@ class ImageOutput(serializers.ModelSerializer):
 
     def get_thumbnail_url(self, image: Image) -> str:
         return f"/api/images/{image.pk}/thumbnail"
+
+    @extend_schema_field(TilesOutput)
+    def get_tiles(self, image: Image) -> dict | None:
+        return tiles.tiles_info(image)
 
 
 UploadOutput = inline_serializer(
@@ -156,6 +177,20 @@ class ImageFileApi(APIView):
                 as_attachment=content_type is None,
                 filename=image.original_name,
             )
+        response["Cache-Control"] = "private, max-age=86400"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class ImageTileApi(APIView):
+    @extend_schema(responses={(200, tiles.TILE_CONTENT_TYPE): bytes})
+    def get(self, request: Request, image_id: int, level: int, col: int, row: int) -> FileResponse:
+        """One tile of a tiled image's pyramid (see the image's ``tiles``); 404 for any other tile or image."""
+        image, _ = get_image_for(request.user, image_id)
+        found = tiles.tile_path(image, level, col, row)
+        if found is None:
+            raise Http404("No such tile.")
+        response = FileResponse(found[0].open("rb"), content_type=tiles.TILE_CONTENT_TYPE)
         response["Cache-Control"] = "private, max-age=86400"
         response["X-Content-Type-Options"] = "nosniff"
         return response

@@ -9,6 +9,7 @@ from django.db import DatabaseError
 from django.db.models import Q
 
 from backend.images.models import Image
+from backend.images.tiles import delete_pyramid_unless_used, sha_of_pyramid_name, sweep_pyramids
 
 logger = logging.getLogger(__name__)
 IMAGE_FOLDERS = ("images", "thumbnails")  # under projects/<id>/, as in the upload_to of Image's file fields
@@ -26,6 +27,13 @@ def _referenced(names: list[str]) -> set[str]:
 def discard_unreferenced(names: Iterable[str]) -> None:
     """Delete these files unless an image references them (committed by another upload of the same content)."""
     names = list(names)
+    for name in names:  # tile pyramids an upload placed: gone unless an image of that content exists
+        if (sha := sha_of_pyramid_name(name)) is not None:
+            try:
+                delete_pyramid_unless_used(sha)
+            except DatabaseError:
+                logger.warning("Could not check whether pyramid %s is referenced; `sweep_media` will.", sha)
+    names = [name for name in names if sha_of_pyramid_name(name) is None]
     if not names:
         return
     try:
@@ -52,8 +60,8 @@ def _project_files(root: Path) -> Iterable[tuple[int | None, Path]]:
 
 
 def sweep_orphans(*, older_than_s: float, dry_run: bool = False) -> list[str]:
-    """Delete image files and thumbnails that no image row references and that were not written in the last
-    `older_than_s` seconds (an upload in progress writes its files before it commits its rows)."""
+    """Delete image files, thumbnails and tile pyramids that no image row references and that were not written in
+    the last `older_than_s` seconds (an upload in progress writes its files before it commits its rows)."""
     storage = _storage()
     root = Path(storage.location)
     cutoff = time.time() - older_than_s
@@ -69,4 +77,4 @@ def sweep_orphans(*, older_than_s: float, dry_run: bool = False) -> list[str]:
         removed.append(name)
         if not dry_run:
             path.unlink(missing_ok=True)
-    return removed
+    return removed + sweep_pyramids(older_than_s=older_than_s, dry_run=dry_run)

@@ -16,6 +16,7 @@ from django.db.models.fields.files import FieldFile
 from backend.collab import broadcast
 from backend.common.errors import Conflict, InvalidInput, TooLarge
 from backend.common.text import checked_text
+from backend.images import large, tiles
 from backend.images.archives import stage_zip_images
 from backend.images.decoding import CheckedImage, check_image, make_thumbnail, source_thumbnail
 from backend.images.display import checked_display, display_digest
@@ -70,7 +71,7 @@ def _check_all(staged: list[StagedFile]) -> list[CheckedImage]:
                 raise InvalidInput(
                     f"{item.name[:60]}…: the name is longer than {longest} characters.", code="name_too_long"
                 )
-            checked.append(check_image(staged=item))
+            checked.append(large.check_large(staged=item) or check_image(staged=item))
         except InvalidInput as exc:
             errors.append({"file": item.name, "error": exc.code, "detail": exc.message})
     if errors:
@@ -115,7 +116,7 @@ def _store(project: Project, checked: CheckedImage, user: AbstractBaseUser, writ
     if checked.source is not None:
         thumb = source_thumbnail(checked.source, settings.THUMBNAIL_SIZE)
     else:
-        thumb = make_thumbnail(checked.path, settings.THUMBNAIL_SIZE)
+        thumb = large.store(checked, written) or make_thumbnail(checked.path, settings.THUMBNAIL_SIZE)
     _save_file(image.thumbnail, f"{checked.sha256}.jpg", ContentFile(thumb), written)
     image.save()
     return image
@@ -165,6 +166,7 @@ def image_delete(*, image: Image) -> None:
     storage_files = [image.file, image.thumbnail]
     image.delete()
     transaction.on_commit(lambda: [f.delete(save=False) for f in storage_files])
+    transaction.on_commit(lambda: tiles.delete_pyramid_unless_used(image.sha256))
     if image.is_source:
         transaction.on_commit(lambda: discard_renderings(image))
 

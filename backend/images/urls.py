@@ -6,6 +6,9 @@ urlpatterns = [
     path("projects/<int:project_id>/images/", api.ImageListApi.as_view(), name="image-list"),
     path("images/<int:image_id>/", api.ImageDetailApi.as_view(), name="image-detail"),
     path("images/<int:image_id>/file", api.ImageFileApi.as_view(), name="image-file"),
+    path(
+        "images/<int:image_id>/tiles/<int:level>/<int:col>_<int:row>.jpg", api.ImageTileApi.as_view(), name="image-tile"
+    ),
     path("images/<int:image_id>/display", api.ImageDisplayApi.as_view(), name="image-display"),
     path("images/<int:image_id>/thumbnail", api.ImageThumbnailApi.as_view(), name="image-thumbnail"),
     path("images/<int:image_id>/review", api.ImageReviewApi.as_view(), name="image-review"),

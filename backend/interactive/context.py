@@ -9,6 +9,7 @@ from django.http import Http404
 from backend.images.models import Image
 from backend.images.renderings import rendering_of
 from backend.images.selectors import edit_refusal, get_image_for
+from backend.images.tiles import inference_path, pyramid_of
 from backend.projects.models import Role
 from backend.training.selectors import project_models
 
@@ -46,13 +47,14 @@ def load_context(user: AbstractBaseUser, image_id: int, slice_index: int = 0) ->
     The pixels are those of slice ``slice_index`` as shown now (its rendering, made if missing)."""
     image, role = visible_image(user, image_id)
     rendering = rendering_of(image, min(slice_index, image.slice_count - 1))
+    tiled = not image.is_source and pyramid_of(image) is not None  # a gigapixel photo: segmented from its pyramid
     return ImageContext(
         image_id=image.pk,
         project_id=image.project_id,
         width=image.width,
         height=image.height,
-        path=str(rendering.path),
-        sha256=rendering.key,
+        path=inference_path(image) if tiled else str(rendering.path),  # a tiled image: its pyramid
+        sha256=image.sha256 if tiled else rendering.key,
         slices=image.slice_count,
         slice=min(slice_index, image.slice_count - 1),
         label_ids=frozenset(image.project.labels.values_list("pk", flat=True)),

@@ -38,6 +38,7 @@ from ml.postprocess import MaskOptions, mask_to_shape
 
 if TYPE_CHECKING:
     from ml.inference.predictor import ClickSession
+    from ml.inference.tiled import TiledClickSession
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class JobReply:
     steps: int = 0  # forward passes run
     rebuilt: bool = False  # the state the client's masks came from was lost and rebuilt from the clicks
     rle: dict[str, Any] | None = None  # at the working size (smaller than the image when it is huge)
+    mask_box: list[int] | None = None  # [x, y, w, h] the RLE covers (a tiled image's box); None: the whole image
     bbox: list[int] | None = None  # bbox, area and polygons in image pixels
     area: int = 0
     polygons: list[dict[str, Any]] = field(default_factory=list)
@@ -139,6 +141,7 @@ class JobReply:
             "steps": self.steps,
             "rebuilt": self.rebuilt,
             "rle": self.rle,
+            "mask_box": self.mask_box,
             "bbox": self.bbox,
             "area": self.area,
             "polygons": self.polygons,
@@ -157,6 +160,7 @@ class JobReply:
             steps=message["steps"],
             rebuilt=message["rebuilt"],
             rle=message["rle"],
+            mask_box=message.get("mask_box"),
             bbox=message["bbox"],
             area=message["area"],
             polygons=message["polygons"],
@@ -193,7 +197,11 @@ def run_job(job: ClickJob) -> tuple[JobReply, Callable[[], None]]:
             timings["forward_s"] = time.perf_counter() - t1
             timings["network_s"] = live.session.network_s
             t2 = time.perf_counter()
-            shape = frame.shape_to_image(mask_to_shape(live.session.probability, job.options))
+            if image.pyramid is not None:  # a tiled image's session answers in image pixels, over its box
+                shape = live.session.shape_of(job.options)
+                timings["read_s"] = live.session.read_s
+            else:
+                shape = frame.shape_to_image(mask_to_shape(live.session.probability, job.options))
             timings["post_s"] = time.perf_counter() - t2
             live.version += 1
             version = live.version
@@ -210,6 +218,7 @@ def run_job(job: ClickJob) -> tuple[JobReply, Callable[[], None]]:
         steps=steps,
         rebuilt=from_scratch and job.expect_state,
         rle=shape["rle"],
+        mask_box=shape.get("mask_box"),
         bbox=shape["bbox"],
         area=shape["area"],
         polygons=shape["polygons"],
@@ -220,7 +229,7 @@ def run_job(job: ClickJob) -> tuple[JobReply, Callable[[], None]]:
     return reply, lambda: _persist(job.session, live, version)
 
 
-def _engine_of(session: "ClickSession") -> str:
+def _engine_of(session: "ClickSession | TiledClickSession") -> str:
     from ml.inference.engines import engine_name
 
     return engine_name(session.engine)
@@ -237,13 +246,17 @@ def _load_image(job: ClickJob) -> WorkingImage:
         raise JobError("image_unavailable", f"The image cannot be read: {exc}") from exc
 
 
-def _new_session(model: str, image: WorkingImage) -> "ClickSession":
+def _new_session(model: str, image: WorkingImage) -> "ClickSession | TiledClickSession":
     from ml.inference.predictor import ClickSession  # PyTorch: only in processes that run the model
 
     try:
         runnable = caches.loaded_model(model)
     except Exception as exc:  # noqa: BLE001 - a missing or broken model is reported, not raised
         raise JobError("model_unavailable", f"Model {model!r} cannot be loaded: {exc}") from exc
+    if image.pyramid is not None:  # a tiled image: its maps are network-sized, its pixels read from the pyramid
+        from ml.inference.tiled import TiledClickSession
+
+        return TiledClickSession(runnable, image.pyramid, overview=image.rgb)
     session = ClickSession(runnable, zoom_in=True)
     session.set_image(image.rgb)
     return session

@@ -57,11 +57,14 @@ def project_delete(*, project: Project) -> None:
     """Delete the project with everything in it, stored image files included (after commit)."""
     from backend.annotations.models import AnnotationObject
     from backend.images.models import Image
+    from backend.images.tiles import delete_pyramid_unless_used
 
     files = [f for image in Image.objects.filter(project=project) for f in (image.file, image.thumbnail)]
+    contents = set(Image.objects.filter(project=project).values_list("sha256", flat=True))
     AnnotationObject.objects.filter(image__project=project).delete()  # labels protect their objects
     project.delete()
     transaction.on_commit(lambda: [f.delete(save=False) for f in files])
+    transaction.on_commit(lambda: [delete_pyramid_unless_used(sha) for sha in contents])  # gigapixel images' tiles
 
 
 def _user_by_username(username: str) -> AbstractBaseUser:

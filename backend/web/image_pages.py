@@ -12,6 +12,7 @@ from django.urls import reverse
 from backend.images.api import image_file_url
 from backend.images.models import Batch, Image
 from backend.images.selectors import can_review_batch, edit_refusal, get_image_for, visible_images
+from backend.images.tiles import tiles_info
 from backend.web.refusals import PageRefused
 
 
@@ -29,6 +30,7 @@ def _page_config(image: Image, neighbours: list[int], url_name: str) -> dict[str
             "url": image_file_url(image),
             "status": image.status,
             "source": _source_config(image),
+            "tiles": tiles_info(image),  # a tiled image is shown from its pyramid, never its file
         },
         "labels": [{"id": label.pk, "name": label.name, "color": label.color} for label in image.project.labels.all()],
         "projectUrl": reverse("project-page", args=[image.project_id]),

@@ -12,6 +12,7 @@ import type { MaskPixels } from "./maskpixels";
 import type { Click } from "./messages";
 import { sizeTo } from "./maskpixels";
 import type { Shape, VertexRef } from "./polygon";
+import { TileGrid, type TilePlace, type TilesInfo } from "./tiles";
 import { fit, type Point, toImage, toScreen, type View, zoomAt } from "./view";
 
 export type { DrawnObject } from "./canvasObjects";
@@ -28,6 +29,7 @@ export interface CanvasEvents {
 }
 
 const MARKER_RADIUS = 6;
+const TILE_SETTLE_MS = 60;
 const PENDING_COLOR: Record<Exclude<Pending, "idle">, string> = { computing: "#ffb703", unsent: "#ff5d5d" };
 
 export class Canvas {
@@ -39,7 +41,15 @@ export class Canvas {
   private readonly markersGroup = new Konva.Group({ x: 0.5, y: 0.5 });
   private readonly pinsGroup = new Konva.Group({ x: 0.5, y: 0.5, listening: false });
   private readonly maskCanvas = document.createElement("canvas");
-  private imageNode: Konva.Image | null = null;
+  private imageNode: Konva.Shape | null = null;
+  // A tiled image: a backdrop of its overview level, and the tiles of the level matching the zoom over it.
+  private tileGrid: TileGrid | null = null;
+  private readonly backdropGroup = new Konva.Group({ listening: false });
+  private readonly detailGroup = new Konva.Group({ listening: false });
+  private tileTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly tileNodes = new Map<string, { node: Konva.Image; level: number; loaded: boolean }>();
+  /** Tiles asked for and decoded so far (tests check that only the visible ones are). */
+  readonly tileStats = { requested: 0, loaded: 0, failed: 0, pending: 0, level: -1 };
   private panning: { from: Point; view: View } | null = null;
   private spinner: Konva.Animation | null = null;
   view: View = { scale: 1, x: 0, y: 0 };
@@ -54,8 +64,9 @@ export class Canvas {
     private readonly events: CanvasEvents,
   ) {
     this.stage = new Konva.Stage({ container, width: container.clientWidth, height: container.clientHeight });
-    this.maskCanvas.width = width;
-    this.maskCanvas.height = height;
+    // The live mask's canvas takes the mask's size when one comes; a gigapixel one would exceed a canvas's limits.
+    this.maskCanvas.width = width * height > 4096 * 4096 ? 1 : width;
+    this.maskCanvas.height = width * height > 4096 * 4096 ? 1 : height;
     this.maskNode.image(this.maskCanvas);
     this.maskNode.size({ width, height });
     this.objects = new ObjectLayer({
@@ -71,7 +82,101 @@ export class Canvas {
     this.bindPointer();
     new ResizeObserver(() => {
       this.stage.size({ width: container.clientWidth, height: container.clientHeight });
+      this.scheduleTiles();
     }).observe(container);
+  }
+
+  /**
+   * Show a tiled image: never the whole file, only the tiles the view needs — a backdrop of the overview level
+   * (a few tiles, loaded first) and the visible tiles of the level matching the zoom, loaded as the view moves.
+   * False when the backdrop cannot be loaded.
+   */
+  async loadTiles(info: TilesInfo): Promise<boolean> {
+    const grid = new TileGrid(info, this.width, this.height);
+    this.tileGrid = grid;
+    // The click target: a transparent rectangle over the whole image (tiles do not listen).
+    this.imageNode = new Konva.Rect({ width: this.width, height: this.height, fill: "rgba(0,0,0,0)" });
+    this.imageLayer.add(this.backdropGroup, this.detailGroup, this.imageNode);
+    const backdrop = grid.all(grid.overviewLevel()).map((place) => this.loadTile(place, this.backdropGroup));
+    this.fitToScreen();
+    const loaded = await Promise.all(backdrop);
+    return loaded.every(Boolean);
+  }
+
+  private loadTile(place: TilePlace, group: Konva.Group): Promise<boolean> {
+    const node = new Konva.Image({ image: undefined, x: place.x, y: place.y, width: place.width, height: place.height, listening: false, name: "tile" });
+    const entry = { node, level: place.level, loaded: false };
+    this.tileNodes.set(place.key, entry);
+    group.add(node);
+    const img = new Image();
+    img.src = place.url;
+    this.tileStats.requested++;
+    this.tileStats.pending++;
+    return img.decode().then(
+      () => {
+        this.tileStats.pending--;
+        this.tileStats.loaded++;
+        if (this.tileNodes.get(place.key) !== entry) return true; // dropped meanwhile
+        node.image(img);
+        entry.loaded = true;
+        this.imageLayer.batchDraw();
+        this.dropHiddenTiles();
+        return true;
+      },
+      () => {
+        this.tileStats.pending--;
+        this.tileStats.failed++;
+        if (this.tileNodes.get(place.key) === entry) {
+          this.tileNodes.delete(place.key); // asked for again when next visible
+          node.destroy();
+        }
+        return false;
+      },
+    );
+  }
+
+  private wantedTiles(): TilePlace[] {
+    const grid = this.tileGrid;
+    if (!grid) return [];
+    const visible = grid.visible(this.view, this.stage.width(), this.stage.height(), window.devicePixelRatio || 1);
+    return visible.length && visible[0].level > grid.overviewLevel() ? visible : [];
+  }
+
+  /** Tiles are asked for once the view rests (a wheel turn or a drag goes through many views in between). */
+  private scheduleTiles(): void {
+    if (!this.tileGrid) return;
+    if (this.tileTimer !== null) clearTimeout(this.tileTimer);
+    this.tileTimer = setTimeout(() => {
+      this.tileTimer = null;
+      this.updateTiles();
+    }, TILE_SETTLE_MS);
+  }
+
+  /** Ask for the visible tiles at the zoom's level; finer levels are drawn above coarser ones. */
+  private updateTiles(): void {
+    const grid = this.tileGrid;
+    if (!grid) return;
+    const wanted = this.wantedTiles();
+    this.tileStats.level = wanted.length ? wanted[0].level : grid.overviewLevel();
+    for (const place of wanted) if (!this.tileNodes.has(place.key)) void this.loadTile(place, this.detailGroup);
+    this.dropHiddenTiles();
+  }
+
+  /** Detail tiles that are no longer wanted go once every wanted one is shown (so nothing blinks while loading). */
+  private dropHiddenTiles(): void {
+    const wanted = new Set(this.wantedTiles().map((place) => place.key));
+    const ready = [...wanted].every((key) => this.tileNodes.get(key)?.loaded);
+    for (const [key, entry] of this.tileNodes) {
+      if (entry.node.getParent() !== this.detailGroup || wanted.has(key)) continue;
+      if (ready || entry.level === this.tileStats.level) {
+        this.tileNodes.delete(key);
+        entry.node.destroy();
+      }
+    }
+    // finer levels over coarser ones
+    const nodes = [...this.tileNodes.values()].filter((e) => e.node.getParent() === this.detailGroup);
+    nodes.sort((a, b) => a.level - b.level).forEach((e, index) => e.node.zIndex(index));
+    this.imageLayer.batchDraw();
   }
 
   /** Load and show the image at `url`; false when it cannot be decoded. */
@@ -107,7 +212,7 @@ export class Canvas {
     if (token !== this.imageToken) return false;
     this.imageUrl = url;
     if (!this.imageNode) this.setImage(img);
-    else {
+    else if (this.imageNode instanceof Konva.Image) {
       this.imageNode.image(img);
       this.imageLayer.batchDraw();
     }
@@ -138,6 +243,7 @@ export class Canvas {
     this.view = view;
     this.stage.scale({ x: view.scale, y: view.scale });
     this.stage.position({ x: view.x, y: view.y });
+    this.scheduleTiles();
     this.resizeMarks();
     this.objects.viewChanged();
     this.stage.batchDraw();
@@ -222,8 +328,11 @@ export class Canvas {
    * a huge image at a working resolution): the canvas takes the mask's size and the node stretches it over the
    * image. Opacity is a node property.
    */
-  paintMask(mask: MaskPixels | null): void {
+  paintMask(mask: MaskPixels | null, box: number[] | null = null): void {
     if (mask) sizeTo(this.maskCanvas, mask.width, mask.height);
+    const [x, y, width, height] = box && box.length === 4 ? box : [0, 0, this.width, this.height];
+    this.maskNode.position({ x, y });
+    this.maskNode.size({ width, height });
     const ctx = this.maskCanvas.getContext("2d")!;
     ctx.clearRect(0, 0, this.maskCanvas.width, this.maskCanvas.height);
     if (mask) ctx.putImageData(new ImageData(mask.rgba, mask.width, mask.height), 0, 0);

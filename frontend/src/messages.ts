@@ -54,6 +54,7 @@ export interface MaskMessage {
   steps: number; // forward passes run (0: a known state)
   rebuilt: boolean;
   rle: Rle; // at the image's size, or the working size of a huge image
+  mask_box?: number[] | null; // [x, y, w, h]: the image rectangle the RLE covers (a tiled image); absent: all of it
   bbox: number[];
   area: number;
   polygons: Shape;

@@ -19,6 +19,7 @@ import { LeaseBook } from "./leases";
 import type { Click } from "./messages";
 import type { Label } from "./panels";
 import { renderViewers } from "./presence";
+import type { TilesInfo } from "./tiles";
 import { applyToList } from "./remoteChanges";
 import {
   type BatchSummary,
@@ -35,7 +36,16 @@ import type { Point } from "./view";
 
 export interface ReviewConfig {
   mode?: ReviewMode;
-  image: { id: number; width: number; height: number; name: string; url: string; status?: string; source?: SourceInfo | null };
+  image: {
+    id: number;
+    width: number;
+    height: number;
+    name: string;
+    url: string;
+    status?: string;
+    source?: SourceInfo | null;
+    tiles?: TilesInfo | null;
+  };
   batch: { id: number; name: string; status: string } | null;
   labels: Label[];
   projectUrl: string;
@@ -90,7 +100,8 @@ export class ReviewPage {
   }
 
   async start(): Promise<void> {
-    if (!(await this.canvas.loadImage(this.config.image.url))) {
+    const { tiles, url } = this.config.image;
+    if (!(await (tiles ? this.canvas.loadTiles(tiles) : this.canvas.loadImage(url)))) {
       this.message("The image could not be loaded; reload the page to try again.", true);
     }
     const base = `/api/images/${this.config.image.id}`;

@@ -12,7 +12,7 @@ export interface View {
   y: number;
 }
 
-export const MIN_SCALE = 0.02;
+export const MIN_SCALE = 0.005; // a 65535-px gigapixel image still fits in ~330 px
 export const MAX_SCALE = 64;
 
 export function toImage(view: View, screen: Point): Point {

@@ -232,7 +232,8 @@ export class Workspace {
   async start(): Promise<void> {
     this.link.show();
     this.showShown();
-    if (!(await this.canvas.loadImage(sliceUrl(this.imageUrl, this.slice)))) {
+    const tiles = this.config.image.tiles; // a gigapixel image: its pyramid, tile by tile, never its file
+    if (!(await (tiles ? this.canvas.loadTiles(tiles) : this.canvas.loadImage(sliceUrl(this.imageUrl, this.slice))))) {
       this.flash("The image could not be loaded; reload the page to try again.");
     }
     const imageId = this.config.image.id;
@@ -453,8 +454,10 @@ export class Workspace {
   }
 
   private showMask(mask: MaskMessage | null, label: number, pressedAt?: number): void {
-    // The mask may be smaller than the image (a huge image is segmented at a working size): the canvas stretches it.
-    this.canvas.paintMask(mask && mask.area > 0 ? maskPixels(mask.rle, hexToRgb(this.labelColor(label))) : null);
+    // The mask may be smaller than the image (a huge image is segmented at a working size): the canvas stretches it
+    // over the image, or over its box (a tiled image's mask covers the zoom-in box only).
+    const pixels = mask && mask.area > 0 ? maskPixels(mask.rle, hexToRgb(this.labelColor(label))) : null;
+    this.canvas.paintMask(pixels, mask?.mask_box ?? null);
     if (!mask || pressedAt === undefined) return;
     const serverMs = (mask.latency.total_s ?? 0) * 1000;
     requestAnimationFrame(() => {

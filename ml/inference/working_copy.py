@@ -1,5 +1,8 @@
 """The pixels a click session works on: the image itself, or for a huge one a bounded working copy.
 
+A tiled image (``path`` is its tile pyramid, :mod:`ml.inference.pyramid`) has no working copy: only its pyramid
+and an 800-px view of it are kept (:func:`load_tiled_image`); its sessions read regions as they need them.
+
 An image above ``INFERENCE_MAX_PIXELS`` is decoded once, scaled down (JPEG: decoded at 1/2, 1/4 or 1/8 scale
 directly) and kept in ``INFERENCE_WORKING_DIR`` as ``{sha256}-{max_pixels}.npz``, written atomically, so every
 worker process and every restart reuses it without touching the original again. The full-resolution decode
@@ -24,7 +27,9 @@ from ml.inference.image import (
     read_upright_rgb,
     to_rgb_uint8,
 )
+from ml.inference.pyramid import Pyramid, is_pyramid
 from ml.inference.working import WorkingFrame
+from ml.inference.zoom_in import full_view
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +38,27 @@ SAFE_KEY = re.compile(r"[0-9A-Za-z_-]{1,128}")
 
 @dataclass(frozen=True)
 class WorkingImage:
-    rgb: np.ndarray  # read-only RGB uint8 of frame.work_shape
+    rgb: np.ndarray  # read-only RGB uint8 of frame.work_shape; a tiled image's: its first click's view
     frame: WorkingFrame
+    pyramid: Pyramid | None = None  # a tiled image: sessions read it region by region (ml.inference.tiled)
+
+
+def load_tiled_image(path: str, max_size: int = 800) -> WorkingImage:
+    """A tiled image: its pyramid, and the whole image at the first click's network size (longer side
+    ``max_size``, the session's whole-image view), read from a coarse level. Nothing else is decoded or kept:
+    clicks read their zoom-in regions from the pyramid (``ml.inference.tiled``), in image pixels."""
+    pyramid = Pyramid.open(path)
+    height, width = pyramid.height, pyramid.width
+    view = full_view(height, width, max_size)
+    rgb = pyramid.read_view(view.box, *view.size)
+    rgb.flags.writeable = False
+    return WorkingImage(rgb, WorkingFrame(width, height, width, height), pyramid)
 
 
 def load_working_image(path: str, key: str, *, max_pixels: int, folder: Path) -> WorkingImage:
     """The image at ``path`` (content hash ``key``) as a click session should see it; raises OSError if unreadable."""
+    if is_pyramid(path):
+        return load_tiled_image(path)
     stored = folder / f"{key}-{max_pixels}.npz" if SAFE_KEY.fullmatch(key) else None
     cached = _read_stored(stored, max_pixels) if stored else None
     if cached is not None:

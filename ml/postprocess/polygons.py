@@ -116,6 +116,30 @@ def polygons_to_mask(polygons: Sequence[Polygon], height: int, width: int) -> np
     return mask.view(bool)  # only 0s and 1s were written
 
 
+def polygons_to_box_mask(polygons: Sequence[Polygon], height: int, width: int) -> tuple[np.ndarray, int, int]:
+    """``(local, left, top)``: the pixels :func:`polygons_to_mask` sets, within the box of all the polygons (clipped
+    to the image) placed at ``(left, top)`` — without the image-sized mask (a gigapixel image's object)."""
+    boxes = [b for b in (raster_box(p, height, width) for p in polygons) if b is not None]
+    if not boxes:
+        return np.zeros((0, 0), bool), 0, 0
+    left, top = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    right, bottom = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    local = np.zeros((bottom - top, right - left), dtype=np.uint8)
+    for polygon in polygons:
+        outer, holes = _rings(polygon)
+        box = _clipped_box([outer, *holes], height, width)
+        if box is None:
+            continue
+        x0, y0, x1, y1 = box
+        view = local[y0 - top : y1 - top, x0 - left : x1 - left]
+        region = np.zeros_like(view)
+        cv2.fillPoly(region, [outer], 1, offset=(-x0, -y0))
+        if holes:
+            cv2.fillPoly(region, holes, 0, offset=(-x0, -y0))
+        view |= region
+    return local.view(bool), left, top
+
+
 def raster_box(polygon: Polygon, height: int, width: int) -> tuple[int, int, int, int] | None:
     """``(x0, y0, x1, y1)`` (end exclusive) that :func:`polygons_to_mask` rasterises ``polygon`` in; ``None``: none."""
     outer, holes = _rings(polygon)

@@ -83,15 +83,38 @@ def test_image_above_the_pixel_limit_is_refused_before_decoding(world: World, se
     assert response.json()["details"][0]["error"] == "image_too_large"
 
 
-def test_decompression_bomb_header_is_refused(world: World) -> None:
-    # A tiny PNG declaring 20000 × 20000 pixels (400 MP) above the default 150 MP limit.
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares ``width``×``height`` 1-bit pixels and holds none."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("size", [(200_000, 100_000), (20_000, 20_000)])
+def test_decompression_bomb_header_is_refused(world: World, settings, size) -> None:
+    # 200000 × 100000 (2e10) is above what the tiled path takes (MAX_TILED_PIXELS, 2³² - 1); with the tiled path
+    # allowed no more than 150 MP (its default bomb guard), so is 20000 × 20000 (400 MP).
+    if size == (20_000, 20_000):
+        settings.MAX_TILED_PIXELS = 150_000_000
+    response = post_files(world, upload("bomb.png", png_header_only(*size)))
+    assert response.status_code == 400
+    assert response.json()["details"][0]["error"] == "image_too_large"
+
+
+def test_a_real_400_mp_image_takes_the_tiled_path(world: World) -> None:
+    # A 20000 × 20000 1-bit PNG (50 KB): no longer a bomb but a gigapixel image, checked and tiled streaming.
     buffer = io.BytesIO()
     from PIL import Image as PILImage
 
     PILImage.new("1", (20000, 20000)).save(buffer, format="PNG")
-    response = post_files(world, upload("bomb.png", buffer.getvalue()))
-    assert response.status_code == 400
-    assert response.json()["details"][0]["error"] == "image_too_large"
+    response = post_files(world, upload("black.png", buffer.getvalue()))
+    assert response.status_code == 201, response.content
+    assert response.json()["created"][0]["tiles"]["levels"] == 16
 
 
 @pytest.mark.parametrize(

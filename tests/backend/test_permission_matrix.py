@@ -65,6 +65,16 @@ def shown_through_a_window(w: World) -> None:
     Image.objects.filter(pk=source.pk).delete()
 
 
+def tiled(w: World) -> None:
+    """The batched image gets a tile pyramid, as a gigapixel photo has (built from its own file)."""
+    from pathlib import Path
+
+    from backend.images.large import build_pyramid
+    from backend.images.tiles import pyramid_root
+
+    build_pyramid(Path(w.batched_image.file.path), pyramid_root(w.batched_image.sha256))
+
+
 def finetune_job_url(w: World) -> str:
     from backend.training.models import FineTuneJob
 
@@ -167,6 +177,7 @@ CASES = [
         setup=shown_through_a_window,
     ),
     Case("image thumbnail", "get", lambda w: f"/api/images/{w.batched_image.pk}/thumbnail", 200, MEMBERS),
+    Case("image tile", "get", lambda w: f"/api/images/{w.batched_image.pk}/tiles/0/0_0.jpg", 200, MEMBERS, setup=tiled),
     Case(
         "image review",
         "post",

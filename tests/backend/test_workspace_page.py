@@ -26,6 +26,7 @@ def test_annotator_gets_the_workspace_with_image_labels_and_neighbours(world: Wo
         "url": f"/api/images/{world.batched_image.pk}/file",
         "status": "in_progress",
         "source": None,  # a photo: shown as stored
+        "tiles": None,  # shown from its file (a tiled image: from its pyramid)
     }
     assert [label["name"] for label in config["labels"]] == ["car", "tree"]
     assert config["prevUrl"] is None and config["nextUrl"] is None  # the annotator sees only their batch

@@ -28,6 +28,7 @@ MASK_KEYS = {
     "steps",
     "rebuilt",
     "rle",
+    "mask_box",
     "bbox",
     "area",
     "polygons",
