@@ -23,6 +23,7 @@ from PIL import Image as PILImage
 from backend.exports.contents import ExportContents
 from backend.exports.rings import painted_images
 from backend.exports.rows import Batch, batches
+from backend.exports.strips import is_large, strip_png_data
 from backend.exports.voc_labels import voc_colormap
 
 IMAGES_DIR = "images"
@@ -54,8 +55,12 @@ def png_data(indices: np.ndarray) -> bytes:
     run-length strategy (label maps are long runs). A grayscale and a palette PNG of one map share them."""
     rows = np.zeros((indices.shape[0], indices.shape[1] + 1), np.uint8)  # each row: filter type 0, its pixels
     rows[:, 1:] = indices
-    compressor = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+    compressor = png_compressor()
     return compressor.compress(rows.data) + compressor.flush()
+
+
+def png_compressor() -> "zlib._Compress":
+    return zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
 
 
 def png_file(shape: tuple[int, ...], data: bytes, palette: bytes | None = None) -> bytes:
@@ -116,15 +121,37 @@ def mask_files(contents: ExportContents) -> Iterator[tuple[str, bytes]]:
 
 def _mask_jobs(contents: ExportContents) -> Iterator[tuple[Job, int]]:
     for batch in batches(contents):
+        if len(contents.labels) <= 255 and any(is_large(image) for image in batch.images):
+            yield from _large_mask_jobs(contents, batch)
+            continue
         for image, indices in zip(batch.images, label_maps(contents, batch), strict=True):
+            yield functools.partial(_mask_pngs, image.stem, indices), image.pixels
+
+
+def _large_mask_jobs(contents: ExportContents, batch: Batch) -> Iterator[tuple[Job, int]]:
+    """A batch holding a huge image: that image's map painted strip by strip (``strips``), the others alone."""
+    for image in batch.images:
+        runs = batch.runs_of(image)
+        categories = [contents.category_of(obj.label_id) for obj in image.objects]
+        if is_large(image):
+            data = strip_png_data(runs, categories, image.height, image.width)
+            yield functools.partial(_mask_pngs_of, image.stem, (image.height, image.width), data), 0
+        else:
+            ((indices,),) = painted_images(
+                runs, [len(image.objects)], [(image.height, image.width)], [categories], np.uint8
+            )
             yield functools.partial(_mask_pngs, image.stem, indices), image.pixels
 
 
 def _mask_pngs(stem: str, indices: np.ndarray) -> list[tuple[str, bytes]]:
     if indices.dtype != np.uint8:  # over 255 labels: 16-bit grayscale only
         return [(f"{GRAY_DIR}/{stem}.png", gray_png(indices))]
-    data = png_data(indices)
+    return _mask_pngs_of(stem, indices.shape, png_data(indices))
+
+
+def _mask_pngs_of(stem: str, shape: tuple[int, ...], data: bytes) -> list[tuple[str, bytes]]:
+    """The grayscale and pseudo-colour PNGs of one uint8 map's compressed pixels."""
     return [
-        (f"{GRAY_DIR}/{stem}.png", png_file(indices.shape, data)),
-        (f"{PSEUDO_DIR}/{stem}.png", png_file(indices.shape, data, VOC_PALETTE_BYTES)),
+        (f"{GRAY_DIR}/{stem}.png", png_file(shape, data)),
+        (f"{PSEUDO_DIR}/{stem}.png", png_file(shape, data, VOC_PALETTE_BYTES)),
     ]

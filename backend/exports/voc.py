@@ -15,9 +15,10 @@ from pathlib import PurePosixPath
 import numpy as np
 
 from backend.exports.contents import ExportContents
-from backend.exports.masks import Job, in_worker, label_png
+from backend.exports.masks import Job, in_worker, label_png, png_data, png_file
 from backend.exports.rings import painted, painted_images
 from backend.exports.rows import Batch, ImageRow, batches
+from backend.exports.strips import is_large, strip_png_data
 from backend.exports.voc_labels import labelmap_text, voc_classes, voc_colormap
 
 IMAGE_SET = "default"
@@ -83,6 +84,9 @@ def _image_jobs(
 ) -> Iterator[tuple[Job, int]]:
     class_palette, instance_palette = _palette(class_colours), _palette(instance_colours)
     for batch in batches(contents):
+        if any(is_large(image) for image in batch.images):
+            yield from _large_image_jobs(contents, batch, class_palette, instance_palette, names)
+            continue
         for image, (classes, instances) in zip(batch.images, class_and_object_maps(contents, batch), strict=True):
             files = [
                 (f"SegmentationClass/{image.stem}.png", classes, class_palette),
@@ -90,6 +94,29 @@ def _image_jobs(
             ]
             xml = (f"Annotations/{image.stem}.xml", _annotation_xml(image, names))
             yield functools.partial(_voc_files_of_image, files, xml), 2 * image.pixels
+
+
+def _large_image_jobs(
+    contents: ExportContents, batch: Batch, class_palette: bytes, instance_palette: bytes, names: dict[int, str]
+) -> Iterator[tuple[Job, int]]:
+    """A batch holding a huge image: each image on its own, a huge one's maps painted strip by strip."""
+    for image in batch.images:
+        runs = batch.runs_of(image)
+        shape = (image.height, image.width)
+        categories = [contents.category_of(obj.label_id) for obj in image.objects]
+        numbers = list(range(1, min(len(image.objects), 255) + 1))  # the format's 8-bit limit, as above
+        if is_large(image):
+            classes = strip_png_data(runs, categories, *shape)
+            instances = strip_png_data(runs.first(255), numbers, *shape)
+        else:
+            classes = png_data(painted(runs, categories, *shape, np.uint8))
+            instances = png_data(painted(runs.first(255), numbers, *shape, np.uint8))
+        files = [
+            (f"SegmentationClass/{image.stem}.png", png_file(shape, classes, class_palette)),
+            (f"SegmentationObject/{image.stem}.png", png_file(shape, instances, instance_palette)),
+            (f"Annotations/{image.stem}.xml", _annotation_xml(image, names)),
+        ]
+        yield functools.partial(lambda entries: entries, files), 0
 
 
 def _voc_files_of_image(pngs: list[tuple[str, np.ndarray, bytes]], xml: tuple[str, bytes]) -> list[tuple[str, bytes]]:
