@@ -74,6 +74,7 @@ export class ReviewPage {
   private readonly leases = new LeaseBook();
   private readonly known = new Map<number, number>(); // object id → highest version seen
   private slice = 0;
+  private statusChanges = 0; // how often the status was set by a decision or a live change
   private imageUrl: string;
   private slicePanel: SlicePanel | null = null;
 
@@ -136,6 +137,7 @@ export class ReviewPage {
     this.stopHeartbeat();
     if (team.collab) this.heartbeat = setInterval(() => this.socket?.send({ type: "heartbeat" }), team.heartbeat_s * 1000);
     const base = `/api/images/${this.config.image.id}`;
+    const statusSeen = this.statusChanges;
     try {
       const [objects, comments, image] = await Promise.all([
         request<ReviewObject[]>("GET", `${base}/objects/`),
@@ -146,7 +148,8 @@ export class ReviewPage {
       const ids = new Set(objects.map((o) => o.id));
       this.objects = this.objects.filter((o) => ids.has(o.id));
       this.comments = comments;
-      this.status = image.status ?? this.status;
+      // A decision (or a live change) made while these were on their way is newer than what they say.
+      if (this.statusChanges === statusSeen) this.status = image.status ?? this.status;
     } catch {
       // unreachable now: what is shown stays; the next connection catches up
     }
@@ -163,7 +166,7 @@ export class ReviewPage {
     else if (msg.type === "leases") this.leases.replace(msg.leases);
     else if (msg.type === "object_changed") this.objects = applyToList(this.objects, msg.action, msg.object as ReviewObject, this.known);
     else if (msg.type === "image_changed" && msg.image.id === this.config.image.id) {
-      this.status = msg.image.status;
+      this.setStatus(msg.image.status);
       if (this.controls().decisions) void this.refreshBatch().then(() => this.render());
     } else if (msg.type === "display_changed" && msg.image === this.config.image.id) {
       return void this.displayChanged();
@@ -446,17 +449,25 @@ export class ReviewPage {
     }
   }
 
+  /** The image's status as decided here or told live; a catch-up read begun before it does not undo it. */
+  private setStatus(status: string): void {
+    this.status = status;
+    this.statusChanges += 1;
+  }
+
   private async decideImage(decision: Decision): Promise<void> {
     if (!this.controls().canDecide) {
       return this.message(`The batch is ${this.batch?.status ?? "not under review"}: decisions are made while it is under review.`, true);
     }
+    let decided = "";
     await this.exclusively(async () => {
       const image = await request<{ status: string }>("POST", `/api/images/${this.config.image.id}/review`, { decision });
-      this.status = image.status;
+      this.setStatus(image.status);
+      decided = image.status;
       await this.refreshBatch();
       this.message(decision === "accept" ? "Image accepted." : "Image rejected. Say why in a comment (optional).");
     });
-    if (decision === "reject" && this.status === "rejected") this.promptForComment();
+    if (decision === "reject" && decided === "rejected") this.promptForComment();
   }
 
   private async decideBatch(decision: BatchDecision): Promise<void> {
@@ -465,7 +476,7 @@ export class ReviewPage {
     const undecided = this.batch.undecided_images ?? 0;
     await this.exclusively(async () => {
       this.batch = await request<BatchSummary>("POST", `/api/batches/${batchId}/review`, { decision });
-      this.status = (await request<{ status: string }>("GET", `/api/images/${this.config.image.id}/`)).status;
+      this.setStatus((await request<{ status: string }>("GET", `/api/images/${this.config.image.id}/`)).status);
       this.message(this.batchMessage(decision, undecided));
     });
   }
