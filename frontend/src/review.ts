@@ -13,13 +13,13 @@
 import { ApiError, type ReviewComment, request, type ServerObject } from "./api";
 import { Canvas, type DrawnObject } from "./canvas";
 import type { CollabMessage, CollabReady } from "./collabMessages";
-import { type DisplayMapping, describeDisplay, type SourceInfo, sliceUrl } from "./displayMapping";
+import { type DisplayMapping, describeDisplay, sliceUrl } from "./displayMapping";
 import { byId, h } from "./dom";
 import { LeaseBook } from "./leases";
 import type { Click } from "./messages";
 import type { Label } from "./panels";
 import { renderViewers } from "./presence";
-import type { TilesInfo } from "./tiles";
+import type { PageImage } from "./config";
 import { applyToList } from "./remoteChanges";
 import {
   type BatchSummary,
@@ -36,16 +36,7 @@ import type { Point } from "./view";
 
 export interface ReviewConfig {
   mode?: ReviewMode;
-  image: {
-    id: number;
-    width: number;
-    height: number;
-    name: string;
-    url: string;
-    status?: string;
-    source?: SourceInfo | null;
-    tiles?: TilesInfo | null;
-  };
+  image: PageImage;
   batch: { id: number; name: string; status: string } | null;
   labels: Label[];
   projectUrl: string;

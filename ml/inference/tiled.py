@@ -45,9 +45,9 @@ from ml.inference.zoom_in import (
     clamp_box,
     clicks_inside,
     crop_view,
-    expand_box,
     full_box,
     full_view,
+    roi_around,
 )
 from ml.model.loaded import LoadedModel
 from ml.postprocess import MaskOptions, mask_to_shape
@@ -261,17 +261,8 @@ class TiledClickSession:
         return roi, True
 
     def _object_roi(self, probability: Placed, clicks: Sequence[Click]) -> Box | None:
-        params = self.zoom_params
-        box = probability.above_box(params.prob_thresh)
-        if box is None:
-            return None
-        rmin, rmax, cmin, cmax = box
-        for click in clicks:
-            if click.positive:
-                row, col = int(click.y), int(click.x)
-                rmin, rmax, cmin, cmax = min(rmin, row), max(rmax, row), min(cmin, col), max(cmax, col)
-        expanded = expand_box((rmin, rmax, cmin, cmax), params.expansion_ratio, params.min_crop_size)
-        return clamp_box(expanded, *self.shape)
+        box = probability.above_box(self.zoom_params.prob_thresh)
+        return None if box is None else roi_around(box, clicks, self.zoom_params, self.shape)
 
     # ----------------------------------------------------------------- prediction
     def _pixels(self, view: View) -> np.ndarray:

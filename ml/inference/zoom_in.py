@@ -98,15 +98,18 @@ def box_iou(a: Box, b: Box) -> float:
 def object_roi(mask: np.ndarray, clicks: Sequence[Click], params: ZoomInParams) -> Box | None:
     """Expanded, clamped box around ``mask`` plus the positive clicks (``None`` if the mask is empty)."""
     box = mask_box(mask)
-    if box is None:
-        return None
+    return None if box is None else roi_around(box, clicks, params, mask.shape)
+
+
+def roi_around(box: Box, clicks: Sequence[Click], params: ZoomInParams, shape: tuple[int, int]) -> Box:
+    """``box`` grown to hold the positive clicks, expanded and clamped to an image of ``shape`` (H, W)."""
     rmin, rmax, cmin, cmax = box
     for click in clicks:
         if click.positive:
             row, col = int(click.y), int(click.x)
             rmin, rmax, cmin, cmax = min(rmin, row), max(rmax, row), min(cmin, col), max(cmax, col)
     expanded = expand_box((rmin, rmax, cmin, cmax), params.expansion_ratio, params.min_crop_size)
-    return clamp_box(expanded, *mask.shape)
+    return clamp_box(expanded, *shape)
 
 
 def clicks_inside(box: Box, clicks: Sequence[Click]) -> bool:
