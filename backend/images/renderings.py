@@ -7,7 +7,6 @@ web and worker process shares it; a new mapping makes new files (and :func:`disc
 
 from __future__ import annotations
 
-import inspect
 import os
 import tempfile
 from dataclasses import dataclass
@@ -77,12 +76,9 @@ def _write_rendering(image: Image, index: int, path: Path) -> None:
 
 
 def render_slice(source: Source, index: int, display: dict) -> np.ndarray:
-    """Slice ``index`` of ``source`` under ``display``; a source that reads chosen bands (a 13-band scene
-    shown as 3) reads only those."""
-    if "bands" in inspect.signature(source.read_slice).parameters:
-        samples = source.read_slice(index, bands=display["bands"])
-        return render(samples, {**display, "bands": list(range(len(display["bands"])))})
-    return render(source.read_slice(index), display)
+    """Slice ``index`` of ``source`` under ``display``, reading only the bands it shows."""
+    samples = source.read_slice(index, bands=display["bands"])
+    return render(samples, {**display, "bands": list(range(len(display["bands"])))})
 
 
 def discard_renderings(image: Image, *, keep_digest: str | None = None) -> None:

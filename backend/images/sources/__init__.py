@@ -40,9 +40,20 @@ class SourceInfo:
 class Source(Protocol):
     info: SourceInfo
 
-    def read_slice(self, index: int) -> np.ndarray:
-        """Slice ``index`` (0-based) as H×W or H×W×bands samples (``info.sample_type``), rows top to bottom."""
+    def read_slice(self, index: int, bands: list[int] | None = None) -> np.ndarray:
+        """Slice ``index`` (0-based) as H×W or H×W×bands samples (``info.sample_type``), rows top to bottom; with
+        ``bands`` (0-based), only those bands, in that order (H×W×len(bands)): a display of 3 of 13 bands reads
+        3 where the format allows it."""
         ...
+
+
+def chosen_bands(samples: np.ndarray, bands: list[int] | None) -> np.ndarray:
+    """``samples`` (H×W or H×W×B) narrowed to ``bands`` as ``read_slice`` returns them, for readers that read
+    every band anyway."""
+    if bands is None:
+        return samples
+    planes = samples[:, :, None] if samples.ndim == 2 else samples
+    return planes[:, :, bands]
 
 
 class Reader(Protocol):

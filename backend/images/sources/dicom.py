@@ -19,7 +19,7 @@ import numpy as np
 from pydicom.multival import MultiValue
 
 from backend.common.errors import InvalidInput
-from backend.images.sources import SourceInfo
+from backend.images.sources import SourceInfo, chosen_bands
 from backend.images.sources.limits import check_pixels
 
 CT_PRESETS = [
@@ -110,13 +110,13 @@ class DicomSource:
     info: SourceInfo
     path: Path
 
-    def read_slice(self, index: int) -> np.ndarray:
+    def read_slice(self, index: int, bands: list[int] | None = None) -> np.ndarray:
         import pydicom
 
         dataset = pydicom.dcmread(self.path)
         frames = _pixels(dataset, self.path.name)
         frame = frames[index] if self.info.slices > 1 else frames
-        return _rescaled(dataset, frame)
+        return chosen_bands(_rescaled(dataset, frame), bands)
 
 
 def is_dicom(path: Path) -> bool:

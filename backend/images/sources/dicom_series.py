@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from backend.common.errors import InvalidInput
-from backend.images.sources import SourceInfo
+from backend.images.sources import SourceInfo, chosen_bands
 from backend.images.sources.dicom import (
     IDENTIFYING_KEYWORDS,
     PUBLIC_KEYWORDS,
@@ -259,7 +259,7 @@ class DicomSeriesSource:
         self.path, self.name, self.manifest = path, name, manifest
         self.members: list[str] = manifest["slices"]
 
-    def read_slice(self, index: int) -> np.ndarray:
+    def read_slice(self, index: int, bands: list[int] | None = None) -> np.ndarray:
         if not 0 <= index < len(self.members):
             raise InvalidInput(f"{self.name}: slice {index} does not exist.", code="bad_slice")
         dataset = _member(self.path, self.members[index])
@@ -267,7 +267,7 @@ class DicomSeriesSource:
         rows, columns = self.manifest["rows"], self.manifest["columns"]
         if frame.shape[:2] != (rows, columns):
             raise InvalidInput(f"{self.name}: slice {index} is not {columns}×{rows}.", code="bad_series")
-        return _rescaled(dataset, frame)
+        return chosen_bands(_rescaled(dataset, frame), bands)
 
     def dataset(self, index: int) -> Any:
         """The header of slice ``index`` (no pixels)."""

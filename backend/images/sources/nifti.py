@@ -32,7 +32,7 @@ import numpy as np
 
 from backend.common.errors import InvalidInput
 from backend.images.display import band_percentiles
-from backend.images.sources import SourceInfo
+from backend.images.sources import SourceInfo, chosen_bands
 from backend.images.sources.limits import check_pixels
 from backend.images.sources.volumes import (
     affine_list,
@@ -80,10 +80,10 @@ class NiftiSource:
     def __init__(self, path: Path, name: str, layout: Layout, compressed: bool) -> None:
         self.path, self.name, self.layout, self.compressed = path, name, layout, compressed
 
-    def read_slice(self, index: int) -> np.ndarray:
+    def read_slice(self, index: int, bands: list[int] | None = None) -> np.ndarray:
         if not 0 <= index < self.layout.shape[2]:
             raise InvalidInput(f"{self.name}: slice {index} does not exist.", code="bad_slice")
-        return display_of_voxels(self.voxel_plane(index), reversed_rows=True)
+        return chosen_bands(display_of_voxels(self.voxel_plane(index), reversed_rows=True), bands)
 
     def voxel_plane(self, index: int) -> np.ndarray:
         """Slice ``index`` as stored: ``plane[i, j]``, scaled."""

@@ -14,7 +14,7 @@ import numpy as np
 
 from backend.common.errors import InvalidInput
 from backend.images.display import DEFAULT_DISPLAY, default_bands
-from backend.images.sources import SourceInfo
+from backend.images.sources import SourceInfo, chosen_bands
 from backend.images.sources.limits import check_pixels
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -30,9 +30,9 @@ class ArraySource:
     reader: str  # "tiff" or "png"
     planar: bool = False  # a TIFF storing each band as its own plane (axes "SYX")
 
-    def read_slice(self, index: int) -> np.ndarray:
+    def read_slice(self, index: int, bands: list[int] | None = None) -> np.ndarray:
         if self.reader == "png":
-            return _read_png(self.path)
+            return chosen_bands(_read_png(self.path), bands)
         import tifffile
 
         with tifffile.TiffFile(self.path) as tif:
@@ -40,7 +40,7 @@ class ArraySource:
         data = np.asarray(data)
         if self.planar:
             data = np.moveaxis(data, -3, -1)
-        return _as_slice(data, self.info.bands)
+        return chosen_bands(_as_slice(data, self.info.bands), bands)
 
 
 def open_scalar(path: Path, name: str) -> ArraySource | None:
