@@ -113,9 +113,8 @@ class DicomSource:
     def read_slice(self, index: int, bands: list[int] | None = None) -> np.ndarray:
         import pydicom
 
-        dataset = pydicom.dcmread(self.path)
-        frames = _pixels(dataset, self.path.name)
-        frame = frames[index] if self.info.slices > 1 else frames
+        dataset = pydicom.dcmread(self.path, stop_before_pixels=True)
+        frame = _frame(self.path, dataset, index if self.info.slices > 1 else None)
         return chosen_bands(_rescaled(dataset, frame), bands)
 
 
@@ -166,15 +165,29 @@ def open_dicom(path: Path, name: str) -> DicomSource | None:
     return source
 
 
+def _frame(path: Path, dataset: Any, index: int | None) -> np.ndarray:
+    """Frame ``index`` of a multi-frame file (only that frame decoded), or the single image (``None``)."""
+    from pydicom.pixels import pixel_array
+
+    try:
+        return pixel_array(str(path), index=index)
+    except Exception as exc:  # noqa: BLE001 - missing codec, truncated data…
+        raise _undecodable(path.name, dataset, exc) from exc
+
+
 def _pixels(dataset: Any, name: str) -> np.ndarray:
     try:
         return dataset.pixel_array
     except Exception as exc:  # noqa: BLE001 - missing codec, truncated data…
-        syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
-        raise InvalidInput(
-            f"{name}: the DICOM pixel data cannot be decoded ({syntax.name if syntax else 'unknown syntax'}: {exc}).",
-            code="corrupt_image",
-        ) from exc
+        raise _undecodable(name, dataset, exc) from exc
+
+
+def _undecodable(name: str, dataset: Any, exc: Exception) -> InvalidInput:
+    syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
+    return InvalidInput(
+        f"{name}: the DICOM pixel data cannot be decoded ({syntax.name if syntax else 'unknown syntax'}: {exc}).",
+        code="corrupt_image",
+    )
 
 
 def _rescaled(dataset: Any, frame: np.ndarray) -> np.ndarray:
