@@ -27,6 +27,7 @@ from celery import shared_task
 from celery.signals import worker_process_init
 from channels.layers import get_channel_layer
 from django.conf import settings
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from backend.common.background import Background
 from backend.interactive import caches, inference_status
@@ -334,7 +335,13 @@ def _send_reply(channel: str, message: dict[str, Any]) -> None:
     loop = getattr(_reply_loops, "loop", None)
     if loop is None:
         loop = _reply_loops.loop = asyncio.new_event_loop()
-    loop.run_until_complete(get_channel_layer().send(channel, message))
+    try:
+        loop.run_until_complete(get_channel_layer().send(channel, message))
+    except RedisConnectionError as exc:
+        # Redis restarted since this loop's last reply: the pooled connection was dead, and is now dropped.
+        # Once more on a new connection, or the client would wait INFERENCE_TIMEOUT_S for a mask already computed.
+        log.warning("reply to %s: %s; sending it again on a new connection", channel, exc)
+        loop.run_until_complete(get_channel_layer().send(channel, message))
 
 
 @worker_process_init.connect  # in each process that runs tasks: a prefork child, or the solo pool's worker itself
