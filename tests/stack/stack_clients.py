@@ -95,6 +95,7 @@ class Annotator:
     journal: dict[str, dict] = field(default_factory=dict)  # client_key -> object not yet acknowledged
     saved: dict[str, int] = field(default_factory=dict)  # client_key -> object id the server answered with
     reconnects: int = 0
+    open_failures: int = 0  # connection attempts refused or dropped before `ready`
     save_retries: int = 0
     masks: list[dict] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)  # error replies to clicks (all retried)
@@ -118,6 +119,7 @@ class Annotator:
                 self.size = (ready["image"]["width"], ready["image"]["height"])
                 return
             except (OSError, InvalidHandshake, InvalidStatus, ConnectionClosed, TimeoutError) as exc:
+                self.open_failures += 1
                 if time.monotonic() > deadline:
                     raise AssertionError(f"{self.name} could not reconnect within {timeout} s: {exc!r}") from exc
                 time.sleep(0.2)
