@@ -30,6 +30,7 @@ _clients: dict[str, redis.Redis] = {}
 _heartbeat_pid: int | None = None  # the process whose heartbeat thread runs (a forked child has none)
 _heartbeat_lock = threading.Lock()
 _heartbeat_stop = threading.Event()
+_error: str | None = None  # set_error()
 
 
 def local_status(worker: str) -> dict[str, Any]:
@@ -37,11 +38,20 @@ def local_status(worker: str) -> dict[str, Any]:
     from ml.inference.engines import engine_name
     from ml.inference.engines.choice import cpu_info
 
-    return {
+    status = {
         "worker": worker,
         "cpu": cpu_info().as_dict(),
         "engines": {model: engine_name(engine) for model, engine in caches.loaded_models().items()},
     }
+    if _error is not None:
+        status["error"] = _error
+    return status
+
+
+def set_error(message: str | None) -> None:
+    """Why this process cannot serve clicks (its default model failed to load): published with its status."""
+    global _error
+    _error = message
 
 
 def _client() -> redis.Redis | None:

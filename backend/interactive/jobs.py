@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from celery import shared_task
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 from channels.layers import get_channel_layer
 from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -35,6 +35,7 @@ from backend.interactive.store import state_store
 from ml.inference.clicks import Click
 from ml.inference.state import decode_state, encode_state
 from ml.inference.working_copy import WorkingImage
+from ml.paths import models_dir
 from ml.postprocess import MaskOptions, mask_to_shape
 
 if TYPE_CHECKING:
@@ -353,12 +354,34 @@ def _preload_default_model(**_: Any) -> None:
 
     if INFERENCE_QUEUE not in app.amqp.queues.consume_from:
         return
+    global _default_model_error
     try:
         loaded = caches.loaded_model(settings.DEFAULT_MODEL_NAME)
         log.info("default model %s loaded (%s engine)", settings.DEFAULT_MODEL_NAME, engine_name(loaded))
-    except Exception as exc:  # noqa: BLE001 - a worker without weights still starts; jobs report the error
-        log.warning("default model not loaded: %s", exc)
-    inference_status.start_heartbeat(worker_id())  # listed in /healthz, with whatever it has loaded
+    except Exception as exc:  # noqa: BLE001 - the worker stays up, says why, and takes no clicks (below)
+        _default_model_error = f"default model {settings.DEFAULT_MODEL_NAME} not loaded: {exc}"
+        inference_status.set_error(_default_model_error)
+        log.error(
+            "inference worker %s cannot serve clicks: %s. It takes no click jobs (the other workers serve them); "
+            "put the weights in %s (`make weights`, or share var/) and restart it.",
+            worker_id(),
+            _default_model_error,
+            models_dir(),
+        )
+    inference_status.start_heartbeat(worker_id())  # listed in /healthz, with whatever it has loaded (or its error)
+
+
+_default_model_error: str | None = None  # why this (solo-pool) inference worker cannot run the default model
+
+
+@worker_ready.connect
+def _stop_consuming_without_model(sender: Any = None, **_: Any) -> None:
+    """An inference worker whose default model failed to load stops consuming the queue: were it to take clicks,
+    each would be answered `model_unavailable` while the workers that have the model sit idle."""
+    if _default_model_error is not None and sender is not None:
+        sender.cancel_task_queue(INFERENCE_QUEUE)
+        log.error("inference worker %s stopped consuming the %r queue: %s", worker_id(), INFERENCE_QUEUE,
+                  _default_model_error)  # fmt: skip
 
 
 click_jobs = Background(run_click_job, queue=INFERENCE_QUEUE, setting="INFERENCE_BACKEND")
