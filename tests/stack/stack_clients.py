@@ -26,6 +26,8 @@ from websockets.sync.client import connect
 from deploy.stack import HOST, Stack
 
 RETRYABLE_STATUS = {500, 502, 503, 504}
+# Answers to a click that the browser retries (after a pause); any other error is a bug of the client or server.
+RETRIED_ERRORS = {"worker_timeout", "busy", "queue_unavailable", "inference_failed", "model_unavailable"}
 
 
 class Unavailable(Exception):
@@ -102,7 +104,8 @@ class Annotator:
 
     def __post_init__(self) -> None:
         self.ws = None
-        self.seq = 0
+        self.seq = 0  # the connection's last request (each must be newer than the one before)
+        self.started = False  # the object under way was started on this connection
         self.size = (0, 0)
         self.clicks: list[dict] = []
 
@@ -117,6 +120,7 @@ class Annotator:
                 ready = self._recv(10)
                 assert ready["type"] == "ready", ready
                 self.size = (ready["image"]["width"], ready["image"]["height"])
+                self.seq, self.started = 0, False  # a new connection: the object under way is started anew
                 return
             except (OSError, InvalidHandshake, InvalidStatus, ConnectionClosed, TimeoutError) as exc:
                 self.open_failures += 1
@@ -149,8 +153,9 @@ class Annotator:
         while True:
             try:
                 self.seq += 1
-                if self.seq == 1 or self.ws is None:
+                if not self.started:
                     self._send(type="start", label=self.label, clicks=self.clicks, seq=self.seq)
+                    self.started = True
                 else:
                     self._send(type="clicks", clicks=self.clicks, seq=self.seq)
                 reply = self._answer(self.seq, deadline)
@@ -159,12 +164,13 @@ class Annotator:
                     raise AssertionError(f"{self.name}: no mask within {timeout} s ({exc!r})") from exc
                 self.reconnects += 1
                 self.open(timeout=max(5.0, deadline - time.monotonic()))
-                self.seq = 0  # a new connection: a new object session, started with the clicks so far
                 continue
             if reply["type"] == "mask":
                 self.masks.append(reply)
                 return reply
             self.errors.append(reply)
+            if reply["code"] not in RETRIED_ERRORS:
+                raise AssertionError(f"{self.name}: {reply}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"{self.name}: no mask within {timeout} s; errors {self.errors[-3:]}")
             time.sleep(min(1.0, float(reply.get("retry_after_s", 0.3))))
@@ -179,11 +185,12 @@ class Annotator:
 
     def new_object(self) -> None:
         """The next object: a new `start` with its first click."""
-        self.clicks, self.seq = [], 0
+        self.clicks, self.started = [], False
 
     # ------------------------------------------------------------------ saving
     def finish(self, mask: dict, *, send: bool = True) -> str:
         """Journal the object of ``mask`` (its polygons and clicks), then (``send``) try to save it once."""
+        assert mask["polygons"], f"{self.name}: an empty mask is no object ({self.clicks}); click elsewhere"
         key = f"{self.name}-{uuid.uuid4().hex[:12]}"
         self.journal[key] = {
             "label": self.label,

@@ -19,7 +19,7 @@ def test_a_save_while_postgres_is_down_lands_once_after_it_is_back(stack, demo) 
     annotator.open()
     annotator.finish(annotator.click(annotator.point(0.5, 0.5)))
     assert len(annotator.saved) == 1
-    mask = annotator.click(annotator.point(0.3, 0.3))
+    mask = annotator.click(annotator.point(0.5, 0.45))
 
     stack.kill("postgres")
     key = annotator.finish(mask)  # refused (500): still journaled
@@ -56,7 +56,7 @@ def test_saves_across_postgres_restarts_land_exactly_once(stack, demo) -> None:
             for round_ in range(60):
                 if stop.is_set() and round_ >= 4:
                     break
-                annotator.click(annotator.point(0.3 + 0.005 * round_, 0.5), timeout=90)
+                annotator.click(annotator.point(0.45 + 0.002 * round_, 0.5), timeout=90)
                 annotator.finish(annotator.masks[-1])
                 annotator.flush(timeout=60)
         except BaseException as exc:  # noqa: BLE001 - reported by the test thread

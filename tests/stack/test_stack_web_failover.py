@@ -39,7 +39,7 @@ def test_clients_of_a_killed_daphne_reconnect_and_their_journaled_edits_land(sta
     stack.kill(victim.name)
 
     for annotator in annotators:  # the next object, then the journal: through the proxy, to the daphne left
-        annotator.click(annotator.point(0.4, 0.6))
+        annotator.click(annotator.point(0.5, 0.55))
         annotator.click(annotator.point(0.1, 0.1, positive=False))
         annotator.finish(annotator.masks[-1])
         annotator.flush(timeout=30)
@@ -65,7 +65,7 @@ def test_saves_under_way_while_a_daphne_dies_land_exactly_once(stack, demo) -> N
             for round_ in range(40):
                 if stop.is_set() and round_ >= 4:
                     break
-                annotator.click(annotator.point(0.3 + 0.01 * round_, 0.5))
+                annotator.click(annotator.point(0.45 + 0.003 * round_, 0.5))
                 annotator.finish(annotator.masks[-1])
                 annotator.flush(timeout=30)
         except BaseException as exc:  # noqa: BLE001 - reported by the test thread
