@@ -359,11 +359,19 @@ class Stack:
         if name is not None:
             self.units[name].stop()
             return
-        order = ["proxy", *[n for n in self.units if n.startswith("web")]]
-        order += [n for n in self.units if n not in order and n not in ("redis", "postgres")] + ["redis", "postgres"]
-        for unit_name in order:
-            if unit_name in self.units:
-                self.units[unit_name].stop()
+        # In tiers, each tier's units at once: what clients talk to, the workers, then what they all use.
+        services = ("redis", "postgres")
+        front = [n for n in self.units if n == "proxy" or n.startswith("web")]
+        workers = [n for n in self.units if n not in front and n not in services]
+        for tier in (front, workers, [n for n in services if n in self.units]):
+            units = [self.units[n] for n in tier if self.units[n].running]
+            for unit in units:
+                unit.signal(unit.stop_signal)
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+            for unit in units:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    unit.popen.wait(max(0.1, deadline - time.monotonic()))
+                unit.kill()
         if self.ephemeral:
             shutil.rmtree(self.run_dir, ignore_errors=True)
         if self._pg_temp is not None:
@@ -625,7 +633,7 @@ class Stack:
             dict(os.environ),
             ready=lambda u: http_status(self.port, "/healthz") == 200,
             port=self.port,
-            stop_signal=signal.SIGQUIT,  # nginx: graceful
+            stop_signal=signal.SIGTERM,  # nginx: fast shutdown (a graceful one waits for every open websocket)
         )
 
 
