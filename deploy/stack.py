@@ -106,13 +106,17 @@ def wait_for(condition: Callable[[], object], *, timeout: float, what: str, deta
         time.sleep(0.1)
 
 
+def nginx_program() -> str:
+    return shutil.which("nginx") or "/usr/sbin/nginx"  # /usr/sbin is not on every user's PATH
+
+
 def postgres_bin() -> Path:
     """``$PG_BIN``, else the newest /usr/lib/postgresql/<version>/bin (Debian's layout)."""
     if os.environ.get("PG_BIN"):
         return Path(os.environ["PG_BIN"])
     versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
     if not versions:
-        raise RuntimeError("PostgreSQL's initdb was not found: run `make services` (apt-get install postgresql)")
+        raise RuntimeError("PostgreSQL's initdb was not found: run deploy/scripts/ensure-stack-tools.sh")
     return versions[-1].parent
 
 
@@ -330,6 +334,10 @@ class Stack:
             self._wait_unit(unit, timeout)
             return
         started = time.monotonic()
+        missing = [p for p in ("redis-server", nginx_program()) if not shutil.which(p)]
+        if missing:
+            raise RuntimeError(f"{', '.join(missing)} not installed: run deploy/scripts/ensure-stack-tools.sh")
+        postgres_bin()  # or the same advice
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
         self.media_root.mkdir(parents=True, exist_ok=True)
@@ -618,9 +626,7 @@ class Stack:
         return unit
 
     def _proxy_unit(self) -> Unit:
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        if not Path(nginx).exists():
-            raise RuntimeError("nginx is not installed: run `make services` (apt-get install nginx-light)")
+        nginx = nginx_program()
         folder = self.run_dir / "nginx"
         folder.mkdir(exist_ok=True)
         config = folder / "nginx.conf"
@@ -739,6 +745,7 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # also when started with SIGINT ignored (a background job of a shell)
     try:
         stack.start()
         print(stack.describe(), "\nCtrl+C to stop.", flush=True)
