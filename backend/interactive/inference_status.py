@@ -5,7 +5,8 @@ An inference process (a Celery inference worker, or the web process in the embed
 description every ``HEARTBEAT_EVERY_S`` into one Redis hash, ``edgeflow:inference:workers`` (worker id → status
 with the time it was ``seen``), so the web process lists the live workers in one call, without importing the
 model's libraries; entries not renewed for ``HEARTBEAT_TTL_S`` are dropped by the reader. ``/healthz`` shows
-:func:`inference_status`.
+:func:`inference_status`. The same thread writes the worker's short-lived alive key every second
+(``backend.interactive.liveness``: what overload answers, failover and ``/readyz`` read).
 """
 
 import json
@@ -18,7 +19,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
-from backend.interactive import caches
+from backend.interactive import caches, liveness
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,12 @@ def local_status(worker: str) -> dict[str, Any]:
     from ml.inference.engines import engine_name
     from ml.inference.engines.choice import cpu_info
 
+    alive = liveness.this_process.liveness(worker)
     return {
         "worker": worker,
+        "warm": alive.warm,
+        "job_s": alive.job_s,
+        "device": alive.device,
         "cpu": cpu_info().as_dict(),
         "engines": {model: engine_name(engine) for model, engine in caches.loaded_models().items()},
     }
@@ -60,30 +65,53 @@ def publish(worker: str) -> None:
 
 
 def start_heartbeat(worker: str) -> None:
-    """Publish now, then every ``HEARTBEAT_EVERY_S`` from a daemon thread, for as long as this process lives
-    (idle or not) or until :func:`stop_heartbeat`; once per process."""
+    """Publish now (the worker is listed and alive before it takes its first click), then from a daemon thread:
+    the alive key every ``liveness.ALIVE_EVERY_S``, the status every ``HEARTBEAT_EVERY_S``, for as long as this
+    process lives (idle or not) or until :func:`stop_heartbeat`; once per process."""
     global _heartbeat_pid, _heartbeat_stop
     with _heartbeat_lock:
         if _heartbeat_pid == os.getpid():
             return
         _heartbeat_pid, _heartbeat_stop = os.getpid(), threading.Event()
+    _publish_both(worker, status=True)
     threading.Thread(target=_beat, args=(worker, _heartbeat_stop), name="inference-heartbeat", daemon=True).start()
 
 
-def stop_heartbeat() -> None:
+def stop_heartbeat(worker: str | None = None) -> None:
+    """Stop beating; with ``worker``, also withdraw its alive key (a warm shutdown: readers stop counting it)."""
     global _heartbeat_pid
     with _heartbeat_lock:
         _heartbeat_pid = None
         _heartbeat_stop.set()
+    if worker is not None:
+        try:
+            liveness.gone(worker)
+        except redis.RedisError as exc:
+            log.warning("inference worker %s not withdrawn: %s", worker, exc)
 
 
 def _beat(worker: str, stop: threading.Event) -> None:
-    while not stop.is_set():
-        try:
+    last_status = time.monotonic()
+    while not stop.wait(min(liveness.ALIVE_EVERY_S, HEARTBEAT_EVERY_S)):
+        due = time.monotonic() - last_status >= HEARTBEAT_EVERY_S
+        if _publish_both(worker, status=due) and due:
+            last_status = time.monotonic()
+
+
+def publish_now(worker: str) -> None:
+    """Publish the alive key and the status at once (the worker's warmth changed)."""
+    _publish_both(worker, status=True)
+
+
+def _publish_both(worker: str, *, status: bool) -> bool:
+    try:
+        liveness.beat(worker)
+        if status:
             publish(worker)
-        except redis.RedisError as exc:  # Redis restarting: the next beat tries again
-            log.warning("inference heartbeat not published: %s", exc)
-        stop.wait(HEARTBEAT_EVERY_S)
+        return True
+    except redis.RedisError as exc:  # Redis restarting: the next beat tries again
+        log.warning("inference heartbeat not published: %s", exc)
+        return False
 
 
 def published_workers() -> list[dict[str, Any]]:
