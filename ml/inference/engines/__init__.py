@@ -26,8 +26,9 @@ from collections.abc import Callable
 
 import torch
 
+from ml.inference.engines import choice
 from ml.inference.engines.base import Engine, TorchEngine
-from ml.inference.engines.choice import FULL_PRECISION, GPU_ENGINES, choose_engine, gpu_info, no_gpu_reason
+from ml.inference.engines.choice import FULL_PRECISION, GPU_ENGINES, choose_engine, no_gpu_reason
 from ml.model.fuse import optimize_for_inference
 from ml.model.loaded import LoadedModel
 
@@ -59,7 +60,7 @@ def strict_f32_on_gpu() -> None:
 
 
 def _torch_cuda(loaded: LoadedModel, threads: int | None) -> Engine:
-    gpu = gpu_info()
+    gpu = choice.gpu_info()
     if gpu is None:
         raise RuntimeError(f"torch-cuda needs a GPU: {no_gpu_reason()}")
     strict_f32_on_gpu()
@@ -102,7 +103,7 @@ _PACKAGES = {"openvino": "openvino", "openvino-bf16": "openvino", "openvino-int8
 def is_installed(engine: str) -> bool:
     """Whether the package ``engine`` needs can be imported here (for ``torch-cuda``: whether torch sees a GPU)."""
     if engine in GPU_ENGINES:
-        return gpu_info() is not None
+        return choice.gpu_info() is not None
     package = _PACKAGES.get(engine)
     return package is None or importlib.util.find_spec(package) is not None
 

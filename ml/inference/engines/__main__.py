@@ -23,8 +23,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-from ml.inference.engines import ENGINES, create_engine, default_engine, engine_name, is_installed
-from ml.inference.engines.choice import CpuInfo, cpu_info, gpu_info, no_gpu_reason, runs_natively
+from ml.inference.engines import ENGINES, choice, create_engine, default_engine, engine_name, is_installed
+from ml.inference.engines.choice import CpuInfo, cpu_info, no_gpu_reason, runs_natively
 from ml.inference.engines.guard import DATASETS, GUARDED, MAX_CLICKS
 from ml.model.loaded import LoadedModel
 from ml.weights import load_model
@@ -127,7 +127,7 @@ def _guard(args: argparse.Namespace) -> int:
 def _device(_args: argparse.Namespace) -> int:
     import torch
 
-    gpu = gpu_info()
+    gpu = choice.gpu_info()
     print(f"torch {torch.__version__} (CUDA build: {torch.version.cuda or 'none'}); CPU: {cpu_info().model}")
     if gpu is None:
         print(f"device: cpu. No GPU: {no_gpu_reason()}")
