@@ -223,8 +223,9 @@ INFERENCE_SESSION_CACHE_SIZE = env_int("INFERENCE_SESSION_CACHE_SIZE", 32)
 # Larger images are segmented on a copy scaled down to this many pixels, built once and kept in this folder.
 INFERENCE_MAX_PIXELS = env_int("INFERENCE_MAX_PIXELS", 4096 * 4096)
 INFERENCE_WORKING_DIR = Path(env_str("INFERENCE_WORKING_DIR", str(MEDIA_ROOT / "working")))
-# Engine per model (ml.inference.engines: torch, torch-fused, openvino, openvino-bf16); empty = fastest installed
-# within the parity tolerance. A failing engine falls back to torch with a warning.
+# Engine per model (ml.inference.engines: torch, torch-fused, openvino, openvino-bf16, openvino-int8, torch-cuda);
+# empty = torch-cuda where torch sees a GPU, else the fastest this CPU runs natively whose guard passed. A failing
+# engine (torch-cuda without a GPU too) falls back to torch with a warning saying why.
 INFERENCE_ENGINE = env_str("INFERENCE_ENGINE", "")
 # Threads one inference process gives a forward; 0 = the engine's default (every core). See deploy/README.md for
 # threads × workers per core count.

@@ -1,4 +1,5 @@
-"""What runs the model where: each inference process's CPU and the engine each of its models runs on.
+"""What runs the model where: each inference process's CPU, its device (the GPU its engines run on, or ``cpu``)
+and the engine each of its models runs on.
 
 An inference process (a Celery inference worker, or the web process in the embedded default) describes itself with
 :func:`local_status`. In team mode a worker's heartbeat thread (:func:`start_heartbeat`) also publishes that
@@ -34,18 +35,28 @@ _heartbeat_stop = threading.Event()
 
 
 def local_status(worker: str) -> dict[str, Any]:
-    """This process: its id, its CPU, and per loaded model the engine it runs on."""
-    from ml.inference.engines import engine_name
-    from ml.inference.engines.choice import cpu_info
+    """This process: its id, whether it is warm and its recent seconds per click (``liveness``), its CPU, the
+    device its models run on, the GPU torch sees here (or None), and per loaded model the engine it runs on.
+
+    ``device`` is ``"cpu"`` or the GPU, ``"cuda:0 (NVIDIA L4)"``: the loaded engines' device (both, comma
+    separated, when one model fell back to the CPU and another did not), or before any model is loaded the one
+    the default choice would use. A GPU machine whose workers say ``cpu`` was told to
+    (``INFERENCE_ENGINE``) or fell back (its log says why)."""
+    from ml.inference.engines import engine_device, engine_name
+    from ml.inference.engines.choice import cpu_info, device_description, gpu_info
 
     alive = liveness.this_process.liveness(worker)
+    engines = caches.loaded_models()
+    devices = sorted({engine_device(engine) for engine in engines.values()})
+    gpu = gpu_info()
     return {
         "worker": worker,
         "warm": alive.warm,
         "job_s": alive.job_s,
-        "device": alive.device,
         "cpu": cpu_info().as_dict(),
-        "engines": {model: engine_name(engine) for model, engine in caches.loaded_models().items()},
+        "device": ", ".join(devices) if devices else device_description(),
+        "gpu": gpu.as_dict() if gpu is not None else None,
+        "engines": {model: engine_name(engine) for model, engine in engines.items()},
     }
 
 

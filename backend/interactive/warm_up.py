@@ -44,6 +44,8 @@ def _made_up_photo() -> np.ndarray:
 
 
 def _device_of(session: object) -> str:
-    """The device the session's engine runs on, where the engine says (a CUDA engine does); else the CPU."""
+    """The device the session's engine runs on: ``cpu``, or its GPU named (``"cuda:0 (NVIDIA L4)"``)."""
+    from ml.inference.engines import engine_device
+
     engine = getattr(session, "engine", None)
-    return str(getattr(engine, "device", "cpu"))
+    return engine_device(engine) if engine is not None else "cpu"
