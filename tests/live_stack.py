@@ -190,6 +190,14 @@ class Client:
             if reply.get("seq") == seq and reply["type"] in ("mask", "error"):
                 return reply
 
+    def answer_or_busy(self, seq: int, timeout: float = 60) -> dict:
+        """What answers step ``seq``: its mask, its error, or `busy` (retry later)."""
+        deadline = time.time() + timeout
+        while True:
+            reply = self.recv(max(0.1, deadline - time.time()))
+            if reply.get("seq") == seq and reply["type"] in ("mask", "error", "busy"):
+                return reply
+
     def close(self) -> None:
         self.ws.close()
 

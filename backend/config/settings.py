@@ -37,7 +37,7 @@ SECURE_PROXY_SSL_HEADER = proxy_ssl_header(env_bool("TRUST_X_FORWARDED_PROTO", F
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 
@@ -216,13 +216,16 @@ CHANNEL_LAYERS = channel_layers(REDIS_URL)
 CACHES = caches(REDIS_URL)
 INFERENCE_BACKEND = env_str("INFERENCE_BACKEND", job_runner_default(REDIS_URL))
 INFERENCE_TIMEOUT_S = env_int("INFERENCE_TIMEOUT_S", 20)
+# A click the warm workers could not start within this many seconds is answered `busy` with a time to retry.
+INFERENCE_MAX_WAIT_S = env_float("INFERENCE_MAX_WAIT_S", 3.0)
 INFERENCE_IMAGE_CACHE_BYTES = env_int("INFERENCE_IMAGE_CACHE_MB", 512) * 1024 * 1024
 INFERENCE_SESSION_CACHE_SIZE = env_int("INFERENCE_SESSION_CACHE_SIZE", 32)
 # Larger images are segmented on a copy scaled down to this many pixels, built once and kept in this folder.
 INFERENCE_MAX_PIXELS = env_int("INFERENCE_MAX_PIXELS", 4096 * 4096)
 INFERENCE_WORKING_DIR = Path(env_str("INFERENCE_WORKING_DIR", str(MEDIA_ROOT / "working")))
-# Engine per model (ml.inference.engines: torch, torch-fused, openvino, openvino-bf16); empty = fastest installed
-# within the parity tolerance. A failing engine falls back to torch with a warning.
+# Engine per model (ml.inference.engines: torch, torch-fused, openvino, openvino-bf16, openvino-int8, torch-cuda);
+# empty = torch-cuda where torch sees a GPU, else the fastest this CPU runs natively whose guard passed. A failing
+# engine (torch-cuda without a GPU too) falls back to torch with a warning saying why.
 INFERENCE_ENGINE = env_str("INFERENCE_ENGINE", "")
 # Threads one inference process gives a forward; 0 = the engine's default (every core). See deploy/README.md for
 # threads × workers per core count.
@@ -241,6 +244,8 @@ CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker busy with a click holds no second one (which an idle worker would otherwise wait beside).
+CELERY_WORKER_DISABLE_PREFETCH = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_ROUTES = {"interactive.run_click_job": {"queue": "inference"}}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

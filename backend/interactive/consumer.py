@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -20,7 +20,7 @@ from django.conf import settings
 from django.urls import path
 
 from backend.collab.consumer import LiveSocket
-from backend.interactive import protocol
+from backend.interactive import liveness, protocol
 from backend.interactive.auth import credentials_still_valid
 from backend.interactive.context import ImageContext, Refused, editable_image, load_context
 from backend.interactive.jobs import ClickJob, JobReply, inference_backend
@@ -32,6 +32,9 @@ from ml.postprocess import MaskOptions
 log = logging.getLogger(__name__)
 
 SEQUENCED = {"clicks", "options"}  # and `start` with clicks
+WORKER_CHECK_EVERY_S = 1.0  # how often the worker running a click is checked for being alive
+READINESS_CHECK_EVERY_S = 1.0  # while the model is not ready for a socket's image
+MAX_RESENDS = 2  # a click whose workers keep dying is answered by the time-out
 
 
 @dataclass
@@ -44,6 +47,9 @@ class ObjectSession:
     clicks: tuple[Click, ...] = ()
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     in_flight: int | None = None  # the seq being computed
+    job: ClickJob | None = None  # its job, sent again if the worker that took it dies
+    taken_by: str | None = None  # the worker that said it runs the job in flight
+    resent: int = 0  # times the job in flight was sent again
     pending: int | None = None  # the seq waiting for it (the newest request)
     mask_sent: bool = False  # the client has a mask of this object, so its state exists somewhere
     withheld: int | None = None  # the seq in flight whose edit-right check failed: its mask is dropped
@@ -72,6 +78,9 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
             await self.close(code=refused.close_code)
             return
         defaults = MaskOptions()
+        self.watchdog: asyncio.Task | None = None
+        self.readiness_watch: asyncio.Task | None = None
+        readiness = await inference_backend().readiness() if self.ctx.can_edit else None
         live = await self.live_join(user=self.scope["user"], project_id=self.ctx.project_id, image_id=self.ctx.image_id)
         await self.send_json(
             {
@@ -86,14 +95,20 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
                     "tolerance": defaults.tolerance,
                 },
                 **live,
+                "inference": readiness.to_client() if readiness else None,
             }
         )
         if self.ctx.can_edit:  # nothing is computed for a read-only socket (its `start` is refused)
             await inference_backend().prepare(self.ctx.default_model, self.ctx.path, self.ctx.sha256)
+            if not readiness.ready and inference_backend().announces_readiness:
+                self.readiness_watch = asyncio.ensure_future(self.watch_readiness())
 
     async def disconnect(self, code: int) -> None:
         for handle in self.timeouts.values():
             handle.cancel()
+        for task in (getattr(self, "watchdog", None), getattr(self, "readiness_watch", None)):
+            if task is not None:
+                task.cancel()
         await self.live_leave()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
@@ -262,14 +277,25 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
             reply_channel=self.channel_name,
             submitted_at=time.time(),
         )
+        obj.job, obj.taken_by, obj.resent = job, None, 0
         self.timeouts[seq] = asyncio.get_running_loop().call_later(
             settings.INFERENCE_TIMEOUT_S, lambda: asyncio.ensure_future(self.job_timed_out(obj, seq))
         )
         try:
-            await inference_backend().submit(job)
+            busy = await inference_backend().submit(job)
         except Exception as exc:  # noqa: BLE001 - the broker is down: tell the client, keep the connection
             log.exception("could not submit a click job")
             await self.job_done(obj, JobReply.failed(seq, "queue_unavailable", str(exc)))
+            return
+        if busy is not None:  # overloaded, or no warm worker: the client retries after `retry_after_s`
+            self.clear_timeout(seq)
+            obj.in_flight = obj.job = None
+            await self.send_json(busy.to_client(seq))
+            if obj.pending is not None:  # newer than the refused one: it is answered `busy` too, or computed
+                pending, obj.pending = obj.pending, None
+                await self.submit(obj, pending)
+            return
+        self.watch_job()
 
     async def inference_result(self, event: dict) -> None:
         reply = JobReply.from_message(event)
@@ -277,6 +303,50 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
             self.clear_timeout(reply.seq)
             return  # a job answered after its timeout, or for an object since cancelled or replaced
         await self.job_done(self.obj, reply)
+
+    async def watch_readiness(self) -> None:
+        """The model was not ready when the socket opened (workers warming up, or none): say when it is."""
+        while not (readiness := await inference_backend().readiness()).ready:
+            await asyncio.sleep(READINESS_CHECK_EVERY_S)
+        await self.send_json({"type": "model_status", **readiness.to_client()})
+
+    async def inference_taken(self, event: dict) -> None:
+        """A worker runs the job in flight: the watchdog checks that it stays alive until the answer comes."""
+        obj = self.obj
+        if obj is not None and event.get("seq") == obj.in_flight:
+            obj.taken_by = str(event.get("worker"))
+
+    def watch_job(self) -> None:
+        if self.watchdog is None or self.watchdog.done():
+            self.watchdog = asyncio.ensure_future(self.watch_worker())
+
+    async def watch_worker(self) -> None:
+        """While a job is in flight: when the worker that took it is gone (its alive key expired: killed, or its
+        machine lost), or no worker took it within the time an admitted job waits at most (one that died between
+        taking it from the queue and saying so), send it again, so that another worker answers it. A job is a pure
+        function of the stored state and the clicks: computing it twice is harmless, the later answer is dropped."""
+        while (obj := self.obj) is not None and obj.in_flight is not None and obj.job is not None:
+            await asyncio.sleep(WORKER_CHECK_EVERY_S)
+            if self.obj is not obj or obj.in_flight is None or obj.job is None:
+                continue
+            if obj.taken_by is not None:
+                if await inference_backend().worker_alive(obj.taken_by):
+                    continue
+                why = f"worker {obj.taken_by} is gone"
+            elif time.time() - obj.job.submitted_at > settings.INFERENCE_MAX_WAIT_S + liveness.ALIVE_TTL_S:
+                why = "no worker took it"
+            else:
+                continue
+            if obj.resent >= MAX_RESENDS:
+                return  # the time-out answers it
+            log.warning("click %s/%s: %s; sending it again", obj.session_id, obj.in_flight, why)
+            obj.taken_by, obj.resent = None, obj.resent + 1
+            obj.job = replace(obj.job, submitted_at=time.time())
+            try:
+                await inference_backend().resend(obj.job)
+            except Exception:  # noqa: BLE001 - the time-out answers it
+                log.exception("could not send a click job again")
+                return
 
     async def job_timed_out(self, obj: ObjectSession, seq: int) -> None:
         if self.obj is obj and obj.in_flight == seq:
@@ -290,7 +360,7 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
 
     async def job_done(self, obj: ObjectSession, reply: JobReply) -> None:
         self.clear_timeout(reply.seq)
-        obj.in_flight = None
+        obj.in_flight = obj.job = obj.taken_by = None
         if obj.withheld == reply.seq:  # refused after it was submitted (the client got the error)
             obj.withheld = None
             if obj.pending is not None:

@@ -20,18 +20,20 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+import redis
 from celery import shared_task
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 from channels.layers import get_channel_layer
 from django.conf import settings
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from backend.common.background import Background
-from backend.interactive import caches, inference_status
+from backend.interactive import caches, inference_status, liveness
+from backend.interactive.admission import Busy, admit
 from backend.interactive.store import state_store
+from backend.interactive.warm_up import warm_up
 from ml.inference.clicks import Click
 from ml.inference.state import decode_state, encode_state
 from ml.inference.working_copy import WorkingImage
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 
 INFERENCE_QUEUE = "inference"
 RESULT_MESSAGE_TYPE = "inference.result"  # handled by the consumer's `inference_result`
+TAKEN_MESSAGE_TYPE = "inference.taken"  # handled by the consumer's `inference_taken`: which worker runs a job
 
 
 def worker_id() -> str:
@@ -214,6 +217,7 @@ def run_job(job: ClickJob) -> tuple[JobReply, Callable[[], None]]:
         caches.live_sessions.pop(job.session)  # possibly half-changed: the next job starts from the store
         return JobReply.failed(job.seq, "inference_failed", f"The mask could not be computed: {exc}"), _nothing
     timings["total_s"] = time.time() - job.submitted_at
+    liveness.this_process.record_job(timings["total_s"] - timings["queue_s"])
     reply = JobReply(
         seq=job.seq,
         clicks=len(job.clicks),
@@ -322,6 +326,9 @@ def run_click_job(message: dict[str, Any]) -> None:
     job = ClickJob.from_message(message)
     if time.time() - job.submitted_at > settings.INFERENCE_TIMEOUT_S:
         return  # the client was told this job timed out (its worker died); it has moved on
+    # The consumer watches this worker's alive key while it runs the job, and sends the job again if it dies.
+    _send_reply(job.reply_channel, {"type": TAKEN_MESSAGE_TYPE, "seq": job.seq, "worker": worker_id()})
+    log.info("click %s/%s taken", job.session, job.seq)
     reply, persist = run_job(job)
     _send_reply(job.reply_channel, reply.to_message())
     persist()
@@ -338,7 +345,7 @@ def _send_reply(channel: str, message: dict[str, Any]) -> None:
         loop = _reply_loops.loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(get_channel_layer().send(channel, message))
-    except RedisConnectionError as exc:
+    except redis.ConnectionError as exc:
         # Redis restarted since this loop's last reply: the pooled connection was dead, and is now dropped.
         # Once more on a new connection, or the client would wait INFERENCE_TIMEOUT_S for a mask already computed.
         log.warning("reply to %s: %s; sending it again on a new connection", channel, exc)
@@ -355,12 +362,13 @@ def _preload_default_model(**_: Any) -> None:
     if INFERENCE_QUEUE not in app.amqp.queues.consume_from:
         return
     global _default_model_error
+    inference_status.start_heartbeat(worker_id())  # alive and warming up, in /readyz and /healthz
     try:
         loaded = caches.loaded_model(settings.DEFAULT_MODEL_NAME)
         log.info("default model %s loaded (%s engine)", settings.DEFAULT_MODEL_NAME, engine_name(loaded))
+        warm_up(settings.DEFAULT_MODEL_NAME)
     except Exception as exc:  # noqa: BLE001 - the worker stays up, says why, and takes no clicks (below)
-        _default_model_error = f"default model {settings.DEFAULT_MODEL_NAME} not loaded: {exc}"
-        inference_status.set_error(_default_model_error)
+        _default_model_error = f"Model {settings.DEFAULT_MODEL_NAME!r} cannot be loaded: {exc}"
         log.error(
             "inference worker %s cannot serve clicks: %s. It takes no click jobs (the other workers serve them); "
             "put the weights in %s (`make weights`, or share var/) and restart it.",
@@ -368,7 +376,8 @@ def _preload_default_model(**_: Any) -> None:
             _default_model_error,
             models_dir(),
         )
-    inference_status.start_heartbeat(worker_id())  # listed in /healthz, with whatever it has loaded (or its error)
+        liveness.this_process.mark_failed(_default_model_error)
+    inference_status.publish_now(worker_id())  # warm (or failed) before it takes its first click
 
 
 _default_model_error: str | None = None  # why this (solo-pool) inference worker cannot run the default model
@@ -384,13 +393,44 @@ def _stop_consuming_without_model(sender: Any = None, **_: Any) -> None:
                   _default_model_error)  # fmt: skip
 
 
+@worker_process_shutdown.connect
+def _withdraw(**_: Any) -> None:
+    """A worker stopping cleanly is no longer counted as serving clicks (one killed ages out of the count)."""
+    inference_status.stop_heartbeat(worker_id())
+
+
 click_jobs = Background(run_click_job, queue=INFERENCE_QUEUE, setting="INFERENCE_BACKEND")
 
 
 # ---------------------------------------------------------------------------------------------- the backends
+@dataclass(frozen=True)
+class Readiness:
+    """Whether a click would be computed now: ``reason`` (warming_up, no_workers, unavailable) when not."""
+
+    ready: bool
+    reason: str = ""
+    message: str = ""
+    workers: int = 0  # warm inference processes
+
+    def to_client(self) -> dict[str, Any]:
+        return {"ready": self.ready, "reason": self.reason or None, "message": self.message, "workers": self.workers}
+
+
 class InferenceBackend(Protocol):
-    async def submit(self, job: ClickJob) -> None:
-        """Compute ``job``; its JobReply arrives on ``job.reply_channel``."""
+    announces_readiness: bool  # the consumer tells a socket opened before the model was ready when it is
+
+    async def submit(self, job: ClickJob) -> Busy | None:
+        """Compute ``job`` (its JobReply arrives on ``job.reply_channel``), or say why not now: too many clicks
+        are waiting for the workers, or no worker is warm."""
+
+    async def resend(self, job: ClickJob) -> None:
+        """Compute ``job`` again: the worker that took it is gone (no admission: it was admitted once)."""
+
+    async def worker_alive(self, worker: str) -> bool:
+        """Whether the worker that took a job still runs."""
+
+    async def readiness(self) -> Readiness:
+        """Whether a click is computed now (the workspace says "model warming up" until it is)."""
 
     async def prepare(self, model: str, image_path: str, image_sha256: str) -> None:
         """An image was opened for annotation: get ready for its first click (without waiting for that)."""
@@ -399,9 +439,67 @@ class InferenceBackend(Protocol):
         """The object is saved or abandoned: its state is no longer needed."""
 
 
+def team_readiness() -> Readiness:
+    """Team mode: the warm workers' count, or why there is none (Redis down counts as not ready)."""
+    try:
+        workers = liveness.alive_workers()
+    except redis.RedisError as exc:
+        return Readiness(False, "unavailable", f"The inference registry (Redis) cannot be reached: {exc}")
+    warm = [worker for worker in workers if worker.warm]
+    if warm:
+        return Readiness(True, workers=len(warm))
+    busy = admit(workers, 0, settings.INFERENCE_MAX_WAIT_S)
+    errors = sorted({worker.error for worker in workers if worker.error})
+    message = busy.message + (f" ({'; '.join(errors)})" if errors and busy.reason == "no_workers" else "")
+    return Readiness(False, busy.reason, message)
+
+
+def local_readiness() -> Readiness:
+    """Embedded mode: this process, once its warm-up has run."""
+    here = liveness.this_process.liveness(worker_id())
+    if here.warm:
+        return Readiness(True, workers=1)
+    if here.error:
+        return Readiness(False, "no_workers", here.error)
+    return Readiness(False, "warming_up", admit([here], 0, 0).message)
+
+
+def current_readiness() -> Readiness:
+    """Whether this deployment computes a click now (``/readyz``)."""
+    return team_readiness() if click_jobs.uses_celery else local_readiness()
+
+
+def queued_clicks() -> int:
+    """Click jobs in the inference queue that no worker has taken yet (Celery's Redis list of that queue)."""
+    redis_client = liveness.client()
+    return int(redis_client.llen(INFERENCE_QUEUE)) if redis_client is not None else 0
+
+
+def submit_if_admitted(message: dict[str, Any]) -> Busy | None:
+    """Queue the click job, unless the warm workers could not start it within ``INFERENCE_MAX_WAIT_S``."""
+    try:
+        busy = admit(liveness.alive_workers(), queued_clicks(), settings.INFERENCE_MAX_WAIT_S)
+    except redis.RedisError:
+        busy = None  # sending it fails the same way, and the client hears `queue_unavailable`
+    if busy is None:
+        click_jobs.submit(message)
+    return busy
+
+
 class CeleryBackend:
-    async def submit(self, job: ClickJob) -> None:
+    announces_readiness = True  # workers warm up on their own: a socket opened before is told when one is warm
+
+    async def submit(self, job: ClickJob) -> Busy | None:
+        return await asyncio.to_thread(submit_if_admitted, job.to_message())
+
+    async def resend(self, job: ClickJob) -> None:
         await asyncio.to_thread(click_jobs.submit, job.to_message())
+
+    async def worker_alive(self, worker: str) -> bool:
+        return await asyncio.to_thread(liveness.is_alive, worker)
+
+    async def readiness(self) -> Readiness:
+        return await asyncio.to_thread(team_readiness)
 
     async def prepare(self, model: str, image_path: str, image_sha256: str) -> None:
         """Nothing: workers load the default model when they start, and any worker may serve the first click."""
@@ -417,17 +515,35 @@ class LocalBackend:
     copy) never holds up the clicks of others; a click on that image waits for the decode instead of repeating it.
     """
 
+    announces_readiness = False  # a click during the warm-up waits for it, and its mask says the model is ready
+
     def __init__(self) -> None:
         self.preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
         self._running: set[asyncio.Task] = set()
+        self.warming = self.preparer.submit(_warm_up_here, settings.DEFAULT_MODEL_NAME)
 
     async def prepare(self, model: str, image_path: str, image_sha256: str) -> None:
         self.preparer.submit(prepare, model, image_path, image_sha256)
 
-    async def submit(self, job: ClickJob) -> None:
-        task = asyncio.get_running_loop().create_task(self._run(job))
-        self._running.add(task)  # the loop keeps only a weak reference to a task
-        task.add_done_callback(self._running.discard)
+    async def submit(self, job: ClickJob) -> Busy | None:
+        """Run it after the clicks already waiting for this process's one thread, unless they are too many (a
+        click during the warm-up simply waits for it: the same thread would load the model anyway)."""
+        here = liveness.this_process.liveness(worker_id())
+        busy = admit([replace(here, warm=True)], len(self._running), settings.INFERENCE_MAX_WAIT_S)
+        if busy is None:
+            task = asyncio.get_running_loop().create_task(self._run(job))
+            self._running.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(self._running.discard)
+        return busy
+
+    async def resend(self, job: ClickJob) -> None:
+        await self.submit(job)
+
+    async def worker_alive(self, worker: str) -> bool:
+        return True  # this process
+
+    async def readiness(self) -> Readiness:
+        return local_readiness()
 
     async def _run(self, job: ClickJob) -> None:
         reply, persist = await asyncio.wrap_future(click_jobs.in_thread(run_job, job))
@@ -436,6 +552,15 @@ class LocalBackend:
 
     async def forget(self, session_id: str) -> None:
         click_jobs.in_thread(forget, session_id)  # after the object's job in flight and its persist
+
+
+def _warm_up_here(model: str) -> None:
+    """The embedded default's warm-up, in the preparing thread (a missing model is reported by readiness)."""
+    try:
+        warm_up(model)
+    except Exception as exc:  # noqa: BLE001
+        log.error("default model not loaded: %s", exc)
+        liveness.this_process.mark_failed(f"Model {model!r} cannot be loaded: {exc}")
 
 
 _backend: InferenceBackend | None = None

@@ -9,4 +9,5 @@ urlpatterns = [
     path("images/<int:image_id>/review/", image_pages.review_page, name="review"),
     path("images/<int:image_id>/view/", image_pages.image_view, name="image-view"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
 ]

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
+from django.db.utils import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -32,6 +33,7 @@ from backend.interactive.jobs import click_jobs, worker_id
 from backend.projects.access import MANAGING_ROLES, get_project_for, visible_projects
 from backend.projects.models import Project, Role
 from backend.projects.services import next_label_colour
+from backend.web.health import readiness_report
 
 PROJECT_PAGE_IMAGES = 200
 SUBMITTABLE = (BatchStatus.OPEN, BatchStatus.REJECTED)
@@ -153,3 +155,17 @@ def healthz(request: Request) -> Response:
         return Response({"ok": True})
     in_process = not click_jobs.uses_celery
     return Response({"ok": True, "inference": inference_status(in_process=in_process, worker=worker_id())})
+
+
+@extend_schema(exclude=True)  # operations, not the API
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def readyz(request: Request) -> Response:
+    """200 when this deployment serves a team now (database, Redis, a warm inference worker), else 503; the
+    reasons to signed-in users only (anonymous probes get the booleans)."""
+    try:
+        signed_in = request.user.is_authenticated
+    except DatabaseError:  # the session or token cannot be looked up: answer as to an anonymous probe
+        signed_in = False
+    ready, report = readiness_report(details=signed_in)
+    return Response(report, status=200 if ready else 503)

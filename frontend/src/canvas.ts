@@ -30,7 +30,7 @@ export interface CanvasEvents {
 
 const MARKER_RADIUS = 6;
 const TILE_SETTLE_MS = 60;
-const PENDING_COLOR: Record<Exclude<Pending, "idle">, string> = { computing: "#ffb703", unsent: "#ff5d5d" };
+const PENDING_COLOR: Record<Exclude<Pending, "idle">, string> = { computing: "#ffb703", unsent: "#ff5d5d", waiting: "#8ecae6" };
 
 export class Canvas {
   readonly stage: Konva.Stage;
@@ -404,7 +404,7 @@ export class Canvas {
       angle: pending === "computing" ? 270 : 360,
       fill: PENDING_COLOR[pending],
       opacity: pending === "computing" ? 1 : 0.85,
-      dash: pending === "unsent" ? [3, 3] : undefined,
+      dash: pending === "unsent" || pending === "waiting" ? [3, 3] : undefined,
       listening: false,
       name: `marker-pending pending-${pending}`,
     });

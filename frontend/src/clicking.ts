@@ -8,11 +8,12 @@
  * object it reshapes), and tells the server to forget the session (`cancel`).
  *
  * What the annotator is told: whether the newest change is being computed, or cannot be computed now (the socket
- * is down: it is sent when the connection is back) — `Pending`, reported with the markers.
+ * is down: it is sent when the connection is back; the model is busy or warming up: it is sent again after the
+ * server's `retry_after_s`, backing off) — `Pending`, reported with the markers.
  */
 
 import type { History } from "./history";
-import type { Click, ClientMessage, MaskMessage, MaskOptions, ServerMessage } from "./messages";
+import type { BusyMessage, Click, ClientMessage, MaskMessage, MaskOptions, ServerMessage } from "./messages";
 import { cloneShape, type Shape } from "./polygon";
 
 /** An undo entry of the click list: the whole list before and after the change. */
@@ -22,8 +23,14 @@ export interface ClicksEntry {
   after: Click[];
 }
 
-/** The newest change: answered ("idle"), sent and being computed, or not sent (no connection: sent once back). */
-export type Pending = "idle" | "computing" | "unsent";
+/**
+ * The newest change: answered ("idle"), sent and being computed, not sent (no connection: sent once back), or
+ * answered `busy` ("waiting": sent again after the server's retry hint).
+ */
+export type Pending = "idle" | "computing" | "unsent" | "waiting";
+
+const MAX_RETRY_S = 10;
+const RETRY_JITTER = 0.25; // of the delay, at random: many clients told "busy" at once do not come back at once
 
 /** A finished session: a new object (`target` null) or the new shape of the re-opened object `target`. */
 export interface Finished {
@@ -68,6 +75,9 @@ interface Session {
   optionsWaiting: boolean; // options changed while a mask was awaited: sent (the newest) once it is in
   finishWhenReady: boolean;
   started: boolean; // `start` was sent on the current connection
+  waiting: string; // why the awaited request was answered `busy` (empty: it was not)
+  retry: ReturnType<typeof setTimeout> | null; // sends it again
+  backoffS: number; // the last retry's delay: consecutive `busy` answers wait longer
 }
 
 const keyOf = (c: Click) => `${c.x},${c.y},${c.positive}`;
@@ -110,7 +120,13 @@ export class Clicking {
   get pending(): Pending {
     const session = this.session;
     if (!session || session.awaiting === null) return "idle";
+    if (session.waiting) return "waiting";
     return session.delivered ? "computing" : "unsent";
+  }
+
+  /** Why the newest change waits (the server's `busy`), for the status line; empty when it does not. */
+  get waitingText(): string {
+    return this.session?.waiting ?? "";
   }
 
   /** How many distinct clicks were placed in the object under way (what it saves as clicks_used). */
@@ -224,6 +240,7 @@ export class Clicking {
       if (msg.code !== "stale_seq") this.host.flash(msg.message);
     } else if (session && msg.type === "started") session.started = true;
     else if (session && msg.type === "mask" && msg.seq >= session.seq) this.show(session, msg);
+    else if (session && msg.type === "busy" && msg.seq === session.awaiting) this.busy(session, msg);
   }
 
   /**
@@ -279,12 +296,16 @@ export class Clicking {
       optionsWaiting: false,
       finishWhenReady: false,
       started: false,
+      waiting: "",
+      retry: null,
+      backoffS: 0,
     };
     this.session = session;
     return session;
   }
 
   private end(session: Session): void {
+    this.stopRetry(session);
     this.session = null;
     this.history.drop((e) => e.kind === "clicks");
     if (session.started) this.host.send({ type: "cancel" }); // the server has this object: it may forget it
@@ -299,6 +320,7 @@ export class Clicking {
   }
 
   private setList(session: Session, clicks: Click[]): void {
+    this.stopRetry(session);
     session.clicks = clicks.slice();
     const seq = this.stamp(session, clicks.length > 0);
     if (!clicks.length) {
@@ -339,9 +361,35 @@ export class Clicking {
     if (!session.delivered) session.started = false; // resumed by `start` with all clicks on reconnect
   }
 
+  /** The server could not compute the awaited request now: send the list again after its hint (backing off). */
+  private busy(session: Session, msg: BusyMessage): void {
+    this.stopRetry(session);
+    const delayS = Math.min(MAX_RETRY_S, Math.max(msg.retry_after_s, session.backoffS * 1.5));
+    session.backoffS = delayS;
+    const ms = delayS * 1000 * (1 + Math.random() * RETRY_JITTER);
+    session.waiting =
+      msg.reason === "warming_up"
+        ? "Model warming up — your click is computed as soon as it is ready"
+        : msg.reason === "no_workers"
+          ? "No inference worker is ready — retrying"
+          : `The model is busy — retrying in ${Math.max(1, Math.round(ms / 1000))} s`;
+    session.retry = setTimeout(() => {
+      session.retry = null;
+      if (this.session === session && session.clicks.length) this.setList(session, session.clicks);
+    }, ms);
+    this.report(session);
+  }
+
+  private stopRetry(session: Session): void {
+    if (session.retry !== null) clearTimeout(session.retry);
+    session.retry = null;
+    session.waiting = "";
+  }
+
   private show(session: Session, msg: MaskMessage): void {
     session.mask = msg;
     session.awaiting = null;
+    session.backoffS = 0;
     const pressedAt = this.pressedAt.get(msg.seq);
     for (const seq of this.pressedAt.keys()) if (seq <= msg.seq) this.pressedAt.delete(seq);
     this.host.showMask(msg, session.label, pressedAt);

@@ -13,6 +13,7 @@ export interface LinkHost {
   message(msg: ServerMessage): void;
   closed(): void;
   pending(): Pending; // shown beside the connection: a click that cannot be computed says why
+  waiting?(): string; // why the newest click waits for a retry (the server answered `busy`)
   loginUrl(): string;
 }
 
@@ -48,6 +49,6 @@ export class Link {
   show(): void {
     const state = this.state;
     renderConnection(state, this.host.loginUrl());
-    renderPending(this.host.pending(), state);
+    renderPending(this.host.pending(), state, this.host.waiting?.() ?? "");
   }
 }

@@ -31,6 +31,14 @@ export type ClientMessage =
   | CollabClientMessage; // lease, release, heartbeat (collabMessages.ts)
 
 // ---------------------------------------------------------------- server → client
+/** Whether a click is computed now; `reason` when not: warming_up, no_workers, unavailable. */
+export interface InferenceReadiness {
+  ready: boolean;
+  reason?: string | null;
+  message?: string;
+  workers?: number;
+}
+
 export interface ReadyMessage {
   type: "ready";
   image: { id: number; width: number; height: number };
@@ -38,6 +46,21 @@ export interface ReadyMessage {
   models: string[];
   options: MaskOptions;
   team: CollabReady; // you, viewers, leases, lease_ttl_s, heartbeat_s (normalised; defaults from an older server)
+  inference?: InferenceReadiness | null; // null on a read-only socket
+}
+
+/** The inference workers' readiness changed since `ready` (sent once the model is warm). */
+export interface ModelStatusMessage extends InferenceReadiness {
+  type: "model_status";
+}
+
+/** The click `seq` was not computed: the workers are overloaded or not warm; send it again after `retry_after_s`. */
+export interface BusyMessage {
+  type: "busy";
+  seq: number;
+  reason: string; // overloaded | warming_up | no_workers
+  retry_after_s: number;
+  message: string;
 }
 
 export interface StartedMessage {
@@ -94,6 +117,8 @@ export type ServerMessage =
   | CancelledMessage
   | ErrorMessage
   | PongMessage
+  | BusyMessage
+  | ModelStatusMessage
   | CollabMessage;
 
 type OwnType = Exclude<ServerMessage["type"], CollabMessage["type"]>;
@@ -115,6 +140,8 @@ const REQUIRED: Record<OwnType, (m: Fields) => boolean> = {
   cancelled: () => true,
   error: (m) => typeof m.code === "string" && (m.seq === undefined || isNumber(m.seq)),
   pong: () => true,
+  busy: (m) => isNumber(m.seq) && isNumber(m.retry_after_s) && typeof m.reason === "string",
+  model_status: (m) => typeof m.ready === "boolean",
 };
 
 /** A received frame as a typed message; null for anything that is not JSON, of an unknown type or malformed. */
@@ -133,7 +160,7 @@ export function parseServerMessage(data: string): ServerMessage | null {
   const type = name as OwnType;
   if (!REQUIRED[type](value)) return null;
   if (type === "ready") value.team = collabReady(value);
-  if (type === "error" && typeof value.message !== "string") value.message = value.code;
+  if ((type === "error" || type === "busy") && typeof value.message !== "string") value.message = type === "busy" ? "The model is busy." : value.code;
   if (type === "mask" && !isObject(value.latency)) value.latency = {};
   return value as unknown as ServerMessage;
 }

@@ -81,6 +81,7 @@ export function buildLayout(root: HTMLElement, o: LayoutOptions): void {
       { class: "ws-status" },
       h("span", { id: "ws-connection", "data-state": "connecting" }, "Connecting…"),
       h("span", { id: "ws-pending", "data-state": "idle", role: "status" }),
+      h("span", { id: "ws-model", "data-state": "ready", role: "status" }, ""), // "model warming up" until a worker is warm
       h("span", { id: "ws-shown", role: "status" }, ""), // what is shown: the slice and the display mapping of a source
       h("span", { id: "ws-latency" }, ""),
       h("span", { id: "ws-save", "data-state": "saved" }, "All changes saved"),

@@ -39,10 +39,12 @@ export function renderConnection(state: Connection, loginUrl: string): void {
 }
 
 /** The newest click: a spinner while it is computed; said at once when it cannot be computed now. */
-export function renderPending(pending: Pending, connection: Connection): void {
+export function renderPending(pending: Pending, connection: Connection, waiting = ""): void {
   const el = byId("ws-pending");
   el.dataset.state = pending;
-  if (pending === "computing") {
+  if (pending === "waiting") {
+    el.replaceChildren(`↻ ${waiting || "The model is busy — retrying"}`);
+  } else if (pending === "computing") {
     el.replaceChildren(h("span", { class: "ws-spinner", "aria-hidden": "true" }), " Computing the mask…");
   } else if (pending === "unsent") {
     const why = connection === "offline" ? "the browser is offline" : connection === "refused" || connection === "logged-out" ? "not connected" : "no connection to the server";
@@ -68,4 +70,12 @@ export function renderSave(state: SaveState, unsaved: number, message: string, l
   el.replaceChildren(text);
   if (state === "auth") el.append(" — ", h("a", { href: loginUrl, id: "ws-login", onclick: onLogin }, "Log in again"));
   if (state === "error" && message) el.append(` — ${message}`);
+}
+
+/** The model's readiness (`ready.inference`, `model_status`): "warming up" until a worker is warm. */
+export function renderModel(ready: boolean, reason: string | null | undefined, message = ""): void {
+  const el = byId("ws-model");
+  el.dataset.state = ready ? "ready" : (reason ?? "warming_up");
+  el.title = message;
+  el.textContent = ready ? "" : reason === "warming_up" || !reason ? "◌ Model warming up…" : "✕ Model not available — clicks are retried";
 }

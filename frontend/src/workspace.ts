@@ -27,7 +27,7 @@ import { DisplayPanel } from "./displayPanel";
 import { LatestSender } from "./displaySync";
 import { SlicePanel } from "./slicePanel";
 import { clampSlice, onSlice, sliceFromHash, sliceHash, sliceText } from "./slices";
-import type { MaskMessage, MaskOptions, ReadyMessage } from "./messages";
+import type { MaskMessage, MaskOptions, ReadyMessage, ServerMessage } from "./messages";
 import { ObjectEdits, type ObjectEntry } from "./objectEdits";
 import { renderComments, renderObjects, numberText } from "./objectList";
 import { type LocalObject, newObject } from "./objects";
@@ -37,7 +37,7 @@ import { type Conflict, Saver } from "./saver";
 import { finishUnderWay, settle } from "./settle";
 import { type Action, DEFAULT_BINDINGS } from "./shortcuts";
 import type { AnnotateSocket } from "./socket";
-import { renderSave } from "./statusbar";
+import { renderModel, renderSave } from "./statusbar";
 import { SubmitDialog, submittable } from "./submit";
 import { Teamwork } from "./teamwork";
 
@@ -168,12 +168,13 @@ export class Workspace {
     });
     this.link = new Link(config.image.id, {
       opened: (ready) => this.onReady(ready),
-      message: (msg) => this.team.message(msg) || this.clicking.message(msg),
+      message: (msg) => this.team.message(msg) || this.modelStatus(msg) || this.clicking.message(msg),
       closed: () => {
         this.team.closed();
         this.clicking.closed();
       },
       pending: () => this.pending,
+      waiting: () => this.clicking.waitingText,
       loginUrl: () => this.loginUrl(),
     });
     this.socket = this.link.socket;
@@ -424,8 +425,17 @@ export class Workspace {
     this.optionsShown = true;
     this.clicking.opened(options);
     this.team.ready(ready.team);
+    const inference = ready.inference;
+    renderModel(!inference || inference.ready, inference?.reason, inference?.message);
     byId("ws-read-only").hidden = ready.team.can_edit;
     this.displayPanel?.setEnabled(ready.team.can_edit);
+  }
+
+  /** The model's readiness changed (`model_status`); a mask shows it is ready too (showMask). */
+  private modelStatus(msg: ServerMessage): boolean {
+    if (msg.type !== "model_status") return false;
+    renderModel(msg.ready, msg.reason, msg.message);
+    return true;
   }
 
   /** A review decision (or another status change) made elsewhere. */
@@ -458,6 +468,7 @@ export class Workspace {
     // over the image, or over its box (a tiled image's mask covers the zoom-in box only).
     const pixels = mask && mask.area > 0 ? maskPixels(mask.rle, hexToRgb(this.labelColor(label))) : null;
     this.canvas.paintMask(pixels, mask?.mask_box ?? null);
+    if (mask) renderModel(true, null);
     if (!mask || pressedAt === undefined) return;
     const serverMs = (mask.latency.total_s ?? 0) * 1000;
     requestAnimationFrame(() => {

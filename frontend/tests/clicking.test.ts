@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Clicking, type ClicksEntry, type Finished, type Pending } from "../src/clicking";
 import { History } from "../src/history";
 import type { ClientMessage, MaskMessage, MaskOptions } from "../src/messages";
@@ -223,5 +223,55 @@ describe("the click session (protocol v2: the browser owns the click list)", () 
     s.host.connected = true;
     expect(s.clicking.cancel()).toBe(true);
     expect(s.sent).toEqual([]);
+  });
+});
+
+describe("a click answered busy (overload, warm-up)", () => {
+  it("waits for the server's hint, then sends the list again, backing off while the server stays busy", () => {
+    vi.useFakeTimers();
+    try {
+      const s = session();
+      s.clicking.message({ type: "started", session: "x", model: "m", label: 7 });
+      s.clicking.add(10, 20, true);
+      const busy = (seq: number, retry = 1) => s.clicking.message({ type: "busy", seq, reason: "overloaded", retry_after_s: retry, message: "busy" });
+      busy(1);
+      expect(s.pending()).toBe("waiting");
+      expect(s.clicking.waitingText).toMatch(/busy — retrying in \d+ s/);
+      expect(s.sent).toHaveLength(1);
+      vi.advanceTimersByTime(999);
+      expect(s.sent).toHaveLength(1); // not before the hint
+      vi.advanceTimersByTime(260); // the hint plus at most a quarter of jitter
+      expect(s.last()).toEqual({ type: "clicks", seq: 2, clicks: [{ x: 10, y: 20, positive: true }] });
+      expect(s.pending()).toBe("computing");
+      busy(2); // busy again: 1.5 × the last delay
+      vi.advanceTimersByTime(1499);
+      expect(s.sent).toHaveLength(2);
+      vi.advanceTimersByTime(380);
+      expect(s.sent).toHaveLength(3);
+      s.clicking.message(s.mask(3));
+      expect(s.pending()).toBe("idle");
+      expect(s.shown.filter(Boolean)).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("drops the retry when the annotator changes the list meanwhile (the change is sent at once)", () => {
+    vi.useFakeTimers();
+    try {
+      const s = session();
+      s.clicking.message({ type: "started", session: "x", model: "m", label: 7 });
+      s.clicking.add(10, 20, true);
+      s.clicking.message({ type: "busy", seq: 1, reason: "warming_up", retry_after_s: 1, message: "warming" });
+      expect(s.clicking.waitingText).toMatch(/warming up/);
+      s.clicking.add(30, 40, false);
+      expect(s.pending()).toBe("computing");
+      vi.advanceTimersByTime(5000);
+      expect(s.sent).toHaveLength(2); // no retry of the older list
+      s.clicking.message({ type: "busy", seq: 1, reason: "overloaded", retry_after_s: 1, message: "late" });
+      expect(s.pending()).toBe("computing"); // a busy answer to an older request changes nothing
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -117,6 +117,8 @@ TEAM_VARIABLES = {
     "FINETUNE_MAX_HELDOUT": ("9", "s.FINETUNE_MAX_HELDOUT", 9, 50),
     "INFERENCE_ENGINE": ("torch", "s.INFERENCE_ENGINE", "torch", ""),
     "INFERENCE_THREADS": ("1", "s.INFERENCE_THREADS", 1, 0),
+    "INFERENCE_MAX_WAIT_S": ("0.5", "s.INFERENCE_MAX_WAIT_S", 0.5, 3.0),
+    "INFERENCE_TIMEOUT_S": ("9", "s.INFERENCE_TIMEOUT_S", 9, 20),
     "EXPORTS_BACKEND": ("local", "s.EXPORTS_BACKEND", "local", "process"),
     "EXPORT_NICENESS": ("0", "s.EXPORT_NICENESS", 0, 5),
     "EXPORTS_DIR": ("/srv/exports", "s.EXPORTS_DIR", "/srv/exports", ""),

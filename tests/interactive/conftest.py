@@ -24,7 +24,7 @@ def embedded_stack(tmp_path_factory, django_db_setup, django_db_blocker) -> Iter
 @pytest.fixture
 def media_root(settings, request) -> None:
     """Uploads made by the test must land where the stack's server reads them."""
-    for name in ("team_stack", "embedded_stack", "failover_stack"):
+    for name in ("team_stack", "embedded_stack", "failover_stack", "cold_stack"):
         if name in request.fixturenames:
             settings.MEDIA_ROOT = request.getfixturevalue(name).media
 

@@ -1,5 +1,7 @@
 """``python -m ml.inference.engines prepare``: build (convert and cache) the inference engine of registered models.
 ``python -m ml.inference.engines guard --model M --engine openvino-int8 [--limit N]``: run the NoC guard.
+``python -m ml.inference.engines device``: the device the default engine runs on here (the GPU torch sees, or
+why it sees none); exit status 1 without a GPU, so a GPU machine's install can be checked with it.
 
 Workers load their model when they start; running ``prepare`` once after ``python -m ml.weights fetch`` moves the
 slow first conversion (tens of seconds for OpenVINO) out of the first click. ``prepare --int8`` also quantises the
@@ -21,8 +23,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-from ml.inference.engines import ENGINES, create_engine, default_engine, engine_name, is_installed
-from ml.inference.engines.choice import CpuInfo, cpu_info, runs_natively
+from ml.inference.engines import ENGINES, choice, create_engine, default_engine, engine_name, is_installed
+from ml.inference.engines.choice import CpuInfo, cpu_info, no_gpu_reason, runs_natively
 from ml.inference.engines.guard import DATASETS, GUARDED, MAX_CLICKS
 from ml.model.loaded import LoadedModel
 from ml.weights import load_model
@@ -122,6 +124,19 @@ def _guard(args: argparse.Namespace) -> int:
     return 0 if result["passed"] else 1
 
 
+def _device(_args: argparse.Namespace) -> int:
+    import torch
+
+    gpu = choice.gpu_info()
+    print(f"torch {torch.__version__} (CUDA build: {torch.version.cuda or 'none'}); CPU: {cpu_info().model}")
+    if gpu is None:
+        print(f"device: cpu. No GPU: {no_gpu_reason()}")
+        return 1
+    print(f"device: {gpu.describe()}, compute capability {gpu.capability}, {gpu.memory_mb} MiB")
+    print(f"default engine: {default_engine()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml.inference.engines", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--threads", type=int, help="inference threads")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
     g.set_defaults(func=_guard)
+    d = sub.add_parser("device", help="the GPU torch sees here (exit 1 without one), else why not")
+    d.set_defaults(func=_device)
     return parser
 
 

@@ -29,31 +29,49 @@ class Engine(Protocol):
 
 
 class TorchEngine:
-    """Eager PyTorch inference of a :class:`LoadedModel` under ``torch.inference_mode``.
+    """Eager PyTorch inference of a :class:`LoadedModel` under ``torch.inference_mode``, on ``device``.
 
-    ``threads`` sets ``torch.set_num_threads`` (a process-wide setting) when given.
+    ``threads`` sets ``torch.set_num_threads`` (a process-wide setting) when given. On another device than the
+    CPU the network is moved there (in place: pass a copy to keep ``loaded.network`` where it is), each call's
+    NumPy inputs are copied to it and the outputs come back as float32 NumPy arrays on the CPU, so callers
+    (``ClickSession``, ``TiledClickSession``) never see a device. ``device_label`` is what a worker's status
+    names (``"cuda:0 (NVIDIA L4)"``); by default the device itself.
     """
 
     engine_name = "torch"
 
-    def __init__(self, loaded: LoadedModel, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        threads: int | None = None,
+        device: str | torch.device = "cpu",
+        device_label: str | None = None,
+    ) -> None:
+        self.device = torch.device(device)
+        self.device_label = device_label or str(self.device)
+        self.network = loaded.network.eval().to(self.device)  # a no-op on the CPU
         self.loaded = loaded
         self.name = loaded.name
         self.mean = tuple(float(v) for v in loaded.mean)
         self.std = tuple(float(v) for v in loaded.std)
         self.prev_channel: PrevChannel = loaded.prev_channel
-        self.network = loaded.network.eval()
         if threads is not None:
             torch.set_num_threads(threads)
 
     def __call__(self, image: np.ndarray, coord_features: np.ndarray) -> dict[str, np.ndarray]:
         with torch.inference_mode():
-            outputs = self.network(_tensor(image), _tensor(coord_features))
-        return {key: value.float().cpu().numpy() for key, value in outputs.items() if torch.is_tensor(value)}
+            outputs = self.network(_tensor(image, self.device), _tensor(coord_features, self.device))
+            return {key: _array(value) for key, value in outputs.items() if torch.is_tensor(value)}
 
 
-def _tensor(array: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+def _tensor(array: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
+    tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+    return tensor if device is None or device.type == "cpu" else tensor.to(device)
+
+
+def _array(tensor: torch.Tensor) -> np.ndarray:
+    """A network output as float32 NumPy on the CPU (``.cpu()`` waits for a GPU's work to finish)."""
+    return tensor.detach().float().cpu().numpy()
 
 
 def as_engine(model: LoadedModel | Engine, threads: int | None = None) -> Engine:
