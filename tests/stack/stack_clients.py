@@ -101,6 +101,7 @@ class Annotator:
     save_retries: int = 0
     masks: list[dict] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)  # error replies to clicks (all retried)
+    busy: list[dict] = field(default_factory=list)  # `busy` replies (retried after their hint)
 
     def __post_init__(self) -> None:
         self.ws = None
@@ -168,17 +169,23 @@ class Annotator:
             if reply["type"] == "mask":
                 self.masks.append(reply)
                 return reply
+            if reply["type"] == "busy":  # not computed: send the list again after the hint, as the workspace does
+                self.busy.append(reply)
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{self.name}: still busy after {timeout} s: {reply}")
+                time.sleep(min(2.0, float(reply.get("retry_after_s", 0.5))))
+                continue
             self.errors.append(reply)
             if reply["code"] not in RETRIED_ERRORS:
                 raise AssertionError(f"{self.name}: {reply}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"{self.name}: no mask within {timeout} s; errors {self.errors[-3:]}")
-            time.sleep(min(1.0, float(reply.get("retry_after_s", 0.3))))
+            time.sleep(0.3)
 
     def _answer(self, seq: int, deadline: float) -> dict:
         while True:
             reply = self._recv(max(0.1, deadline - time.monotonic()))
-            if reply.get("seq") == seq and reply["type"] in ("mask", "error"):
+            if reply.get("seq") == seq and reply["type"] in ("mask", "error", "busy"):
                 return reply
             if reply["type"] == "error" and reply.get("seq") is None and reply.get("code") != "rate_limited":
                 raise AssertionError(f"{self.name}: {reply}")
