@@ -70,6 +70,7 @@ HOST = "127.0.0.1"
 DB_NAME = DB_USER = DB_PASSWORD = "edgeflow"
 START_TIMEOUT_S = 240  # workers load and compile the model: minutes on a busy 2-core machine
 STOP_TIMEOUT_S = 15
+ASGI_APPLICATION = "backend.config.asgi:application"
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -151,6 +152,7 @@ class Unit:
     popen: subprocess.Popen | None = None
     starts: int = 0
     log_offset: int = 0  # where this start's output begins in the log
+    build: Callable[[int], list[str]] | None = None  # the command for another port (when this one was taken)
 
     @property
     def pid(self) -> int | None:
@@ -266,6 +268,7 @@ class Stack:
         self.media_root = Path(self.env_overrides.get("MEDIA_ROOT") or self.run_dir / "media")
         self.units: dict[str, Unit] = {}
         self._pg_temp: Path | None = None
+        self._port_given = bool(self.port)
         self._started = False
 
     # ------------------------------------------------------------------ addresses
@@ -291,15 +294,13 @@ class Stack:
         env = {
             k: v for k, v in os.environ.items() if k not in {"DJANGO_ALLOW_ASYNC_UNSAFE", "REDIS_URL", "DATABASE_URL"}
         }
-        origins = f"http://{HOST}:{self.port},http://localhost:{self.port}"
         env.update(
             DJANGO_SETTINGS_MODULE="backend.config.settings",
             DATABASE_URL=self.database_url,
             REDIS_URL=self.redis_url,
             MEDIA_ROOT=str(self.media_root),
             SECRET_KEY=env.get("SECRET_KEY") or self._secret_key(),
-            ALLOWED_HOSTS="127.0.0.1,localhost",
-            CSRF_TRUSTED_ORIGINS=origins,
+            ALLOWED_HOSTS="127.0.0.1,localhost",  # the proxy passes Host with its port: same-origin checks pass
             DEBUG="0",
             LOG_LEVEL=env.get("LOG_LEVEL", "INFO"),
             PYTHONUNBUFFERED="1",
@@ -344,13 +345,14 @@ class Stack:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
         self.media_root.mkdir(parents=True, exist_ok=True)
+        self._port_given = bool(self.port)
         self.port = self.port or free_port()
         self._define_services()
         self._started = True
         for unit in (self.units["postgres"], self.units["redis"]):
             unit.launch()
         for unit in (self.units["postgres"], self.units["redis"]):
-            self._wait_unit(unit, 60)
+            self._ready_on_a_free_port(unit, 60)
         self._create_database()
         self.say(f"PostgreSQL on {HOST}:{self.units['postgres'].port}, Redis on {HOST}:{self.units['redis'].port}")
         self.manage("migrate", "--noinput", "-v", "0")
@@ -359,9 +361,15 @@ class Stack:
         if self.demo:
             self.say(self.manage("load_demo").stdout.strip())
         self._define_app_units()
-        for unit in self.units.values():
+        for unit in self.units.values():  # the workers load the model meanwhile
             if not unit.running:
                 unit.launch()
+        for unit in [u for n, u in self.units.items() if n.startswith("web")]:
+            self._ready_on_a_free_port(unit, timeout)
+        if "proxy" not in self.units:  # once the daphnes' ports are final: its upstream lists them
+            self.units["proxy"] = self._proxy_unit()
+            self.units["proxy"].launch()
+            self._ready_on_a_free_port(self.units["proxy"], 60)
         self.wait_ready(timeout)
         self.say(f"Stack ready in {time.monotonic() - started:.0f} s")
 
@@ -414,6 +422,21 @@ class Stack:
     def ready_status(self) -> int | None:
         """The status of ``/readyz`` through the proxy (404 where the app has none yet; None when nothing answers)."""
         return http_status(self.port, "/readyz")
+
+    def _ready_on_a_free_port(self, unit: Unit, timeout: float) -> None:
+        """Wait until ``unit`` is ready; if it exited because another process took its port since we chose it
+        (free_port() only finds one free at that moment), start it again on another."""
+        for _ in range(5):
+            try:
+                self._wait_unit(unit, timeout)
+                return
+            except RuntimeError:
+                if unit.build is None or "already in use" not in unit.output():
+                    raise
+                unit.port = free_port()
+                unit.command = unit.build(unit.port)
+                unit.launch()
+        self._wait_unit(unit, timeout)
 
     def _wait_unit(self, unit: Unit, timeout: float) -> None:
         def ready() -> bool:
@@ -481,56 +504,39 @@ class Stack:
                 capture_output=True,
             )
         pg_port, redis_port = free_port(), free_port()
+
+        def postgres(port: int) -> list[str]:
+            settings = ["-c", f"listen_addresses={HOST}", "-c", "max_connections=200"]
+            return as_postgres([str(pg_bin / "postgres"), "-D", str(data), "-p", str(port), "-k", str(root), *settings])
+
+        def pg_ready(unit: Unit) -> bool:
+            command = [str(pg_bin / "pg_isready"), "-q", "-h", HOST, "-p", str(unit.port)]
+            return subprocess.run(command, check=False).returncode == 0
+
+        def redis(port: int) -> list[str]:
+            keep_nothing = ["--save", "", "--appendonly", "no"]
+            return ["redis-server", "--bind", HOST, "--port", str(port), *keep_nothing,
+                    "--dir", str(self.run_dir / "redis"), "--logfile", ""]  # fmt: skip
+
         self.units["postgres"] = Unit(
             "postgres",
-            as_postgres(
-                [
-                    str(pg_bin / "postgres"),
-                    "-D",
-                    str(data),
-                    "-p",
-                    str(pg_port),
-                    "-k",
-                    str(root),
-                    "-c",
-                    f"listen_addresses={HOST}",
-                    "-c",
-                    "max_connections=200",
-                ]
-            ),  # fmt: skip
+            postgres(pg_port),
             self.logs / "postgres.log",
             dict(os.environ),
-            ready=lambda u: (
-                subprocess.run(
-                    [str(pg_bin / "pg_isready"), "-q", "-h", HOST, "-p", str(u.port)], check=False
-                ).returncode
-                == 0
-            ),
+            ready=pg_ready,
             port=pg_port,
             stop_signal=signal.SIGINT,  # PostgreSQL's fast shutdown
+            build=postgres,
         )
         (self.run_dir / "redis").mkdir(exist_ok=True)
         self.units["redis"] = Unit(
             "redis",
-            [
-                "redis-server",
-                "--bind",
-                HOST,
-                "--port",
-                str(redis_port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.run_dir / "redis"),
-                "--logfile",
-                "",
-            ],  # fmt: skip
+            redis(redis_port),
             self.logs / "redis.log",
             dict(os.environ),
             ready=lambda u: _redis_ping(u.port),
             port=redis_port,
+            build=redis,
         )
 
     def _postgres_dir(self) -> Path:
@@ -563,27 +569,21 @@ class Stack:
     def _define_app_units(self) -> None:
         if any(name.startswith("web") for name in self.units):
             return
+
+        def daphne(port: int) -> list[str]:
+            return [self.python, "-m", "daphne", "--proxy-headers", "-b", HOST, "-p", str(port), ASGI_APPLICATION]
+
         for index in range(1, self.web + 1):
             port = free_port()
             self.units[f"web{index}"] = Unit(
                 f"web{index}",
-                [
-                    self.python,
-                    "-m",
-                    "daphne",
-                    "--proxy-headers",
-                    "-b",
-                    HOST,
-                    "-p",
-                    str(port),
-                    "backend.config.asgi:application",
-                ],  # fmt: skip
+                daphne(port),
                 self.logs / f"web{index}.log",
                 self.env,
                 ready=lambda u: port_open(u.port),
                 port=port,
+                build=daphne,
             )
-        self.units["proxy"] = self._proxy_unit()
         threads = inference_threads(self.inference_workers, cpu_count())
         for index in range(1, self.inference_workers + 1):
             extra = {"INFERENCE_THREADS": str(threads)} if threads and "INFERENCE_THREADS" not in self.env else {}
@@ -636,15 +636,21 @@ class Stack:
         folder.mkdir(exist_ok=True)
         config = folder / "nginx.conf"
         webs = [u for n, u in self.units.items() if n.startswith("web")]
-        config.write_text(nginx_config(folder, self.port, [u.port for u in webs], self.logs))
+
+        def proxy(port: int) -> list[str]:
+            self.port = port
+            config.write_text(nginx_config(folder, port, [u.port for u in webs], self.logs))
+            return [nginx, "-p", str(folder), "-c", str(config)]
+
         return Unit(
             "proxy",
-            [nginx, "-p", str(folder), "-c", str(config)],
+            proxy(self.port),
             self.logs / "proxy.log",
             dict(os.environ),
-            ready=lambda u: http_status(self.port, "/healthz") == 200,
+            ready=lambda u: http_status(u.port, "/healthz") == 200,
             port=self.port,
             stop_signal=signal.SIGTERM,  # nginx: fast shutdown (a graceful one waits for every open websocket)
+            build=None if self._port_given else proxy,  # a port asked for is kept (or the start fails)
         )
 
 

@@ -60,3 +60,31 @@ def test_the_procfile_runs_what_the_stack_runs(tmp_path: Path) -> None:
         flags = [arg for arg in command[1:] if not arg.isdigit()]
         ours_flags = [arg for arg in ours[ours.index("-m") + 2 :] if not arg.isdigit()]
         assert flags == [arg for arg in ours_flags if arg not in ("-l", "INFO")], name
+
+
+def test_a_unit_whose_port_was_taken_meanwhile_starts_on_another(tmp_path: Path) -> None:
+    """free_port() finds a port free at that moment only: a unit that then cannot bind it is moved, not failed."""
+    import socket
+
+    from deploy.stack import HOST, Unit, _redis_ping
+
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed (make services)")
+    stack = Stack(run_dir=tmp_path, port=18080)
+    with socket.socket() as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        def redis(p: int) -> list[str]:
+            return ["redis-server", "--bind", HOST, "--port", str(p), "--save", "", "--appendonly", "no"]
+
+        unit = Unit("redis", redis(port), tmp_path / "redis.log", {}, ready=lambda u: _redis_ping(u.port), port=port,
+                    build=redis)  # fmt: skip
+        unit.launch()
+        try:
+            stack._ready_on_a_free_port(unit, 30)
+            assert unit.port != port and unit.running and _redis_ping(unit.port)
+            assert "already in use" in unit.output(all_starts=True)
+        finally:
+            unit.stop()
