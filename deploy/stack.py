@@ -40,10 +40,13 @@ API (tests, ``bench/load.py``)::
         stack.manage("shell", "-c", "...")    # a manage.py command in the stack's environment
     # leaving the block (or stack.stop()) stops every unit: proxy, web, workers, Redis, PostgreSQL
 
-``Stack(...)`` takes ``web``, ``inference_workers``, ``jobs_workers``, ``port`` (the proxy's, 0 = a free one),
-``run_dir`` (default ``<var>/stack``; a fresh temporary folder with ``run_dir=None, ephemeral=True``), ``demo``,
-``env`` (overrides for the app's processes), ``collectstatic``. ``start()`` without a name starts the whole
-stack; ``stop()`` without a name stops it (the run dir is kept unless the stack is ephemeral).
+``Stack(...)`` takes ``web``, ``inference_workers``, ``jobs_workers``, ``port`` (the proxy's; 0 = a free one),
+``run_dir`` (default ``<var>/stack``; with ``ephemeral=True`` and no run dir, a temporary folder removed by
+``stop()``), ``logs`` (default ``<run dir>/logs``), ``demo``, ``env_overrides`` (on top of the app's environment),
+``collectstatic`` and ``say`` (where progress lines go). ``start()`` without a name starts the whole stack;
+``stop()`` without a name stops it in tiers (proxy and daphnes, workers, then Redis and PostgreSQL).
+``ready_status()`` is ``/readyz``'s status through the proxy; ``psql(sql, database=...)`` runs SQL as the
+cluster's superuser (the fault tests count rows with it).
 """
 
 from __future__ import annotations
