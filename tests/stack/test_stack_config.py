@@ -88,3 +88,47 @@ def test_a_unit_whose_port_was_taken_meanwhile_starts_on_another(tmp_path: Path)
             assert "already in use" in unit.output(all_starts=True)
         finally:
             unit.stop()
+
+
+def test_the_command_line_serves_through_the_proxy_and_stops_every_unit_on_ctrl_c(tmp_path: Path) -> None:
+    """`python -m deploy.stack` (no model workers, to be quick): it prints the address and the units, the proxy
+    answers there, and SIGINT (Ctrl+C) stops every unit it started."""
+    import os
+    import re
+    import signal
+    import sys
+
+    from deploy.stack import http_status
+    from tests.stack.conftest import _missing
+    from tests.waiting import wait_until
+
+    if _missing():
+        pytest.skip(_missing())
+    out = tmp_path / "out.txt"
+    args = [sys.executable, "-m", "deploy.stack", "--web", "1", "--inference-workers", "0", "--jobs-workers", "0",
+            "--port", "0", "--run-dir", str(tmp_path / "run"), "--no-collectstatic"]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    with out.open("w") as handle:
+        cli = subprocess.Popen(args, cwd=REPO_DIR, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: "Ctrl+C to stop" in out.read_text() or cli.poll() is not None, timeout=120,
+                   what="the stack to start", details=out.read_text)  # fmt: skip
+        text = out.read_text()
+        assert cli.poll() is None, text
+        port = int(re.search(r"EdgeFlow Studio: http://127\.0\.0\.1:(\d+)/", text).group(1))
+        pids = [int(pid) for pid in re.findall(r"pid (\d+)", text)]
+        assert len(pids) == 4, text  # postgres, redis, web1, proxy
+        assert http_status(port, "/healthz") == 200
+    finally:
+        cli.send_signal(signal.SIGINT)
+        cli.wait(60)
+
+    def gone(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    assert cli.returncode == 0, out.read_text()
+    assert all(gone(pid) for pid in pids), out.read_text()
