@@ -46,6 +46,7 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -574,15 +575,16 @@ def wait_ready(url: str, timeout: float = 300) -> str:
 
 @dataclass
 class Pids:
+    """The stack's daphne ("web") and inference worker ("worker") pids; ``find`` finds them again (a restarted
+    process has a new pid) — None: the pids given stay."""
+
     web: list[int]
     worker: list[int]
-    database_url: str | None = None  # to find them again (a restarted process has a new pid)
-    found: bool = False  # found by scanning /proc
+    find: Callable[[str], list[int]] | None = None
 
     def refresh(self) -> None:
-        if self.found:
-            self.web = stack_pids("web", self.database_url)
-            self.worker = stack_pids("worker", self.database_url)
+        if self.find is not None:
+            self.web, self.worker = self.find("web"), self.find("worker")
 
 
 async def _sample(pids: Pids, peaks: dict, every: float = 10.0) -> None:
@@ -687,32 +689,26 @@ def configure_django(database_url: str) -> None:
     django.setup()
 
 
-def start_stack(args: argparse.Namespace):
-    """The stack of deploy/stack.py, started for this run."""
+def start_stack(args: argparse.Namespace) -> Any:
+    """The multi-process stack of deploy/stack.py, started for this run in a temporary folder."""
     try:
         from deploy.stack import Stack
     except ImportError as exc:
         raise SystemExit(f"deploy/stack.py is not available ({exc}); pass --url and --database-url of a running "
                          "stack") from exc  # fmt: skip
-    stack = Stack()
-    stack.start()
+    stack = Stack(web=args.web, inference_workers=args.workers, run_dir=None, ephemeral=True)
+    try:
+        stack.start()
+    except BaseException:
+        stack.stop()
+        raise
     return stack
 
 
-def stack_unit_pids(stack: Any, kind: str) -> list[int]:
-    """The pids of the stack's daphne ("web") or inference worker ("worker") units, as its API lists them."""
-    units = getattr(stack, "units", None) or []
-    if isinstance(units, dict):
-        units = [{"name": name, **(u if isinstance(u, dict) else vars(u))} for name, u in units.items()]
-    found = []
-    for unit in units:
-        data = unit if isinstance(unit, dict) else vars(unit)
-        name = str(data.get("name", ""))
-        wanted = name.startswith("web") or "daphne" in name if kind == "web" else "inference" in name
-        if wanted:
-            pids = data.get("pids") or ([data["pid"]] if data.get("pid") else [])
-            found += [int(p) for p in pids]
-    return found
+def unit_pids(stack: Any, kind: str) -> list[int]:
+    """The pids of the stack's daphne units (``web1`` …) or inference workers (``inference1`` …)."""
+    prefix = "web" if kind == "web" else "inference"
+    return sorted(u.pid for name, u in stack.units.items() if name.startswith(prefix) and u.running and u.pid)
 
 
 def main() -> int:
@@ -727,6 +723,8 @@ def main() -> int:
     parser.add_argument("--images-per-annotator", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=2)
     parser.add_argument("--dataset", type=Path, default=DATASET, help="photos (images/) with masks (masks/)")
+    parser.add_argument("--web", type=int, default=2, help="daphne processes of the stack it starts")
+    parser.add_argument("--workers", type=int, default=2, help="inference workers of the stack it starts")
     parser.add_argument("--url", help="a running stack's address (default: start deploy/stack.py's)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
                         help="with --url: the stack's DATABASE_URL (setup and the lost check); default $DATABASE_URL")  # fmt: skip
@@ -749,6 +747,7 @@ def main() -> int:
         else:
             stack = start_stack(args)
             url, database_url = stack.url.rstrip("/"), stack.database_url
+            os.environ["REDIS_URL"] = stack.redis_url  # what the setup's services broadcast goes to the stack
         configure_django(database_url)
         ready = wait_ready(url, args.ready_timeout)
         team = setup_team(url, prefix=prefix, annotators=args.annotators, reviewers=reviewers,
@@ -756,10 +755,11 @@ def main() -> int:
                           dataset=args.dataset)  # fmt: skip
         if args.web_pids is not None or args.worker_pids is not None:
             pids = Pids(args.web_pids or [], args.worker_pids or [])
-        elif stack is not None and stack_unit_pids(stack, "web"):
-            pids = Pids(stack_unit_pids(stack, "web"), stack_unit_pids(stack, "worker"))
+        elif stack is not None:
+            pids = Pids([], [], lambda kind: unit_pids(stack, kind))
         else:
-            pids = Pids(stack_pids("web", database_url), stack_pids("worker", database_url), database_url, True)
+            pids = Pids([], [], lambda kind: stack_pids(kind, database_url))
+        pids.refresh()
         options = Options(think_s=args.think_s, max_clicks=args.max_clicks, reject=args.reject)
         result = run(team, reviewers=reviewers, seconds=args.minutes * 60, options=options, seed=args.seed, pids=pids)
         result.update(ready=ready, url=url, user_prefix=prefix, project=team.project)
