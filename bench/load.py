@@ -696,7 +696,8 @@ def start_stack(args: argparse.Namespace) -> Any:
     except ImportError as exc:
         raise SystemExit(f"deploy/stack.py is not available ({exc}); pass --url and --database-url of a running "
                          "stack") from exc  # fmt: skip
-    stack = Stack(web=args.web, inference_workers=args.workers, run_dir=None, ephemeral=True)
+    say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731 - stdout is the figures
+    stack = Stack(web=args.web, inference_workers=args.workers, run_dir=None, ephemeral=True, say=say)
     try:
         stack.start()
     except BaseException:
