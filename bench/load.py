@@ -18,7 +18,8 @@ ground truth) with a think time drawn from --think-s between a mask and the next
 a ``client_key`` (a journal: the save is re-sent with the same key until it is acknowledged) and sends
 ``cancel``; then the next image. After a round through its batch it submits it and moves on when it has another
 batch to edit (open, or rejected back to it), else it goes round again. A ``busy`` reply (overload, warm-up, no
-workers) is waited out (its ``retry_after_s`` + up to 50 % jitter) and the click list re-sent with a new ``seq``;
+workers) is waited out as the workspace does (its ``retry_after_s``, 1.5× longer after each further ``busy``, at
+most 10 s, + up to 25 % jitter) and the click list re-sent with a new ``seq`` (given up 30 s after the deadline);
 a lost socket is reopened and the object resumed (``start`` with its clicks). Reviewers list their submitted
 batches, read each image's objects, accept or reject each image (--reject share) and finish the review;
 with nothing to review they browse the project's images and objects. At the deadline everyone finishes the
@@ -64,6 +65,7 @@ from ml.evaluation.clicker import Clicker  # noqa: E402
 from ml.evaluation.folder import image_mask_pairs, read_object_mask  # noqa: E402
 
 DATASET = REPO.parent / "shared" / "data" / "bench" / "grabcut"
+MAX_RETRY_S, RETRY_JITTER = 10.0, 0.25  # a `busy` click's longest wait, and the share of it added at random
 RETRYABLE = {"worker_timeout", "queue_unavailable", "model_unavailable", "inference_failed"}
 
 
@@ -189,6 +191,7 @@ class Figures:
     engines: set = field(default_factory=set)
     clicks: int = 0  # clicks placed (each answered by a mask, or given up)
     superseded: int = 0
+    given_up: int = 0  # clicks still answered `busy` 30 s after the deadline
     reconnects: int = 0
     acked: list[tuple[int, str]] = field(default_factory=list)  # (image, client_key) of acknowledged saves
     unacked: int = 0  # saves given up (refused, or no acknowledgement before the end)
@@ -324,6 +327,7 @@ class Annotator:
         self.seq = 0
         self.saved = 0
         self.truths: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.deadline = float("inf")
 
     async def think(self, scale: float = 1.0) -> None:
         await asyncio.sleep(self.rng.uniform(*self.options.think_s) * scale)
@@ -333,6 +337,7 @@ class Annotator:
         return body if status == 200 else None
 
     async def run(self, deadline: float) -> None:
+        self.deadline = deadline
         await self.think(self.rng.random())  # people do not start in lockstep
         current = None
         while time.monotonic() < deadline:
@@ -442,7 +447,7 @@ class Annotator:
         """Send the click list until a mask answers it: (the socket, now perhaps a new one; the mask or None)."""
         self.figures.clicks += 1
         sent = time.monotonic()
-        resume = False
+        resume, backoff = False, 0.0
         for _ in range(50):
             self.seq += 1
             message = {"type": "clicks", "seq": self.seq, "clicks": clicks}
@@ -473,9 +478,13 @@ class Annotator:
                     self.figures.queue_s.append(latency.get("queue_s", 0.0))
                 self.figures.engines.add(reply.get("engine"))
                 return socket, reply
-            if kind == "busy":
+            if kind == "busy":  # as the workspace does (frontend/src/clicking.ts): the hint, backing off, jitter
                 self.figures.busy[reply.get("reason", "?")] += 1
-                await asyncio.sleep(float(reply.get("retry_after_s") or 1.0) * self.rng.uniform(1.0, 1.5))
+                if time.monotonic() > self.deadline + 30:
+                    self.figures.given_up += 1
+                    return socket, None
+                backoff = min(MAX_RETRY_S, max(float(reply.get("retry_after_s") or 1.0), backoff * 1.5))
+                await asyncio.sleep(backoff * (1 + self.rng.random() * RETRY_JITTER))
             elif kind == "superseded":
                 self.figures.superseded += 1
             else:
@@ -643,6 +652,7 @@ async def drive(team: Team, *, reviewers: int, seconds: float, options: Options,
         "busy": sum(figures.busy.values()),
         "busy_reasons": dict(figures.busy),
         "superseded": figures.superseded,
+        "clicks_given_up": figures.given_up,
         "reconnects": figures.reconnects,
         "errors": sum(figures.errors.values()),
         "error_kinds": dict(figures.errors),

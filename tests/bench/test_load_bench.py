@@ -56,14 +56,14 @@ def test_a_busy_click_is_waited_out_and_sent_again_with_a_new_seq() -> None:
     annotator.rng = random.Random(0)
     mask = {"type": "mask", "polygons": [], "latency": {"forward_s": 0.1, "queue_s": 0.0}, "engine": "e"}
     busy = {"type": "busy", "reason": "overloaded", "retry_after_s": 0.05, "message": "Busy"}
-    socket = ScriptedSocket([busy, {"type": "superseded"}, mask])
+    socket = ScriptedSocket([busy, busy, {"type": "superseded"}, mask])
     clicks = [{"x": 3, "y": 4, "positive": True}]
 
     got_socket, reply = asyncio.run(annotator.click(socket, 1, 1, clicks))
 
     assert got_socket is socket and reply["type"] == "mask"
-    assert [m["seq"] for m in socket.sent] == [1, 2, 3]
+    assert [m["seq"] for m in socket.sent] == [1, 2, 3, 4]
     assert all(m["type"] == "clicks" and m["clicks"] == clicks for m in socket.sent)
-    assert figures.busy == {"overloaded": 1} and figures.superseded == 1
+    assert figures.busy == {"overloaded": 2} and figures.superseded == 1
     assert not figures.errors and figures.clicks == 1 and len(figures.click_s) == 1
-    assert figures.click_s[0] >= 0.05  # the busy wait is part of what the annotator waited
+    assert figures.click_s[0] >= 0.05 + 0.075  # the hint, then 1.5× longer: part of what the annotator waited
