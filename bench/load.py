@@ -29,9 +29,11 @@ Figures (--json): ``click_p50_s`` / ``click_p95_s`` — a click's list sent → 
 included; ``save_p95_s`` — a save's first request → its acknowledgement, retries included; ``busy`` (replies, by
 reason in ``busy_reasons``); ``errors`` — error replies, HTTP 5xx, failed requests, unexpected disconnects and
 unexpected refusals (by kind in ``error_kinds``); ``lost`` — acknowledged saves not in the database exactly once
-(by image and client_key); ``web_rss_mb`` / ``worker_rss_mb`` — ``start`` / ``end`` / ``max`` of the summed VmRSS
-of the stack's daphne / inference worker processes (from the stack, --web-pids / --worker-pids, or found in
-/proc by command line and the stack's DATABASE_URL); ``forward_p50_s`` — the worker's forward per mask (click
+(by image and client_key); ``web_rss_mb`` / ``worker_rss_mb`` — the summed VmRSS
+(MiB) of the stack's daphne / inference worker processes: ``start`` (read --warmup-minutes into the run, once
+caches are filled), ``end``, ``max``, ``cold`` (as the run begins) and ``growth_pct`` (end against start), with a
+sample every 10 s in ``rss_samples``; the processes come from the stack, --web-pids / --worker-pids, or are found in
+/proc by command line and the stack's DATABASE_URL; ``forward_p50_s`` — the worker's forward per mask (click
 p95 ≤ 3× this is the sizing target of deploy/README.md).
 """
 
@@ -596,23 +598,54 @@ class Pids:
             self.web, self.worker = self.find("web"), self.find("worker")
 
 
-async def _sample(pids: Pids, peaks: dict, every: float = 10.0) -> None:
-    while True:
-        await asyncio.sleep(every)
-        pids.refresh()
-        for kind, found in (("web", pids.web), ("worker", pids.worker)):
-            value = rss_mb(found)
+class Memory:
+    """The summed RSS of the web and worker processes: when the clock starts (``cold``), after the warm-up
+    (``start``), at the end, the peak, and a sample every ``every`` seconds (``samples``: [t, web, worker])."""
+
+    def __init__(self, pids: Pids, warmup_s: float, every: float = 10.0) -> None:
+        self.pids, self.warmup_s, self.every = pids, warmup_s, every
+        self.began = time.monotonic()
+        self.cold = self.read()
+        self.start = dict(self.cold) if warmup_s <= 0 else None
+        self.peak = dict(self.cold)
+        self.samples = [[0.0, self.cold["web"], self.cold["worker"]]]
+
+    def read(self) -> dict:
+        self.pids.refresh()
+        return {"web": rss_mb(self.pids.web), "worker": rss_mb(self.pids.worker)}
+
+    def take(self) -> dict:
+        now = self.read()
+        elapsed = time.monotonic() - self.began
+        self.samples.append([round(elapsed, 1), now["web"], now["worker"]])
+        for kind, value in now.items():
             if value is not None:
-                peaks[kind] = max(peaks.get(kind) or 0.0, value)
+                self.peak[kind] = max(self.peak.get(kind) or 0.0, value)
+        if self.start is None and elapsed >= self.warmup_s:
+            self.start = dict(now)
+        return now
+
+    async def sample(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            self.take()
+
+    def figures(self, kind: str, end: dict) -> dict:
+        start = (self.start or end)[kind]
+        growth = round(100 * (end[kind] - start) / start, 1) if start and end[kind] else None
+        return {"start": start, "end": end[kind], "max": self.peak.get(kind), "cold": self.cold[kind],
+                "growth_pct": growth}  # fmt: skip
 
 
-async def drive(team: Team, *, reviewers: int, seconds: float, options: Options, seed: int, pids: Pids) -> dict:
-    """Everyone works for ``seconds``; the figures (without ``lost``, which needs the database)."""
+async def drive(
+    team: Team, *, reviewers: int, seconds: float, options: Options, seed: int, pids: Pids, warmup_s: float = 0.0
+) -> dict:
+    """Everyone works for ``seconds``; the figures (without ``lost``, which needs the database). The RSS
+    ``start`` is read ``warmup_s`` into the run (caches filled), ``cold`` as it begins."""
     figures = Figures()
     http = Http(team.url, figures, threads=len(team.annotators) + reviewers + 4)
-    rss_start = {"web": rss_mb(pids.web), "worker": rss_mb(pids.worker)}
-    peaks = dict(rss_start)
-    sampler = asyncio.create_task(_sample(pids, peaks))
+    memory = Memory(pids, warmup_s)
+    sampler = asyncio.create_task(memory.sample())
     began = time.monotonic()
     deadline = began + seconds
     people = [Annotator(i, team, http, figures, options, seed).run(deadline) for i in range(len(team.annotators))]
@@ -623,12 +656,8 @@ async def drive(team: Team, *, reviewers: int, seconds: float, options: Options,
         if isinstance(outcome, BaseException):
             figures.errors[f"crash: {type(outcome).__name__}: {outcome}"] += 1
     sampler.cancel()
-    pids.refresh()
-    rss_end = {"web": rss_mb(pids.web), "worker": rss_mb(pids.worker)}
+    end = memory.take()
     http.pool.shutdown(wait=True)
-
-    def rss(kind: str) -> dict:
-        return {"start": rss_start[kind], "end": rss_end[kind], "max": max(filter(None, [peaks.get(kind), rss_end[kind]]), default=None)}  # fmt: skip
 
     return {
         "annotators": len(team.annotators),
@@ -661,8 +690,10 @@ async def drive(team: Team, *, reviewers: int, seconds: float, options: Options,
         "reviews_finished": figures.reviews_finished,
         "reviewer_browses": figures.browses,
         "engines": sorted(e for e in figures.engines if e),
-        "web_rss_mb": rss("web"),
-        "worker_rss_mb": rss("worker"),
+        "web_rss_mb": memory.figures("web", end),
+        "worker_rss_mb": memory.figures("worker", end),
+        "rss_warmup_s": warmup_s,
+        "rss_samples": memory.samples,
         "web_pids": pids.web,
         "worker_pids": pids.worker,
         "cpu": cpu_model(),
@@ -671,9 +702,12 @@ async def drive(team: Team, *, reviewers: int, seconds: float, options: Options,
     }
 
 
-def run(team: Team, *, reviewers: int, seconds: float, options: Options, seed: int, pids: Pids) -> dict:
+def run(
+    team: Team, *, reviewers: int, seconds: float, options: Options, seed: int, pids: Pids, warmup_s: float = 0.0
+) -> dict:
     """Drive the team, then count ``lost`` in the database (call with the ORM configured, outside an event loop)."""
-    result = asyncio.run(drive(team, reviewers=reviewers, seconds=seconds, options=options, seed=seed, pids=pids))
+    result = asyncio.run(drive(team, reviewers=reviewers, seconds=seconds, options=options, seed=seed, pids=pids,
+                               warmup_s=warmup_s))  # fmt: skip
     acked = result.pop("acked")
     result["lost"] = count_lost(acked)
     return result
@@ -742,10 +776,15 @@ def main() -> int:
     parser.add_argument("--user-prefix", default=None, help="names of the users it makes (default: load-<time>)")
     parser.add_argument("--web-pids", type=_pid_list, help="comma-separated daphne pids (default: found)")
     parser.add_argument("--worker-pids", type=_pid_list, help="comma-separated inference worker pids (default: found)")
+    parser.add_argument("--warmup-minutes", type=float, default=None,
+                        help="the RSS `start` is read this far into the run, once caches are filled (default: a "
+                             "fifth of --minutes, at most 2; `cold` is read as the run begins)")  # fmt: skip
     parser.add_argument("--ready-timeout", type=float, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args()
+    if args.warmup_minutes is None:
+        args.warmup_minutes = min(2.0, args.minutes / 5)
     reviewers = args.reviewers if args.reviewers is not None else max(1, args.annotators // 10)
     prefix = args.user_prefix or f"load-{time.strftime('%m%d%H%M%S')}"
 
@@ -772,7 +811,8 @@ def main() -> int:
             pids = Pids([], [], lambda kind: stack_pids(kind, database_url))
         pids.refresh()
         options = Options(think_s=args.think_s, max_clicks=args.max_clicks, reject=args.reject)
-        result = run(team, reviewers=reviewers, seconds=args.minutes * 60, options=options, seed=args.seed, pids=pids)
+        result = run(team, reviewers=reviewers, seconds=args.minutes * 60, options=options, seed=args.seed, pids=pids,
+                     warmup_s=args.warmup_minutes * 60)  # fmt: skip
         result.update(ready=ready, url=url, user_prefix=prefix, project=team.project)
     finally:
         if stack is not None:
