@@ -644,6 +644,7 @@ async def drive(
     ``start`` is read ``warmup_s`` into the run (caches filled), ``cold`` as it begins."""
     figures = Figures()
     http = Http(team.url, figures, threads=len(team.annotators) + reviewers + 4)
+    load_before = os.getloadavg()[0]
     memory = Memory(pids, warmup_s)
     sampler = asyncio.create_task(memory.sample())
     began = time.monotonic()
@@ -698,6 +699,8 @@ async def drive(
         "worker_pids": pids.worker,
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
+        "loadavg_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],  # before and after: others' load
+        "driver_cpu_s": round(time.process_time(), 1),  # this process's CPU time (it should stay light)
         "acked": figures.acked,  # popped by the caller once `lost` is counted
     }
 
@@ -810,6 +813,9 @@ def main() -> int:
         else:
             pids = Pids([], [], lambda kind: stack_pids(kind, database_url))
         pids.refresh()
+        if not pids.web or not pids.worker:
+            print(f"warning: web pids {pids.web}, worker pids {pids.worker}: pass --web-pids / --worker-pids for the "
+                  "memory figures", file=sys.stderr)  # fmt: skip
         options = Options(think_s=args.think_s, max_clicks=args.max_clicks, reject=args.reject)
         result = run(team, reviewers=reviewers, seconds=args.minutes * 60, options=options, seed=args.seed, pids=pids,
                      warmup_s=args.warmup_minutes * 60)  # fmt: skip
