@@ -170,10 +170,10 @@ def count_lost(acked: list[tuple[int, str]]) -> int:
 
     from backend.annotations.models import AnnotationObject
 
-    keys = {key for _, key in acked}
+    keys = sorted({key for _, key in acked})
     counts: Counter = Counter()
-    for start in range(0, len(acked), 500):
-        chunk = list(keys)[start : start + 500]
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
         rows = (AnnotationObject.objects.filter(client_key__in=chunk).values("image_id", "client_key")
                 .annotate(n=Count("id")))  # fmt: skip
         for row in rows:
@@ -356,6 +356,8 @@ class Annotator:
                 current = editable[0]
             page = await self.get(f"/api/projects/{self.team.project}/images/?batch={current}&page_size=100")
             images = [i for i in (page or {}).get("results", []) if i["status"] != "accepted"]
+            if not images:
+                await self.think()
             for image in images:
                 if time.monotonic() >= deadline:
                     return
