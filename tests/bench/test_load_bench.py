@@ -35,6 +35,7 @@ def test_two_annotators_and_a_reviewer_for_a_few_seconds_lose_nothing(load_stack
     assert 0 < result["click_p50_s"] <= result["click_p95_s"], result
     for key in ("web_rss_mb", "worker_rss_mb"):
         assert result[key]["start"] > 0 and result[key]["end"] > 0, result
+    assert load.count_lost([(next(iter(team.truth)), "never-saved")]) == 1  # the check does find a lost save
 
 
 class ScriptedSocket:
