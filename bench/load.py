@@ -678,6 +678,11 @@ async def drive(
         "click_p95_s": percentile(figures.click_s, 95),
         "click_max_s": round(max(figures.click_s), 4) if figures.click_s else None,
         "forward_p50_s": percentile(figures.forward_s, 50),
+        "click_p95_over_forward": (
+            round(np.percentile(figures.click_s, 95) / np.percentile(figures.forward_s, 50), 2)
+            if figures.click_s and figures.forward_s
+            else None
+        ),  # fmt: skip
         "queue_p95_s": percentile(figures.queue_s, 95),
         "save_p50_s": percentile(figures.save_s, 50),
         "save_p95_s": percentile(figures.save_s, 95),
