@@ -7,13 +7,23 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://edgeflow:edgeflow@127.0.0.1:5432/edgeflow
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+STACK_ARGS ?= --demo
 
-.PHONY: run test lint format venv readers-venv weights int8 services chromium frontend frontend-test migrate demo serve clean-venv bench-env
+.PHONY: run test test-stack stack stack-tools lint format venv readers-venv weights int8 services chromium frontend frontend-test migrate demo serve clean-venv bench-env
 
 run: venv weights frontend migrate demo serve ## set up everything and serve the demo on the embedded default
 
 test: venv readers-venv weights services chromium frontend frontend-test ## start what the tests need and run the whole suite
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+test-stack: venv weights frontend stack-tools ## only the fault tests on the multi-process stack (tests/stack; `make test` runs them too)
+	$(PY) -m pytest tests/stack $(PYTEST_ARGS)
+
+stack: venv weights frontend stack-tools ## the multi-process stack on 127.0.0.1: own PostgreSQL + Redis, 2 daphnes behind nginx, Celery workers (STACK_ARGS, see python -m deploy.stack --help)
+	$(PY) -m deploy.stack $(STACK_ARGS)
+
+stack-tools: ## PostgreSQL, Redis and nginx programs for the stack, installed where missing (nothing started)
+	bash deploy/scripts/ensure-stack-tools.sh
 
 lint: venv ## ruff lint and format check
 	$(VENV)/bin/ruff check .

@@ -81,7 +81,11 @@ def database(url: str, *, sqlite_file: Path, conn_max_age: int, sqlite_busy_time
     locked": write-ahead log (readers never block), and transactions that take the write lock when they begin,
     waiting up to ``sqlite_busy_timeout_s`` for it.
     """
-    config = dj_database_url.parse(url or f"sqlite:///{sqlite_file}", conn_max_age=conn_max_age)
+    # A kept connection (conn_max_age > 0) is checked before a request reuses it: one to a server since restarted
+    # is replaced, instead of failing that request (websockets' database threads keep theirs between messages).
+    config = dj_database_url.parse(
+        url or f"sqlite:///{sqlite_file}", conn_max_age=conn_max_age, conn_health_checks=conn_max_age > 0
+    )
     if is_sqlite(config):
         config["OPTIONS"] = {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",

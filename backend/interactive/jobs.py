@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import redis
 from celery import shared_task
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -37,6 +37,7 @@ from backend.interactive.warm_up import warm_up
 from ml.inference.clicks import Click
 from ml.inference.state import decode_state, encode_state
 from ml.inference.working_copy import WorkingImage
+from ml.paths import models_dir
 from ml.postprocess import MaskOptions, mask_to_shape
 
 if TYPE_CHECKING:
@@ -342,7 +343,13 @@ def _send_reply(channel: str, message: dict[str, Any]) -> None:
     loop = getattr(_reply_loops, "loop", None)
     if loop is None:
         loop = _reply_loops.loop = asyncio.new_event_loop()
-    loop.run_until_complete(get_channel_layer().send(channel, message))
+    try:
+        loop.run_until_complete(get_channel_layer().send(channel, message))
+    except redis.ConnectionError as exc:
+        # Redis restarted since this loop's last reply: the pooled connection was dead, and is now dropped.
+        # Once more on a new connection, or the client would wait INFERENCE_TIMEOUT_S for a mask already computed.
+        log.warning("reply to %s: %s; sending it again on a new connection", channel, exc)
+        loop.run_until_complete(get_channel_layer().send(channel, message))
 
 
 @worker_process_init.connect  # in each process that runs tasks: a prefork child, or the solo pool's worker itself
@@ -354,15 +361,36 @@ def _preload_default_model(**_: Any) -> None:
 
     if INFERENCE_QUEUE not in app.amqp.queues.consume_from:
         return
+    global _default_model_error
     inference_status.start_heartbeat(worker_id())  # alive and warming up, in /readyz and /healthz
     try:
         loaded = caches.loaded_model(settings.DEFAULT_MODEL_NAME)
         log.info("default model %s loaded (%s engine)", settings.DEFAULT_MODEL_NAME, engine_name(loaded))
         warm_up(settings.DEFAULT_MODEL_NAME)
-    except Exception as exc:  # noqa: BLE001 - a worker without weights still starts; jobs report the error
-        log.error("default model not loaded: %s", exc)
-        liveness.this_process.mark_failed(f"Model {settings.DEFAULT_MODEL_NAME!r} cannot be loaded: {exc}")
+    except Exception as exc:  # noqa: BLE001 - the worker stays up, says why, and takes no clicks (below)
+        _default_model_error = f"Model {settings.DEFAULT_MODEL_NAME!r} cannot be loaded: {exc}"
+        log.error(
+            "inference worker %s cannot serve clicks: %s. It takes no click jobs (the other workers serve them); "
+            "put the weights in %s (`make weights`, or share var/) and restart it.",
+            worker_id(),
+            _default_model_error,
+            models_dir(),
+        )
+        liveness.this_process.mark_failed(_default_model_error)
     inference_status.publish_now(worker_id())  # warm (or failed) before it takes its first click
+
+
+_default_model_error: str | None = None  # why this (solo-pool) inference worker cannot run the default model
+
+
+@worker_ready.connect
+def _stop_consuming_without_model(sender: Any = None, **_: Any) -> None:
+    """An inference worker whose default model failed to load stops consuming the queue: were it to take clicks,
+    each would be answered `model_unavailable` while the workers that have the model sit idle."""
+    if _default_model_error is not None and sender is not None:
+        sender.cancel_task_queue(INFERENCE_QUEUE)
+        log.error("inference worker %s stopped consuming the %r queue: %s", worker_id(), INFERENCE_QUEUE,
+                  _default_model_error)  # fmt: skip
 
 
 @worker_process_shutdown.connect

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL and Redis answer on 127.0.0.1, installing them from Debian where missing,
-# and that the `edgeflow` database role exists with CREATEDB (pytest-django creates its test database).
+# and that the `edgeflow` database role exists with CREATEDB (pytest-django creates its test database);
+# then that nginx is installed too (ensure-stack-tools.sh: the fault tests' multi-process stack).
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -35,3 +36,5 @@ if ! redis_ready; then
 fi
 redis_ready || { echo "Redis does not answer on 127.0.0.1:6379" >&2; exit 1; }
 echo "PostgreSQL and Redis are up."
+# nginx for the multi-process stack (tests/stack, `make stack`), which runs its own copy of each program
+bash "$(dirname "$0")/ensure-stack-tools.sh"

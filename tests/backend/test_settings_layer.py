@@ -34,6 +34,12 @@ TEAM_VARIABLES = {
         ["db.example", "labels"],
         ["", str(REPO_DIR / "var" / "edgeflow.sqlite3")],
     ),
+    "DATABASE_CONN_MAX_AGE": (
+        "60",
+        "[s.DATABASES['default'][k] for k in ('CONN_MAX_AGE', 'CONN_HEALTH_CHECKS')]",
+        [60, True],
+        [0, False],
+    ),
     "REDIS_URL": (
         "redis://redis.example:6379/2",
         "[s.CHANNEL_LAYERS['default']['BACKEND'], s.CACHES['default'].get('LOCATION', ''), s.CELERY_BROKER_URL,"
