@@ -83,6 +83,8 @@ demo: venv
 
 serve: venv
 	@echo "EdgeFlow Studio: http://$(HOST):$(PORT)/  (demo logins above; Ctrl+C to stop)"
+	@# Asking /readyz warms the model up (it answers 503 "warming up" until it is): the first click is then fast.
+	@(for i in $$(seq 120); do curl -fs -o /dev/null http://$(HOST):$(PORT)/readyz && break; sleep 1; done) &
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) backend.config.asgi:application
 
 clean-venv:

@@ -34,16 +34,16 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from websockets.sync.client import connect
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.benchlib import percentile, request  # noqa: E402
 
 SETUP_SCRIPT = """
 import io, json, sys, uuid
@@ -144,22 +144,6 @@ class Save:
     by: int
     sent: float
     acked: float
-
-
-def request(url: str, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-    req = urllib.request.Request(url + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=60) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as error:
-        raw = error.read()
-        try:
-            return error.code, json.loads(raw)
-        except ValueError:
-            return error.code, raw.decode(errors="replace")
 
 
 class Client:
@@ -325,10 +309,6 @@ class Client:
     def close(self) -> None:
         self.closed.set()
         self.ws.close()
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    return round(float(np.percentile(values, q)), 4) if values else None
 
 
 def main() -> int:

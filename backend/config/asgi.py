@@ -13,7 +13,6 @@ from backend.collab.consumer import websocket_urlpatterns as live_urlpatterns  #
 from backend.common.body_limit import limit_request_body  # noqa: E402
 from backend.interactive.auth import websocket_auth  # noqa: E402
 from backend.interactive.consumer import websocket_urlpatterns  # noqa: E402
-from backend.interactive.jobs import click_jobs, inference_backend  # noqa: E402
 from backend.interactive.origin import SameOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -22,6 +21,3 @@ application = ProtocolTypeRouter(
         "websocket": SameOriginValidator(websocket_auth(URLRouter(websocket_urlpatterns + live_urlpatterns))),
     }
 )
-
-if not click_jobs.uses_celery:
-    inference_backend()  # the embedded default warms the model up now (in a thread), not at the first click

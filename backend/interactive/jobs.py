@@ -465,8 +465,13 @@ def local_readiness() -> Readiness:
 
 
 def current_readiness() -> Readiness:
-    """Whether this deployment computes a click now (``/readyz``)."""
-    return team_readiness() if click_jobs.uses_celery else local_readiness()
+    """Whether this deployment computes a click now (``/readyz``). The embedded default warms its model up when
+    first asked (here, or by the first annotation socket), not at import: a web process that never segments
+    (tests, management commands) never loads PyTorch."""
+    if click_jobs.uses_celery:
+        return team_readiness()
+    inference_backend()
+    return local_readiness()
 
 
 def queued_clicks() -> int:

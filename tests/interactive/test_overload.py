@@ -63,16 +63,22 @@ def test_without_a_warm_worker_clicks_are_answered_busy_at_once_and_readyz_says_
     conn.close()
 
 
-def test_clicks_beyond_the_queue_bound_are_answered_busy_and_computed_when_retried(cold_stack, world, photo) -> None:
+def test_clicks_beyond_the_queue_bound_are_answered_busy_and_computed_when_retried(
+    cold_stack, media_root, world
+) -> None:
+    from tests.conftest import upload_to_batch
+    from tests.interactive.test_failover import large_photo
+
     wait_until(lambda: readyz(cold_stack).status == 200, timeout=120, what="a warm worker")
+    image = upload_to_batch(world, "large.jpg", large_photo())  # its first click decodes it: the worker stays busy
     token = token_for(world.users["annotator"])
-    clients = [Client(cold_stack, photo.pk, token) for _ in range(4)]
+    clients = [Client(cold_stack, image.pk, token) for _ in range(5)]
     for conn in clients:
         conn.recv()
         conn.send(type="start", label=world.label.pk)
         conn.until("started")
-    clicks = [{"x": 250, "y": 200, "positive": True}]
-    for conn in clients:  # one worker: the first is computed, a later one waits in the queue beyond the bound
+    clicks = [{"x": 2000, "y": 2000, "positive": True}]
+    for conn in clients:  # one worker: the first runs, the second waits in the queue, beyond the bound for the rest
         conn.send(type="clicks", seq=1, clicks=clicks)
     answers = [conn.answer_or_busy(1, timeout=60) for conn in clients]
     refused = [a for a in answers if a["type"] == "busy"]
