@@ -182,6 +182,21 @@ class Annotator:
                 raise AssertionError(f"{self.name}: no mask within {timeout} s; errors {self.errors[-3:]}")
             time.sleep(0.3)
 
+    def send_click(self, click: dict) -> int:
+        """Add ``click`` and send the list without waiting (the object is under way on this connection): its seq."""
+        assert self.started, "start the object with click() first"
+        self.clicks.append(click)
+        self.seq += 1
+        self._send(type="clicks", clicks=self.clicks, seq=self.seq)
+        return self.seq
+
+    def answer(self, seq: int, timeout: float = 60) -> dict:
+        """The mask, error or busy reply to request ``seq`` (a mask is kept in ``masks``)."""
+        reply = self._answer(seq, time.monotonic() + timeout)
+        if reply["type"] == "mask":
+            self.masks.append(reply)
+        return reply
+
     def _answer(self, seq: int, deadline: float) -> dict:
         while True:
             reply = self._recv(max(0.1, deadline - time.monotonic()))

@@ -28,9 +28,7 @@ def test_a_click_whose_worker_is_killed_is_answered_by_the_other_worker(stack, d
     )
     before = {u.name: received(u) for u in workers}
 
-    annotator.clicks.append(annotator.point(0.2, 0.2, positive=False))
-    annotator.seq += 1
-    annotator._send(type="clicks", clicks=annotator.clicks, seq=annotator.seq)
+    seq = annotator.send_click(annotator.point(0.2, 0.2, positive=False))
     taken = wait_until(
         lambda: [u for u in workers if received(u) > before[u.name]],
         timeout=30,
@@ -43,14 +41,13 @@ def test_a_click_whose_worker_is_killed_is_answered_by_the_other_worker(stack, d
     stack.kill(victim.name)
     killed_at = time.monotonic()
 
-    answer = annotator._answer(annotator.seq, time.monotonic() + 30)
+    answer = annotator.answer(seq, timeout=30)
     assert answer["type"] == "mask", answer
     assert not answer["worker"].endswith(f":{victim_pid}"), f"{victim.name} answered before it was killed"
     assert answer["clicks"] == 2
     assert time.monotonic() - killed_at < float(stack.env["INFERENCE_TIMEOUT_S"])
     webs = [unit for name, unit in stack.units.items() if name.startswith("web")]
     assert any("sending it again" in unit.output() for unit in webs), "\n".join(u.tail() for u in webs)
-    annotator.masks.append(answer)
     annotator.finish(answer)
 
     stack.start(victim.name)  # back: it takes clicks again (the queue is shared by both)
