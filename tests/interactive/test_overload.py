@@ -72,7 +72,7 @@ def test_clicks_beyond_the_queue_bound_are_answered_busy_and_computed_when_retri
     wait_until(lambda: readyz(cold_stack).status == 200, timeout=120, what="a warm worker")
     image = upload_to_batch(world, "large.jpg", large_photo())  # its first click decodes it: the worker stays busy
     token = token_for(world.users["annotator"])
-    clients = [Client(cold_stack, image.pk, token) for _ in range(5)]
+    clients = [Client(cold_stack, image.pk, token) for _ in range(6)]
     for conn in clients:
         conn.recv()
         conn.send(type="start", label=world.label.pk)
