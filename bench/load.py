@@ -752,12 +752,7 @@ def start_stack(args: argparse.Namespace) -> Any:
                          "stack") from exc  # fmt: skip
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731 - stdout is the figures
     stack = Stack(web=args.web, inference_workers=args.workers, run_dir=None, ephemeral=True, say=say)
-    try:
-        stack.start()
-    except BaseException:
-        stack.stop()
-        raise
-    return stack
+    return stack.started()
 
 
 def unit_pids(stack: Any, kind: str) -> list[int]:

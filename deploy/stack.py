@@ -322,6 +322,10 @@ class Stack:
 
     # ------------------------------------------------------------------ whole stack
     def __enter__(self) -> Stack:
+        return self.started()
+
+    def started(self) -> Stack:
+        """This stack, whole and ready; when starting it fails, whatever had started is stopped again."""
         try:
             self.start()
         except BaseException:

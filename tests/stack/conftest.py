@@ -47,12 +47,7 @@ def start_stack(request, **env: str) -> Stack:
         env_overrides={"INFERENCE_TIMEOUT_S": "15", **env},
         say=lambda text: None,
     )
-    try:
-        stack.start()
-    except BaseException:
-        stack.stop()
-        raise
-    return stack
+    return stack.started()
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -280,3 +281,47 @@ def check_saved_exactly_once(stack: Stack, annotators: list[Annotator]) -> int:
     by_key = {key: int(obj) for key, obj in (line.split("|") for line in ids.splitlines() if line)}
     assert all(by_key[key] == obj for key, obj in told.items())
     return len(told)
+
+
+class Team:
+    """Annotators each clicking, finishing and saving an object per round, in threads, until :meth:`finish`
+    (at least ``min_rounds`` each); what any of them raised is kept in ``failures``."""
+
+    def __init__(self, annotators: list[Annotator], *, rounds: int, step: float, click_timeout: float,
+                 flush_timeout: float, min_rounds: int = 4) -> None:  # fmt: skip
+        self.annotators, self.failures = annotators, []
+        self.stop = threading.Event()
+        self.threads = [
+            threading.Thread(
+                target=self._work, args=(a, rounds, step, click_timeout, flush_timeout, min_rounds), daemon=True
+            )  # fmt: skip
+            for a in annotators
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def saves(self) -> int:
+        return sum(len(a.saved) for a in self.annotators)
+
+    def _work(self, annotator: Annotator, rounds: int, step: float, click_timeout: float, flush_timeout: float,
+              min_rounds: int) -> None:  # fmt: skip
+        try:
+            annotator.open()
+            for round_ in range(rounds):
+                if self.stop.is_set() and round_ >= min_rounds:
+                    break
+                annotator.click(annotator.point(0.45 + step * round_, 0.5), timeout=click_timeout)
+                annotator.finish(annotator.masks[-1])
+                annotator.flush(timeout=flush_timeout)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+            self.failures.append(exc)
+        finally:
+            annotator.close()
+
+    def finish(self, timeout: float) -> None:
+        """Stop after the current rounds; fail with what the annotators raised, or if one is still running."""
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout)
+        assert not self.failures, self.failures
+        assert not any(thread.is_alive() for thread in self.threads)

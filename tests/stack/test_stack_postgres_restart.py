@@ -2,16 +2,10 @@
 client_key; no edit the server acknowledged is lost and none is stored twice. The web processes keep persistent
 database connections (DATABASE_CONN_MAX_AGE), which must not outlive the server they were opened to."""
 
-import threading
-
-from tests.stack.stack_clients import Annotator, check_saved_exactly_once, request
+from tests.stack.stack_clients import Annotator, Team, check_saved_exactly_once, request
 from tests.waiting import wait_until
 
 STACK_ENV = {"DATABASE_CONN_MAX_AGE": "60"}
-
-
-def saves(annotators) -> int:
-    return sum(len(a.saved) for a in annotators)
 
 
 def test_a_save_while_postgres_is_down_lands_once_after_it_is_back(stack, demo) -> None:
@@ -47,39 +41,16 @@ def test_saves_across_postgres_restarts_land_exactly_once(stack, demo) -> None:
     annotators = [
         Annotator(stack, demo.token, image, demo.label, name=f"pgloop{i}") for i, image in enumerate(demo.images[1:4])
     ]
-    failures: list[BaseException] = []
-    stop = threading.Event()
-
-    def work(annotator: Annotator) -> None:
-        try:
-            annotator.open()
-            for round_ in range(60):
-                if stop.is_set() and round_ >= 4:
-                    break
-                annotator.click(annotator.point(0.45 + 0.002 * round_, 0.5), timeout=90)
-                annotator.finish(annotator.masks[-1])
-                annotator.flush(timeout=60)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
-            failures.append(exc)
-        finally:
-            annotator.close()
-
-    threads = [threading.Thread(target=work, args=(a,), daemon=True) for a in annotators]
-    for thread in threads:
-        thread.start()
+    team = Team(annotators, rounds=60, step=0.002, click_timeout=90, flush_timeout=60)
     for restart in ("fast", "kill"):  # pg_ctl restart -m fast, then a crash
-        target = saves(annotators) + 4
-        wait_until(lambda t=target: saves(annotators) >= t or failures, timeout=90, what=f"{target} saves")
+        target = team.saves() + 4
+        wait_until(lambda t=target: team.saves() >= t or team.failures, timeout=90, what=f"{target} saves")
         if restart == "fast":
             stack.restart("postgres")
         else:
             stack.kill("postgres")
             stack.start("postgres")
-    target = saves(annotators) + 4
-    wait_until(lambda: saves(annotators) >= target or failures, timeout=90, what="saves after the restarts")
-    stop.set()
-    for thread in threads:
-        thread.join(120)
-    assert not failures, failures
-    assert not any(thread.is_alive() for thread in threads)
+    target = team.saves() + 4
+    wait_until(lambda: team.saves() >= target or team.failures, timeout=90, what="saves after the restarts")
+    team.finish(timeout=120)
     assert check_saved_exactly_once(stack, annotators) >= target

@@ -1,9 +1,7 @@
 """kill -9 of a daphne with open sockets: its clients reconnect through the proxy to the other daphne and carry on,
 and the edits they had journaled land, each exactly once."""
 
-import threading
-
-from tests.stack.stack_clients import Annotator, check_saved_exactly_once
+from tests.stack.stack_clients import Annotator, Team, check_saved_exactly_once
 from tests.waiting import wait_until
 
 
@@ -56,39 +54,14 @@ def test_saves_under_way_while_a_daphne_dies_land_exactly_once(stack, demo) -> N
     annotators = [
         Annotator(stack, demo.token, image, demo.label, name=f"webloop{i}") for i, image in enumerate(demo.images[:3])
     ]
-    failures: list[BaseException] = []
-    stop = threading.Event()
-
-    def work(annotator: Annotator) -> None:
-        try:
-            annotator.open()
-            for round_ in range(40):
-                if stop.is_set() and round_ >= 4:
-                    break
-                annotator.click(annotator.point(0.45 + 0.003 * round_, 0.5))
-                annotator.finish(annotator.masks[-1])
-                annotator.flush(timeout=30)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
-            failures.append(exc)
-        finally:
-            annotator.close()
-
-    threads = [threading.Thread(target=work, args=(a,), daemon=True) for a in annotators]
-    for thread in threads:
-        thread.start()
-    wait_until(lambda: sum(len(a.saved) for a in annotators) >= 6 or failures, timeout=60, what="6 saves")
+    team = Team(annotators, rounds=40, step=0.003, click_timeout=60, flush_timeout=30)
+    wait_until(lambda: team.saves() >= 6 or team.failures, timeout=60, what="6 saves")
     victim = max(webs(stack), key=open_sockets)
     stack.kill(victim.name)
-    saved_at_kill = sum(len(a.saved) for a in annotators)
+    saved_at_kill = team.saves()
     wait_until(
-        lambda: sum(len(a.saved) for a in annotators) >= saved_at_kill + 6 or failures,
-        timeout=60,
-        what="6 more saves after the kill",
+        lambda: team.saves() >= saved_at_kill + 6 or team.failures, timeout=60, what="6 more saves after the kill"
     )
-    stop.set()
-    for thread in threads:
-        thread.join(90)
-    assert not failures, failures
-    assert not any(thread.is_alive() for thread in threads)
+    team.finish(timeout=90)
     assert check_saved_exactly_once(stack, annotators) >= saved_at_kill + 6
     stack.start(victim.name)
