@@ -2,7 +2,7 @@
 now (``/readyz``: the database answers, Redis answers in team mode, and at least one inference process has the
 default model loaded and warm)."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import redis
@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.utils import DatabaseError
 
 from backend.interactive import liveness
-from backend.interactive.jobs import current_readiness
+from backend.interactive.jobs import click_jobs, current_readiness, worker_id
 
 
 @dataclass(frozen=True)
@@ -57,5 +57,20 @@ def readiness_report(*, details: bool) -> tuple[bool, dict[str, Any]]:
         reasons = [check.message for check in (database, cache) if check is not None and not check.ok]
         if inference is not None and not inference.ready:
             reasons.append(inference.message)
-        report |= {"reasons": reasons, "warm_workers": inference.workers if inference else 0}
+        report |= {
+            "reasons": reasons,
+            "warm_workers": inference.workers if inference else 0,
+            "workers": inference_processes() if cache is None or cache.ok else [],
+        }
     return ready, report
+
+
+def inference_processes() -> list[dict[str, Any]]:
+    """Each live inference process: ``worker``, ``warm``, ``job_s`` (recent seconds per click), ``device``
+    (``cpu`` or its GPU) and ``error`` (why its model did not load)."""
+    if not click_jobs.uses_celery:
+        return [asdict(liveness.this_process.liveness(worker_id()))]
+    try:
+        return [asdict(worker) for worker in liveness.alive_workers()]
+    except redis.RedisError:
+        return []

@@ -58,6 +58,8 @@ def test_without_a_warm_worker_clicks_are_answered_busy_at_once_and_readyz_says_
     assert status["ready"] is True and status["workers"] == 1
     starting.join(120)
     assert readyz(cold_stack).status == 200 and readyz(cold_stack).json()["ready"] is True
+    [worker] = readyz(cold_stack, token).json()["workers"]  # signed in: each worker, warm, on which device
+    assert worker["warm"] and worker["device"] == "cpu" and worker["job_s"] > 0 and not worker["error"], worker
     conn.send(type="clicks", seq=2, clicks=[{"x": 250, "y": 200, "positive": True}])
     assert conn.until("mask", seq=2, timeout=60)["clicks"] == 1
     conn.close()
