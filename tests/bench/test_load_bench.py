@@ -1,12 +1,13 @@
 """bench/load.py's driver: briefly against a live team stack, and its answer to `busy` against a scripted socket."""
 
-import asyncio
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from bench import load
 from tests.live_stack import run_stack
+from tests.own_loop import run_in_own_loop
 
 KEYS = {"click_p50_s", "click_p95_s", "save_p95_s", "busy", "errors", "lost", "web_rss_mb", "worker_rss_mb",
         "annotators", "minutes", "clicks", "saves", "cpu"}  # fmt: skip
@@ -25,7 +26,7 @@ def test_two_annotators_and_a_reviewer_for_a_few_seconds_lose_nothing(load_stack
     pids = load.Pids(web, [w.popen.pid for w in load_stack.workers])
     options = load.Options(think_s=(0.2, 0.5), max_clicks=3)
 
-    result = load.run(team, reviewers=1, seconds=8, options=options, seed=0, pids=pids)
+    result = in_a_thread(lambda: load.run(team, reviewers=1, seconds=8, options=options, seed=0, pids=pids))
 
     assert result.keys() >= KEYS, result
     assert result["errors"] == 0, result["error_kinds"]
@@ -36,6 +37,21 @@ def test_two_annotators_and_a_reviewer_for_a_few_seconds_lose_nothing(load_stack
     for key in ("web_rss_mb", "worker_rss_mb"):
         assert result[key]["start"] > 0 and result[key]["end"] > 0, result
     assert load.count_lost([(next(iter(team.truth)), "never-saved")]) == 1  # the check does find a lost save
+
+
+def in_a_thread(function):
+    """``function()`` in a thread of its own: the driver runs its own event loop (asyncio.run), which a thread
+    where Playwright's sync API left one running (browser tests before this one) would refuse."""
+    from django.db import connections
+
+    def closing():
+        try:
+            return function()
+        finally:
+            connections.close_all()  # this thread's own connections (the lost check reads the database)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(closing).result()
 
 
 class ScriptedSocket:
@@ -60,7 +76,7 @@ def test_a_busy_click_is_waited_out_and_sent_again_with_a_new_seq() -> None:
     socket = ScriptedSocket([busy, busy, {"type": "superseded"}, mask])
     clicks = [{"x": 3, "y": 4, "positive": True}]
 
-    got_socket, reply = asyncio.run(annotator.click(socket, 1, 1, clicks))
+    got_socket, reply = run_in_own_loop(lambda: annotator.click(socket, 1, 1, clicks))
 
     assert got_socket is socket and reply["type"] == "mask"
     assert [m["seq"] for m in socket.sent] == [1, 2, 3, 4]

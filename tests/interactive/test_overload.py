@@ -3,13 +3,16 @@
 computed; clicks queued beyond INFERENCE_MAX_WAIT_S are answered `busy` with a retry hint, and retrying computes
 them."""
 
+import os
+import signal
 import threading
 import time
 
 import pytest
+import redis
 
 from tests.http import call
-from tests.live_stack import Client, run_stack, token_for
+from tests.live_stack import TEST_REDIS_URL, Client, run_stack, token_for
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,36 +68,44 @@ def test_without_a_warm_worker_clicks_are_answered_busy_at_once_and_readyz_says_
     conn.close()
 
 
-def test_clicks_beyond_the_queue_bound_are_answered_busy_and_computed_when_retried(
-    cold_stack, media_root, world
-) -> None:
-    from tests.conftest import upload_to_batch
-    from tests.interactive.test_failover import large_photo
-
+def test_clicks_beyond_the_queue_bound_are_answered_busy_and_computed_when_retried(cold_stack, world, photo) -> None:
+    """One worker, paused (SIGSTOP) while it runs the first click, so that the queue is exactly as deep as the test
+    makes it: the second click waits in the queue, and every later one is answered `busy` `overloaded` at once."""
     wait_until(lambda: readyz(cold_stack).status == 200, timeout=120, what="a warm worker")
-    image = upload_to_batch(world, "large.jpg", large_photo())  # its first click decodes it: the worker stays busy
+    [worker] = cold_stack.workers
+    queue = redis.Redis.from_url(TEST_REDIS_URL)
     token = token_for(world.users["annotator"])
-    clients = [Client(cold_stack, image.pk, token) for _ in range(6)]
+    clients = [Client(cold_stack, photo.pk, token) for _ in range(5)]
     for conn in clients:
         conn.recv()
         conn.send(type="start", label=world.label.pk)
         conn.until("started")
-    clicks = [{"x": 2000, "y": 2000, "positive": True}]
-    for conn in clients:  # one worker: the first runs, the second waits in the queue, beyond the bound for the rest
-        conn.send(type="clicks", seq=1, clicks=clicks)
-    answers = [conn.answer_or_busy(1, timeout=60) for conn in clients]
-    refused = [a for a in answers if a["type"] == "busy"]
-    assert refused, answers
-    assert all(a["reason"] == "overloaded" and 0.5 <= a["retry_after_s"] <= 10 for a in refused), refused
-    assert all(a["type"] in ("mask", "busy") for a in answers), answers
+    clicks = [{"x": 250, "y": 200, "positive": True}]
+    taken = worker.output().count(" taken")
+    clients[0].send(type="clicks", seq=1, clicks=clicks)
+    worker.wait_for_log(" taken", count=taken + 1)
+    os.kill(worker.popen.pid, signal.SIGSTOP)  # busy with click 1 for as long as the test wants (< its alive TTL)
+    try:
+        clients[1].send(type="clicks", seq=1, clicks=clicks)
+        wait_until(lambda: queue.llen("inference") == 1, timeout=10, every=0.01, what="click 2 in the queue")
+        for conn in clients[2:]:
+            conn.send(type="clicks", seq=1, clicks=clicks)
+            busy = conn.answer_or_busy(1, timeout=3)
+            assert busy["type"] == "busy" and busy["reason"] == "overloaded", busy
+            assert busy["queued"] == 1 and busy["workers"] == 1 and 0.5 <= busy["retry_after_s"] <= 10, busy
+    finally:
+        os.kill(worker.popen.pid, signal.SIGCONT)
+    for conn in clients[:2]:
+        assert conn.answer_or_busy(1, timeout=60)["type"] == "mask"
 
     # Each refused client retries after its hint (as the workspace does): every click is computed in the end.
-    for conn, answer in zip(clients, answers, strict=True):
-        seq = 1
+    for conn in clients[2:]:
+        seq, answer = 1, {"type": "busy", "retry_after_s": 0.5}
         while answer["type"] == "busy":
             time.sleep(answer["retry_after_s"])
             seq += 1
             conn.send(type="clicks", seq=seq, clicks=clicks)
             answer = conn.answer_or_busy(seq, timeout=60)
         assert answer["type"] == "mask" and answer["clicks"] == 1, answer
+    for conn in clients:
         conn.close()
