@@ -98,17 +98,17 @@ class LiveSocket:
             self.live_task.cancel()
         if self.live_project is None:
             return  # never joined (refused)
-        try:
-            if self.lease_object is not None:
-                object_id, self.lease_object = self.lease_object, None
-                await _store(services.lease_release)(object_id=object_id, connection=self.channel_name)
-                await self.nudge_leases()
-            await _store(services.presence_leave)(project_id=self.live_project, connection=self.channel_name)
-            await self.nudge_viewers()
-        finally:
-            for group in (image_group(self.live_image) if self.live_image else None, project_group(self.live_project)):
-                if group:
-                    await self.channel_layer.group_discard(group, self.channel_name)
+        # Out of the groups first: the nudges below would otherwise reach this closed channel too, and the Redis
+        # channel layer keeps a message for a channel nobody receives on any more in its receive buffer for good.
+        for group in (image_group(self.live_image) if self.live_image else None, project_group(self.live_project)):
+            if group:
+                await self.channel_layer.group_discard(group, self.channel_name)
+        if self.lease_object is not None:
+            object_id, self.lease_object = self.lease_object, None
+            await _store(services.lease_release)(object_id=object_id, connection=self.channel_name)
+            await self.nudge_leases()
+        await _store(services.presence_leave)(project_id=self.live_project, connection=self.channel_name)
+        await self.nudge_viewers()
 
     def presence_entry(self) -> Presence:
         return Presence(self.channel_name, self.live_user_id, self.live_name, self.live_role, self.live_image)

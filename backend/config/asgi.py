@@ -4,6 +4,9 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from backend.common.memory import limit_malloc_arenas
+
+limit_malloc_arenas()  # before the server starts its threads: see backend/common/memory.py
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
 django_asgi_app = get_asgi_application()
 
