@@ -317,6 +317,8 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
             obj.taken_by = str(event.get("worker"))
 
     def watch_job(self) -> None:
+        if not inference_backend().workers_can_die:
+            return
         if self.watchdog is None or self.watchdog.done():
             self.watchdog = asyncio.ensure_future(self.watch_worker())
 

@@ -418,6 +418,7 @@ class Readiness:
 
 class InferenceBackend(Protocol):
     announces_readiness: bool  # the consumer tells a socket opened before the model was ready when it is
+    workers_can_die: bool  # jobs run elsewhere: the consumer watches the worker running one and resends its job
 
     async def submit(self, job: ClickJob) -> Busy | None:
         """Compute ``job`` (its JobReply arrives on ``job.reply_channel``), or say why not now: too many clicks
@@ -493,6 +494,7 @@ def submit_if_admitted(message: dict[str, Any]) -> Busy | None:
 
 class CeleryBackend:
     announces_readiness = True  # workers warm up on their own: a socket opened before is told when one is warm
+    workers_can_die = True
 
     async def submit(self, job: ClickJob) -> Busy | None:
         return await asyncio.to_thread(submit_if_admitted, job.to_message())
@@ -521,6 +523,7 @@ class LocalBackend:
     """
 
     announces_readiness = False  # a click during the warm-up waits for it, and its mask says the model is ready
+    workers_can_die = False  # this process runs the job: a slow one (a huge image's first click) is never resent
 
     def __init__(self) -> None:
         self.preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
