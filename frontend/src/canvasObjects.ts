@@ -43,10 +43,19 @@ export class ObjectLayer {
   private selected: DrawnObject | null = null;
   private highlighted: string | null = null;
   private draggingVertex = false;
+  private dragging = false; // a vertex or the whole selected object is being dragged
+  private deferred: [DrawnObject[], number] | null = null;
 
   constructor(private readonly host: ObjectLayerHost) {}
 
   draw(objects: DrawnObject[], fillOpacity: number): void {
+    if (this.dragging) {
+      // Someone else's change (a lease, a save) arrived mid-drag: redrawing now would destroy the dragged node and
+      // drop the annotator's drag. The latest picture is drawn when the drag ends.
+      this.deferred = [objects, fillOpacity];
+      return;
+    }
+    this.deferred = null;
     this.objectsGroup.destroyChildren();
     this.tagsGroup.destroyChildren();
     this.selected = null;
@@ -91,12 +100,13 @@ export class ObjectLayer {
     });
     if (obj.selected) {
       // The shape's own position is its drag offset (the group holds the +0.5); translate clamps on commit.
+      node.on("dragstart", () => (this.dragging = true));
       node.on("dragmove", () => this.handlesGroup.position({ x: 0.5 + node.x(), y: 0.5 + node.y() }));
       node.on("dragend", () => {
         const dx = node.x();
         const dy = node.y();
         node.position({ x: 0, y: 0 });
-        this.host.events.objectDragged(dx, dy);
+        this.dragEnded(() => this.host.events.objectDragged(dx, dy));
       });
     }
     return node;
@@ -158,15 +168,26 @@ export class ObjectLayer {
       e.cancelBubble = true;
       this.host.events.vertexSelected(ref);
     });
+    handle.on("dragstart", () => {
+      this.draggingVertex = true;
+      this.dragging = true;
+    });
     handle.on("dragmove", () => {
       this.draggingVertex = true;
       this.host.events.vertexMoved(ref, handle.x(), handle.y(), false);
     });
     handle.on("dragend", () => {
       this.draggingVertex = false;
-      this.host.events.vertexMoved(ref, handle.x(), handle.y(), true);
+      this.dragEnded(() => this.host.events.vertexMoved(ref, handle.x(), handle.y(), true));
     });
     return handle;
+  }
+
+  /** The drag is over: commit it, then draw what arrived meanwhile unless the commit drew already. */
+  private dragEnded(commit: () => void): void {
+    this.dragging = false;
+    commit();
+    if (this.deferred) this.draw(...this.deferred);
   }
 
   /** Live feedback while a vertex is dragged: redraw the selected object's outline only. */

@@ -43,6 +43,7 @@ export class ObjectEdits {
   objects: LocalObject[] = [];
   selected: string | null = null; // the localId of the selected object
   private dragStart: ObjectState | null = null;
+  private dragged: LocalObject | null = null; // the object a vertex drag started on
 
   constructor(
     private readonly bounds: Bounds,
@@ -80,9 +81,15 @@ export class ObjectEdits {
     this.host.changed();
   }
 
+  /**
+   * A vertex dragged (`done`: dropped). The drop is recorded on the object the drag started on even if it was
+   * deselected meanwhile (its lease lost or refused): the moved outline is on screen, so it is journaled and saved,
+   * and a lease held by someone else answers with the conflict flow — never a change shown but not kept.
+   */
   moveVertex(ref: VertexRef, x: number, y: number, done: boolean): void {
-    const obj = this.selectedObject;
+    const obj = this.dragged ?? this.selectedObject;
     if (!obj) return;
+    this.dragged = obj;
     this.dragStart ??= stateOf(obj);
     if (!done) {
       obj.polygons = moveVertex(obj.polygons, ref, x, y, this.bounds);
@@ -92,6 +99,7 @@ export class ObjectEdits {
     obj.polygons = moveVertex(obj.polygons, ref, tenth(x), tenth(y), this.bounds);
     const before = this.dragStart;
     this.dragStart = null;
+    this.dragged = null;
     this.record(obj, before);
   }
 

@@ -1,8 +1,8 @@
 """Two people on one image, each in a browser of their own, on a team stack: Redis, and two daphne processes (the
 annotator's browser talks to one, the manager's to the other, so every lease and change crosses between them).
 
-The batch's annotator edits object 1 while a manager edits object 2: each sees the other in the presence badges,
-the other's lock (`data-leased-by`) and the other's saved change, live; the manager cannot take the annotator's
+The batch's annotator edits object 1 while a manager edits object 2 and a reviewer watches (three browsers at
+once): each sees the others in the presence badges, the other's lock (`data-leased-by`) and saved change, live; the manager cannot take the annotator's
 object and is told who holds it. An annotator whose browser goes offline loses the lease (short LEASE_TTL_S), the
 manager edits the object meanwhile, and the annotator's unsaved edit surfaces as a conflict when back. A manager
 takes an object over (its lease broken with "Take over") and the holder, with an unsaved edit, is told so and
@@ -64,6 +64,20 @@ def open_as(browser: Browser, url: str, image_id: int, who: str) -> tuple[Browse
     return context, page
 
 
+def watch_as_reviewer(browser: Browser, url: str, image_id: int) -> tuple[BrowserContext, Page]:
+    """The read-only view of the image (where a reviewer's workspace link leads while the batch is open)."""
+    context, page = new_page(browser)
+    page.goto(f"{url}/images/{image_id}/view/")
+    log_in(page, "reviewer")
+    wait_for_js(page, "document.body.dataset.ready === '1'")
+    wait_for_js(page, "window.edgeflow.state().live.connected", timeout=30_000)
+    return context, page
+
+
+def watched_row(page: Page, object_id: int):
+    return page.locator(f"#rv-objects li[data-object='{object_id}']")
+
+
 def row(page: Page, object_id: int):
     return page.locator(f"#ws-objects li.ws-object[data-object='{object_id}']")
 
@@ -97,14 +111,19 @@ def test_two_annotators_edit_two_objects_of_one_image_and_see_each_other_live(
     annotator, manager = world.users["annotator"], world.users["manager"]
     a_context, a = open_as(browser, stack.urls[0], photo.pk, "annotator")
     b_context, b = open_as(browser, stack.urls[1], photo.pk, "manager")
+    c_context, c = watch_as_reviewer(browser, stack.urls[0], photo.pk)  # a third, watching
     expect(a.locator(f"#ws-viewers .viewer[data-user-id='{manager.pk}']")).to_be_visible(timeout=15_000)
     expect(b.locator(f"#ws-viewers .viewer[data-user-id='{annotator.pk}']")).to_be_visible(timeout=15_000)
+    for person in (annotator, manager):
+        expect(c.locator(f"#rv-viewers .viewer[data-user-id='{person.pk}']")).to_be_visible(timeout=15_000)
 
     select(a, one.pk)
     select(b, two.pk)
     expect(row(b, one.pk)).to_have_attribute("data-leased-by", "annotator", timeout=15_000)
     expect(row(a, two.pk)).to_have_attribute("data-leased-by", "manager", timeout=15_000)
     expect(row(a, one.pk)).not_to_have_attribute("data-leased-by", "annotator")
+    expect(watched_row(c, one.pk)).to_have_attribute("data-leased-by", "annotator", timeout=15_000)
+    expect(watched_row(c, two.pk)).to_have_attribute("data-leased-by", "manager", timeout=15_000)
 
     drag_vertex(a, [300, 100], -30, 25)
     drag_vertex(b, [480, 250], -30, 25)
@@ -118,6 +137,8 @@ def test_two_annotators_edit_two_objects_of_one_image_and_see_each_other_live(
     wait_for_js(a, f"window.edgeflow.state().objects.find(o => o.serverId === {two.pk})?.version === 2")
     wait_for_js(b, f"window.edgeflow.state().objects.find(o => o.serverId === {one.pk})?.version === 2")
     assert polygons_seen(a, two.pk) == two.polygons and polygons_seen(b, one.pk) == one.polygons
+    for saved in (one, two):  # and the watching reviewer sees both, live
+        expect(watched_row(c, saved.pk)).to_contain_text(f" {saved.area} px ", timeout=15_000)
     assert a.evaluate("window.edgeflow.state().selected") == f"s{one.pk}", "the other's save left A's selection alone"
 
     # the manager cannot take the annotator's object and is told who holds it; their own stays theirs
@@ -137,13 +158,17 @@ def test_two_annotators_edit_two_objects_of_one_image_and_see_each_other_live(
     new_id = created.json()["id"]
     expect(row(a, new_id)).to_be_visible(timeout=15_000)
     expect(row(b, new_id)).to_be_visible(timeout=15_000)
+    expect(watched_row(c, new_id)).to_be_visible(timeout=15_000)
+    assert c.evaluate("window.edgeflow.state().live.connections") == 1, "the reviewer saw it all on one socket"
     select(b, two.pk)  # back on their own object for the picture: each sees the other's lock
     expect(row(a, two.pk)).to_have_attribute("data-leased-by", "manager", timeout=15_000)
     expect(row(b, one.pk)).to_have_attribute("data-leased-by", "annotator", timeout=15_000)
     screenshot(a, "collab-1-annotator-sees-the-managers-lock-and-objects")
     screenshot(b, "collab-1-manager-sees-the-annotators-lock-and-objects")
+    screenshot(c, "collab-1-reviewer-watches-both")
     a_context.close()
     b_context.close()
+    c_context.close()
 
 
 def test_an_offline_holder_loses_the_lease_and_its_unsaved_edit_is_a_conflict_when_back(
@@ -227,3 +252,37 @@ def test_a_manager_breaks_a_lease_and_the_holder_keeps_its_unsaved_edit(
     assert one.polygons[0]["outer"][1] != [300.0, 100.0], "the annotator's edit was saved, not dropped"
     a_context.close()
     b_context.close()
+
+
+def test_a_change_arriving_mid_drag_neither_drops_nor_loses_the_drag(
+    stack, world: World, photo, two_objects, browser: Browser
+) -> None:
+    """Someone else's save redraws the objects; while the annotator's mouse is down on a vertex it waits for the
+    drop (it used to destroy the dragged handle: the moved outline was shown but never saved)."""
+    one, _ = two_objects
+    a_context, a = open_as(browser, stack.urls[0], photo.pk, "annotator")
+    select(a, one.pk)
+    start = a.evaluate("window.edgeflow.toScreen(300, 100)")
+    a.mouse.move(start["x"], start["y"])
+    a.mouse.down()
+    a.mouse.move(start["x"] - 15, start["y"] + 10, steps=4)
+
+    created = call("POST", f"{stack.urls[1]}/api/images/{photo.pk}/objects/",
+                   json_body={"label": world.label.pk, "polygons": THREE},
+                   headers={"Authorization": f"Token {token_for(world.users['admin'])}"})  # fmt: skip
+    assert created.status == 201, created.body
+    new_id = created.json()["id"]
+    wait_for_js(a, f"window.edgeflow.state().objects.some(o => o.serverId === {new_id})")  # arrived mid-drag
+
+    a.mouse.move(start["x"] - 30, start["y"] + 20, steps=4)
+    a.mouse.up()
+    expect(row(a, new_id)).to_be_visible(timeout=15_000)  # drawn once the drag ended
+    wait_for_js(a, f"window.edgeflow.state().objects.find(o => o.serverId === {one.pk})?.version === 2")
+    wait_saved(a)
+    one.refresh_from_db()
+    assert one.version == 2
+    moved = one.polygons[0]["outer"][1]
+    scale = a.evaluate("window.edgeflow.toScreen(1, 0).x - window.edgeflow.toScreen(0, 0).x")
+    assert moved == pytest.approx([300.0 - 30 / scale, 100.0 + 20 / scale], abs=1.0), moved
+    assert polygons_seen(a, one.pk) == one.polygons
+    a_context.close()
