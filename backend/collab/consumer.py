@@ -43,6 +43,11 @@ def role_of(user: AbstractBaseUser, project_id: int) -> str:
     return role.value if role else ""
 
 
+def silence_limit_s() -> float:
+    """How long a socket holding a lease may stay silent: LEASE_SILENCE_S, never less than two heartbeats."""
+    return max(settings.LEASE_SILENCE_S, 2 * settings.LEASE_HEARTBEAT_S)
+
+
 def parse_object(content: dict) -> int:
     value = content.get("object")
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
@@ -60,6 +65,11 @@ class LiveSocket:
     told_leases: list | None = None
     live_task: asyncio.Task | None = None
     _lease_lock: asyncio.Lock | None = None
+    last_heard = 0.0  # time.monotonic() of the client's last message
+
+    def heard(self) -> None:
+        """A message arrived: the connection is alive (a heartbeat, or any other message)."""
+        self.last_heard = time.monotonic()
 
     @property
     def lease_lock(self) -> asyncio.Lock:
@@ -73,6 +83,7 @@ class LiveSocket:
     async def live_join(self, *, user: AbstractBaseUser, project_id: int, image_id: int | None) -> dict[str, Any]:
         """Join the groups and the presence; the fields `ready` gains."""
         self.live_project, self.live_image = project_id, image_id
+        self.heard()
         self.live_user_id, self.live_name = user.pk, user.get_username()
         self.live_role = await database_sync_to_async(role_of)(user, project_id)
         groups = [image_group(image_id)] if image_id is not None else [project_group(project_id)]
@@ -144,13 +155,32 @@ class LiveSocket:
         await self.channel_layer.group_send(image_group(self.live_image), {"type": "collab.leases"})
 
     async def live_loop(self) -> None:
-        """Every heartbeat_s: what the client was told, checked against the stores."""
+        """Every heartbeat_s: what the client was told, checked against the stores; more often, whether a silent
+        connection still holds a lease."""
+        silence = silence_limit_s()
+        next_recheck = time.monotonic() + settings.LEASE_HEARTBEAT_S
         while True:
-            await asyncio.sleep(settings.LEASE_HEARTBEAT_S)
+            await asyncio.sleep(min(settings.LEASE_HEARTBEAT_S, silence / 3))
             try:
-                await self.live_recheck()
+                await self.release_if_silent(silence)
+                if time.monotonic() >= next_recheck:
+                    next_recheck = time.monotonic() + settings.LEASE_HEARTBEAT_S
+                    await self.live_recheck()
             except Exception:  # noqa: BLE001 - a store hiccup: the next round tries again
                 log.exception("live re-check failed")
+
+    async def release_if_silent(self, silence: float) -> None:
+        """A connection that dropped without a close (a cut network, a sleeping laptop) keeps its socket open here
+        until TCP gives up; its heartbeats stopped, though. After `silence` seconds without a message its lease
+        goes, so others may edit the object (the client is told `lease_lost`, should it still be there)."""
+        if self.lease_object is None or time.monotonic() - self.last_heard <= silence:
+            return
+        async with self.lease_lock:
+            if self.lease_object is None:
+                return
+            log.info("socket silent for %.0f s: releasing its lease on object %s", silence, self.lease_object)
+            await _store(services.lease_release)(object_id=self.lease_object, connection=self.channel_name)
+            await self.lost_lease("expired", None)
 
     async def live_recheck(self) -> None:
         await self.sync_viewers()
@@ -277,6 +307,7 @@ class ProjectLiveConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if self.live_project is None:
             return
+        self.heard()
         kind = content.get("type") if isinstance(content, dict) else None
         if not self.bucket.allow():
             await self.send_json({"type": "error", "code": "rate_limited", "message": "Too many messages; slow down."})

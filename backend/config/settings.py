@@ -234,9 +234,11 @@ WS_MAX_MESSAGES_PER_SECOND = env_int("WS_MAX_MESSAGES_PER_SECOND", 30)
 # While an object is under way, a request re-checks the socket's login when the last check is older than this.
 WS_LOGIN_RECHECK_S = env_int("WS_LOGIN_RECHECK_S", 30)
 # Teamwork (backend/collab): a lease on an object lives this long unless its socket's heartbeats (every
-# LEASE_HEARTBEAT_S) renew it; a presence entry not refreshed for PRESENCE_TTL_S is dropped.
-LEASE_TTL_S = env_float("LEASE_TTL_S", 45.0)
+# LEASE_HEARTBEAT_S) renew it; a socket that sent nothing for LEASE_SILENCE_S (at least two heartbeats) is taken
+# for a dropped connection and its lease released; a presence entry not refreshed for PRESENCE_TTL_S is dropped.
+LEASE_TTL_S = env_float("LEASE_TTL_S", 60.0)
 LEASE_HEARTBEAT_S = env_float("LEASE_HEARTBEAT_S", 15.0)
+LEASE_SILENCE_S = env_float("LEASE_SILENCE_S", 30.0)
 PRESENCE_TTL_S = env_float("PRESENCE_TTL_S", 45.0)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"

@@ -114,6 +114,7 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not hasattr(self, "ctx"):
             return
+        self.heard()
         if not self.bucket.allow():
             await self.error("rate_limited", "Too many messages; slow down.", content)
             return

@@ -125,8 +125,9 @@ TEAM_VARIABLES = {
     "EXPORT_RETENTION_HOURS": ("2.5", "s.EXPORT_RETENTION_HOURS", 2.5, 24.0),
     "EXPORT_TIMEOUT_S": ("600", "s.EXPORT_TIMEOUT_S", 600, 7200),
     "LOG_LEVEL": ("DEBUG", "s.LOGGING['root']['level']", "DEBUG", "INFO"),
-    "LEASE_TTL_S": ("60", "s.LEASE_TTL_S", 60.0, 45.0),
+    "LEASE_TTL_S": ("90", "s.LEASE_TTL_S", 90.0, 60.0),
     "LEASE_HEARTBEAT_S": ("5", "s.LEASE_HEARTBEAT_S", 5.0, 15.0),
+    "LEASE_SILENCE_S": ("20", "s.LEASE_SILENCE_S", 20.0, 30.0),
     "PRESENCE_TTL_S": ("30", "s.PRESENCE_TTL_S", 30.0, 45.0),
 }
 # Read only without DATABASE_URL (the embedded default's SQLite).
