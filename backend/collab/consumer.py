@@ -60,6 +60,7 @@ class LiveSocket:
 
     live_project: int | None = None
     live_image: int | None = None  # None on the project socket
+    live_batch: int | None = None  # the image's batch, if it is in one
     lease_object: int | None = None  # the object this connection holds a lease on
     told_viewers: list | None = None
     told_leases: list | None = None
@@ -80,9 +81,11 @@ class LiveSocket:
         return self._lease_lock
 
     # ------------------------------------------------------------------ joining and leaving
-    async def live_join(self, *, user: AbstractBaseUser, project_id: int, image_id: int | None) -> dict[str, Any]:
+    async def live_join(
+        self, *, user: AbstractBaseUser, project_id: int, image_id: int | None, batch_id: int | None = None
+    ) -> dict[str, Any]:
         """Join the groups and the presence; the fields `ready` gains."""
-        self.live_project, self.live_image = project_id, image_id
+        self.live_project, self.live_image, self.live_batch = project_id, image_id, batch_id
         self.heard()
         self.live_user_id, self.live_name = user.pk, user.get_username()
         self.live_role = await database_sync_to_async(role_of)(user, project_id)
@@ -122,7 +125,9 @@ class LiveSocket:
         await self.nudge_viewers()
 
     def presence_entry(self) -> Presence:
-        return Presence(self.channel_name, self.live_user_id, self.live_name, self.live_role, self.live_image)
+        return Presence(
+            self.channel_name, self.live_user_id, self.live_name, self.live_role, self.live_image, self.live_batch
+        )
 
     # ------------------------------------------------------------------ what the client is told
     async def current_viewers(self) -> list[dict[str, Any]]:

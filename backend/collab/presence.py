@@ -26,6 +26,7 @@ class Presence:
     name: str
     role: str
     image_id: int | None  # None: the project page
+    batch_id: int | None = None  # the batch of that image (the project page shows who works in which batch)
     seen: float = 0.0  # time.time() of the last touch
 
     def to_json(self) -> str:

@@ -45,10 +45,11 @@ def image_viewers(entries: list[Presence], image_id: int, user_id: int) -> list[
 
 def project_viewers(entries: list[Presence]) -> list[dict[str, Any]]:
     """Everyone on the project (the caller too): one entry per user and place (Person + `image`: the image they
-    have open, or null for the project page), by name then image."""
+    have open, or null for the project page, and `batch`: that image's batch, or null), by name then image."""
     seen: dict[tuple[int, int | None], dict[str, Any]] = {}
     for entry in entries:
-        seen.setdefault((entry.user_id, entry.image_id), {**person(entry.user_id, entry.name), "image": entry.image_id})
+        place = {"image": entry.image_id, "batch": entry.batch_id}
+        seen.setdefault((entry.user_id, entry.image_id), {**person(entry.user_id, entry.name), **place})
     return sorted(seen.values(), key=lambda v: (v["name"], v["id"], v["image"] or 0))
 
 

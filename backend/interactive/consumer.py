@@ -81,7 +81,12 @@ class AnnotateConsumer(LiveSocket, AsyncJsonWebsocketConsumer):
         self.watchdog: asyncio.Task | None = None
         self.readiness_watch: asyncio.Task | None = None
         readiness = await inference_backend().readiness() if self.ctx.can_edit else None
-        live = await self.live_join(user=self.scope["user"], project_id=self.ctx.project_id, image_id=self.ctx.image_id)
+        live = await self.live_join(
+            user=self.scope["user"],
+            project_id=self.ctx.project_id,
+            image_id=self.ctx.image_id,
+            batch_id=self.ctx.batch_id,
+        )
         await self.send_json(
             {
                 "type": "ready",

@@ -28,6 +28,7 @@ class ImageContext:
     refusal: str | None = None  # why the user may not edit the image now (None: they may); they may still watch
     slices: int = 1
     slice: int = 0  # the slice the object under way lies on
+    batch_id: int | None = None  # the image's batch (presence on the project page)
 
     @property
     def can_edit(self) -> bool:
@@ -61,6 +62,7 @@ def load_context(user: AbstractBaseUser, image_id: int, slice_index: int = 0) ->
         default_model=image.project.default_model or settings.DEFAULT_MODEL_NAME,
         models=tuple(project_models(image.project)),
         refusal=edit_refusal(user=user, image=image, role=role),
+        batch_id=image.batch_id,
     )
 
 

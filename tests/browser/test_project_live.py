@@ -42,6 +42,10 @@ def test_the_manager_sees_who_is_where_and_the_batch_submitted_live(
     card = lead.locator(f'[data-image-id="{photo.pk}"]')
     badge = card.locator(f'.presence [data-user-id="{annotator.pk}"]')
     expect(badge).to_have_count(0)
+    in_batch = lead.locator(
+        f'#batches [data-batch-id="{world.batch.pk}"] .batch-presence [data-user-id="{annotator.pk}"]'
+    )
+    expect(in_batch).to_have_count(0)
 
     ann_context, ann = new_page(browser)
     open_workspace(ann, stack, photo.pk, login=True)
@@ -50,11 +54,14 @@ def test_the_manager_sees_who_is_where_and_the_batch_submitted_live(
     expect(badge).to_have_attribute("title", "annotator has this image open")
     assert badge.evaluate("b => getComputedStyle(b).backgroundColor") != "rgba(0, 0, 0, 0)"
     expect(lead.locator(f'#project-viewers [data-user-id="{annotator.pk}"]')).to_have_count(1)
+    expect(in_batch).to_have_count(1)  # and in their batch's row
+    expect(in_batch).to_have_attribute("title", f"annotator has {photo.original_name} open")
     screenshot(lead, "project-live")
 
     # The annotator leaves the image for the project page and submits the batch there.
     ann.goto(project_url)
     expect(badge).to_have_count(0)
+    expect(in_batch).to_have_count(0)
     expect(lead.locator(f'#project-viewers [data-user-id="{annotator.pk}"]')).to_have_count(1)  # still online
     row = ann.locator(f'#batches tr[data-batch-id="{world.batch.pk}"]')
     row.get_by_role("button", name="Submit batch").click()

@@ -342,8 +342,11 @@ def test_the_project_socket_follows_presence_reviews_and_batches(world: World) -
     seen = run_in_own_loop(scenario)
     manager, annotator, reviewer = you(world, "manager"), you(world, "annotator"), you(world, "reviewer")
     assert seen["outsider"]["code"] == "not_found" and seen["outsider closed"] == 4404
-    assert seen["ready"]["you"] == manager and seen["ready"]["viewers"] == [{**manager, "image": None}]
-    assert seen["viewers"]["viewers"] == [{**annotator, "image": image.pk}, {**manager, "image": None}]
+    assert seen["ready"]["you"] == manager and seen["ready"]["viewers"] == [{**manager, "image": None, "batch": None}]
+    assert seen["viewers"]["viewers"] == [
+        {**annotator, "image": image.pk, "batch": world.batch.pk},
+        {**manager, "image": None, "batch": None},
+    ]
     assert seen["bogus"]["code"] == "unknown_type"
     submitted = {"id": image.pk, "status": "submitted", "batch": world.batch.pk}
     assert seen["image submitted"] == {"type": "image_changed", "image": submitted, "by": annotator}
@@ -353,4 +356,4 @@ def test_the_project_socket_follows_presence_reviews_and_batches(world: World) -
     assert seen["review"][0] == 200, seen["review"]
     rejected = {"type": "image_changed", "image": {**submitted, "status": "rejected"}, "by": reviewer}
     assert seen["image rejected"] == rejected == seen["a told of review"]
-    assert seen["a left"]["viewers"] == [{**manager, "image": None}]
+    assert seen["a left"]["viewers"] == [{**manager, "image": None, "batch": None}]

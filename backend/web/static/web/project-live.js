@@ -49,7 +49,8 @@
     return img ? img.alt : `image ${id}`;
   }
 
-  /** `viewers`: one entry per person and place (`image`: the image they have open, or null: the project page). */
+  /** `viewers`: one entry per person and place (`image`: the image they have open, or null: the project page;
+   * `batch`: that image's batch, or null). */
   function renderViewers(viewers) {
     state.viewers = viewers;
     const people = new Map();
@@ -71,6 +72,20 @@
       const id = Number(box.closest("[data-image-id]").dataset.imageId);
       const here = [...(onImage.get(id) || new Map()).values()];
       box.replaceChildren(...here.map((v) => badge(v, `${v.name} has this image open`)));
+      box.dataset.count = String(here.length);
+    }
+    const inBatch = new Map();
+    for (const v of viewers) {
+      if (v.batch === null || v.batch === undefined) continue;
+      if (!inBatch.has(v.batch)) inBatch.set(v.batch, new Map());
+      const people = inBatch.get(v.batch);
+      if (!people.has(v.id)) people.set(v.id, { person: v, images: [] });
+      people.get(v.id).images.push(imageName(v.image));
+    }
+    for (const box of document.querySelectorAll("#batches [data-batch-id] .batch-presence")) {
+      const id = Number(box.closest("[data-batch-id]").dataset.batchId);
+      const here = [...(inBatch.get(id) || new Map()).values()];
+      box.replaceChildren(...here.map(({ person, images }) => badge(person, `${person.name} has ${images.join(", ")} open`)));
       box.dataset.count = String(here.length);
     }
   }
