@@ -42,16 +42,15 @@ export class ObjectLayer {
   readonly tagsGroup = new Konva.Group({ x: 0.5, y: 0.5, listening: false });
   private selected: DrawnObject | null = null;
   private highlighted: string | null = null;
-  private draggingVertex = false;
-  private dragging = false; // a vertex or the whole selected object is being dragged
+  private holding = false; // the pointer is down on a handle or the selected object: it is (or may start) a drag
   private deferred: [DrawnObject[], number] | null = null;
 
   constructor(private readonly host: ObjectLayerHost) {}
 
   draw(objects: DrawnObject[], fillOpacity: number): void {
-    if (this.dragging) {
-      // Someone else's change (a lease, a save) arrived mid-drag: redrawing now would destroy the dragged node and
-      // drop the annotator's drag. The latest picture is drawn when the drag ends.
+    if (this.holding) {
+      // Someone else's change (a lease, a save) arrived while the pointer is down: redrawing now would destroy the
+      // node being (or about to be) dragged and drop the annotator's drag. The latest picture is drawn on release.
       this.deferred = [objects, fillOpacity];
       return;
     }
@@ -95,12 +94,12 @@ export class ObjectLayer {
     node.on("mousedown", (e) => {
       if (this.host.spaceHeld() || e.evt.button === 1) return;
       e.cancelBubble = true;
+      if (obj.selected) this.hold();
       const pixel = this.host.pixelUnderPointer();
       if (pixel && (!obj.selected || e.evt.shiftKey)) this.host.events.objectClick(obj.id, e.evt.shiftKey, pixel, e.evt.button === 0);
     });
     if (obj.selected) {
       // The shape's own position is its drag offset (the group holds the +0.5); translate clamps on commit.
-      node.on("dragstart", () => (this.dragging = true));
       node.on("dragmove", () => this.handlesGroup.position({ x: 0.5 + node.x(), y: 0.5 + node.y() }));
       node.on("dragend", () => {
         const dx = node.x();
@@ -115,7 +114,7 @@ export class ObjectLayer {
   /** The zoom changed: handles keep their screen size, and as many are shown as fit without crowding. */
   viewChanged(): void {
     rescaleTags(this.tagsGroup, this.host.scale());
-    if (!this.draggingVertex) this.drawHandles();
+    if (!this.holding) this.drawHandles();
   }
 
   /** The object hovered in the object list (null: none) stands out: a thick outline with a glow. */
@@ -166,27 +165,31 @@ export class ObjectLayer {
     handle.setAttr("ref", ref);
     handle.on("mousedown", (e) => {
       e.cancelBubble = true;
+      this.hold();
       this.host.events.vertexSelected(ref);
     });
-    handle.on("dragstart", () => {
-      this.draggingVertex = true;
-      this.dragging = true;
-    });
-    handle.on("dragmove", () => {
-      this.draggingVertex = true;
-      this.host.events.vertexMoved(ref, handle.x(), handle.y(), false);
-    });
+    handle.on("dragmove", () => this.host.events.vertexMoved(ref, handle.x(), handle.y(), false));
     handle.on("dragend", () => {
-      this.draggingVertex = false;
       this.dragEnded(() => this.host.events.vertexMoved(ref, handle.x(), handle.y(), true));
     });
     return handle;
   }
 
-  /** The drag is over: commit it, then draw what arrived meanwhile unless the commit drew already. */
+  /** The pointer went down on a handle or the selected object: redraws wait until it is released. */
+  private hold(): void {
+    this.holding = true;
+    window.addEventListener("mouseup", () => this.release(), { once: true }); // a press that never became a drag
+  }
+
+  /** The drag is over: commit it, then draw what arrived meanwhile (unless the commit drew already). */
   private dragEnded(commit: () => void): void {
-    this.dragging = false;
+    this.holding = false;
     commit();
+    this.release();
+  }
+
+  private release(): void {
+    this.holding = false;
     if (this.deferred) this.draw(...this.deferred);
   }
 
