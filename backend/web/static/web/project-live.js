@@ -62,30 +62,32 @@
       list.dataset.count = String(people.size);
       list.replaceChildren(...[...people.values()].map(({ person, places }) => badge(person, `${person.name}: ${places.join(", ")}`)));
     }
-    const onImage = new Map();
+    const onImage = byPerson(viewers, "image");
+    showIn("[data-image-id] .presence", "data-image-id", onImage, (person) => `${person.name} has this image open`);
+    const inBatch = byPerson(viewers, "batch");
+    showIn("#batches [data-batch-id] .batch-presence", "data-batch-id", inBatch, (person, places) =>
+      `${person.name} has ${places.map((v) => imageName(v.image)).join(", ")} open`);
+  }
+
+  /** `key` (image or batch) → person id → that person's entries there; entries without a `key` are left out. */
+  function byPerson(viewers, key) {
+    const groups = new Map();
     for (const v of viewers) {
-      if (v.image === null) continue;
-      if (!onImage.has(v.image)) onImage.set(v.image, new Map());
-      onImage.get(v.image).set(v.id, v);
+      if (v[key] === null || v[key] === undefined) continue;
+      if (!groups.has(v[key])) groups.set(v[key], new Map());
+      const people = groups.get(v[key]);
+      if (!people.has(v.id)) people.set(v.id, []);
+      people.get(v.id).push(v);
     }
-    for (const box of document.querySelectorAll("[data-image-id] .presence")) {
-      const id = Number(box.closest("[data-image-id]").dataset.imageId);
-      const here = [...(onImage.get(id) || new Map()).values()];
-      box.replaceChildren(...here.map((v) => badge(v, `${v.name} has this image open`)));
-      box.dataset.count = String(here.length);
-    }
-    const inBatch = new Map();
-    for (const v of viewers) {
-      if (v.batch === null || v.batch === undefined) continue;
-      if (!inBatch.has(v.batch)) inBatch.set(v.batch, new Map());
-      const people = inBatch.get(v.batch);
-      if (!people.has(v.id)) people.set(v.id, { person: v, images: [] });
-      people.get(v.id).images.push(imageName(v.image));
-    }
-    for (const box of document.querySelectorAll("#batches [data-batch-id] .batch-presence")) {
-      const id = Number(box.closest("[data-batch-id]").dataset.batchId);
-      const here = [...(inBatch.get(id) || new Map()).values()];
-      box.replaceChildren(...here.map(({ person, images }) => badge(person, `${person.name} has ${images.join(", ")} open`)));
+    return groups;
+  }
+
+  /** Each badge box matching `selector` shows the people of its group (named by its nearest `attribute`). */
+  function showIn(selector, attribute, groups, title) {
+    for (const box of document.querySelectorAll(selector)) {
+      const id = Number(box.closest(`[${attribute}]`).getAttribute(attribute));
+      const here = [...(groups.get(id) || new Map()).values()];
+      box.replaceChildren(...here.map((places) => badge(places[0], title(places[0], places))));
       box.dataset.count = String(here.length);
     }
   }
